@@ -1,0 +1,180 @@
+//! Compiles Lua 5.4 and the setjmp runtime for wasm32-wasip2 with clang-22.
+//!
+//! Lua's sources come from the `lua-src` crate (located by `cargo xtask`), copied and patched
+//! so the interpreter checks the time limit cheaply (see c/cu_limits.h). Lua raises errors with
+//! setjmp/longjmp, which on wasm needs the exception-handling proposal and our own runtime
+//! (c/setjmp_rt.c). `cargo xtask` installs the compiler; this script only says what is missing.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Set by `cargo xtask` to the directory of the `lua-src` package.
+const LUA_SRC_ENV: &str = "CU_LUA_SRC";
+const LUA_DIR: &str = "lua-5.4.9";
+const CLANG: &str = "clang-22";
+const LLVM_AR: &str = "llvm-ar-22";
+const WASI_HEADERS: &str = "/usr/include/wasm32-wasi";
+
+/// Each patch: file, anchor text (must occur exactly once), replacement.
+const PATCHES: &[(&str, &str, &str)] = &[
+    ("lvm.c", "#include \"lvm.h\"\n", "#include \"lvm.h\"\n#include \"cu_limits.h\"\n"),
+    (
+        "lvm.c",
+        " startfunc:\n  trap = L->hookmask;\n",
+        " startfunc:\n  cu_tick(L);\n  trap = L->hookmask;\n",
+    ),
+    (
+        "lvm.c",
+        "vmcase(OP_JMP) {\n        dojump(ci, i, 0);",
+        "vmcase(OP_JMP) {\n        if (GETARG_sJ(i) < 0) cu_tick(L);\n        dojump(ci, i, 0);",
+    ),
+    // Integer loops tick once every 1024 iterations, from the loop counter already in a register:
+    // a memory decrement on every iteration costs a tight loop about 15%.
+    (
+        "lvm.c",
+        "            chgivalue(s2v(ra + 1), count - 1);  /* update counter */\n",
+        "            chgivalue(s2v(ra + 1), count - 1);  /* update counter */\n            if (l_unlikely((count & 1023) == 0)) cu_tick(L);\n",
+    ),
+    (
+        "lvm.c",
+        "        else if (floatforloop(ra))  /* float loop */\n          pc -= GETARG_Bx(i);  /* jump back */\n",
+        "        else if (floatforloop(ra)) {  /* float loop */\n          pc -= GETARG_Bx(i);  /* jump back */\n          cu_tick(L);\n        }\n",
+    ),
+    (
+        "lvm.c",
+        "          setobjs2s(L, ra + 2, ra + 4);  /* save control variable */\n          pc -= GETARG_Bx(i);  /* jump back */\n",
+        "          setobjs2s(L, ra + 2, ra + 4);  /* save control variable */\n          pc -= GETARG_Bx(i);  /* jump back */\n          cu_tick(L);\n          updatetrap(ci);\n",
+    ),
+    ("lstrlib.c", "#include \"lualib.h\"\n", "#include \"lualib.h\"\n#include \"cu_limits.h\"\n"),
+    (
+        "lstrlib.c",
+        "    luaL_error(ms->L, \"pattern too complex\");\n",
+        "    luaL_error(ms->L, \"pattern too complex\");\n  cu_tick_c(ms->L);\n",
+    ),
+    ("ltablib.c", "#include \"lualib.h\"\n", "#include \"lualib.h\"\n#include \"cu_limits.h\"\n"),
+    (
+        "ltablib.c",
+        "  while (lo < up) {  /* loop for tail recursion */\n",
+        "  while (lo < up) {  /* loop for tail recursion */\n    cu_tick_c(L);\n",
+    ),
+];
+
+fn main() {
+    if let Err(message) = run() {
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
+    let out_dir = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);
+    let c_dir = manifest_dir.join("c");
+    println!("cargo:rerun-if-changed=c");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    if env::var("CARGO_CFG_TARGET_ARCH").as_deref() != Ok("wasm32") {
+        return Err("the guest builds only for wasm32-wasip2: use `cargo xtask build`".into());
+    }
+    require_tool(CLANG)?;
+    require_tool(LLVM_AR)?;
+    if !Path::new(WASI_HEADERS).is_dir() {
+        return Err(format!("{WASI_HEADERS} is missing: install Debian's `wasi-libc` (`cargo xtask build` does)"));
+    }
+
+    let sysroot = make_sysroot(&out_dir, &c_dir)?;
+    let lua_dir = patched_lua_sources(&out_dir)?;
+
+    let mut lua = compiler(&sysroot);
+    lua.include(&lua_dir)
+        .include(&c_dir)
+        .define("LUA_USE_POSIX", None)
+        .define("LUA_COMPAT_5_3", None)
+        // lstate.h includes <signal.h> for `sig_atomic_t`; nothing calls into signals.
+        .define("_WASI_EMULATED_SIGNAL", None)
+        .flag("-mllvm")
+        .flag("-wasm-enable-sjlj")
+        .file(c_dir.join("cu_limits.c"));
+    for entry in fs::read_dir(&lua_dir).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|ext| ext == "c") {
+            lua.file(path);
+        }
+    }
+    lua.try_compile("lua").map_err(|e| e.to_string())?;
+
+    compiler(&sysroot).file(c_dir.join("setjmp_rt.c")).try_compile("setjmp_rt").map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn require_tool(name: &str) -> Result<(), String> {
+    match Command::new(name).arg("--version").output() {
+        Ok(out) if out.status.success() => Ok(()),
+        _ => Err(format!(
+            "`{name}` was not found: install Debian's clang-22, lld-22 and llvm-22 (`cargo xtask build` does)"
+        )),
+    }
+}
+
+/// A clang build for wasm32-wasip2 with exceptions in the standard (exnref) encoding.
+fn compiler(sysroot: &Path) -> cc::Build {
+    let mut build = cc::Build::new();
+    build
+        .compiler(CLANG)
+        .archiver(LLVM_AR)
+        .warnings(false)
+        .flag(format!("--sysroot={}", sysroot.display()))
+        .flag("-mexception-handling")
+        .flag("-mllvm")
+        .flag("-wasm-enable-eh")
+        .flag("-mllvm")
+        .flag("-wasm-use-legacy-eh=false");
+    build
+}
+
+/// clang needs a sysroot for wasm32-wasip2 (without one it picks up the host's glibc headers):
+/// Debian's wasi-libc headers plus our setjmp.h, which wasi-libc lacks.
+fn make_sysroot(out_dir: &Path, c_dir: &Path) -> Result<PathBuf, String> {
+    let sysroot = out_dir.join("sysroot");
+    let include = sysroot.join("include");
+    fs::create_dir_all(&include).map_err(|e| e.to_string())?;
+    let triple_dir = include.join("wasm32-wasip2");
+    if fs::symlink_metadata(&triple_dir).is_err() {
+        std::os::unix::fs::symlink(WASI_HEADERS, &triple_dir).map_err(|e| e.to_string())?;
+    }
+    fs::copy(c_dir.join("include/setjmp.h"), include.join("setjmp.h")).map_err(|e| e.to_string())?;
+    Ok(sysroot)
+}
+
+/// Copies Lua's sources out of the `lua-src` package and applies `PATCHES`.
+fn patched_lua_sources(out_dir: &Path) -> Result<PathBuf, String> {
+    let source = lua_src_dir()?.join(LUA_DIR);
+    let dest = out_dir.join("lua");
+    fs::create_dir_all(&dest).map_err(|e| e.to_string())?;
+    for entry in fs::read_dir(&source).map_err(|e| format!("{}: {e}", source.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if let Some(name) = path.file_name() {
+            fs::copy(&path, dest.join(name)).map_err(|e| e.to_string())?;
+        }
+    }
+    for (file, anchor, replacement) in PATCHES {
+        let path = dest.join(file);
+        let text = fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        if text.matches(anchor).count() != 1 {
+            return Err(format!("patching {file}: expected exactly one occurrence of {anchor:?}"));
+        }
+        fs::write(&path, text.replacen(anchor, replacement, 1)).map_err(|e| e.to_string())?;
+    }
+    Ok(dest)
+}
+
+/// Where cargo unpacked the `lua-src` package this workspace locks: `cargo xtask` finds it with
+/// `cargo metadata` (which cannot run offline from here before the host's crates are fetched).
+fn lua_src_dir() -> Result<PathBuf, String> {
+    println!("cargo:rerun-if-env-changed={LUA_SRC_ENV}");
+    env::var_os(LUA_SRC_ENV).map(PathBuf::from).ok_or_else(|| {
+        format!("{LUA_SRC_ENV} is not set: build the guest with `cargo xtask build`, which sets it")
+    })
+}

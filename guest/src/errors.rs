@@ -1,0 +1,80 @@
+//! Every way a call can fail, mapped to `cu:unit/types.error` in one place.
+
+use crate::bindings::cu::unit::types::{ConversionError, Error, LimitError, LimitKind, RuntimeError, SyntaxError};
+use crate::convert::Failure;
+
+/// The traceback section mlua appends to messages of errors it converts itself.
+const TRACEBACK_HEADER: &str = "\nstack traceback:";
+
+pub fn time_limit(limit_ms: u64) -> Error {
+    Error::Limit(LimitError {
+        kind: LimitKind::Time,
+        message: format!("time limit exceeded: the call ran longer than {limit_ms} ms"),
+    })
+}
+
+pub fn memory_limit(limit: u64) -> Error {
+    let message = if limit == 0 {
+        "out of memory: the unit's memory is exhausted".to_string()
+    } else {
+        format!("memory limit exceeded: the Lua heap would grow past {limit} bytes")
+    };
+    Error::Limit(LimitError { kind: LimitKind::Memory, message })
+}
+
+pub fn runtime(message: String, traceback: String, value: Option<crate::bindings::cu::unit::types::Value>) -> Error {
+    Error::Runtime(RuntimeError { message, traceback, value })
+}
+
+/// A conversion failure, with the path under `root` (e.g. `[2]` for the second return value).
+pub fn conversion(failure: Failure, root: &str, memory_limit_bytes: u64) -> Error {
+    match failure {
+        Failure::Invalid { reason, path } => {
+            Error::Conversion(ConversionError { path: Failure::path(&path, root), reason })
+        }
+        Failure::Lua(error) => from_lua(error, memory_limit_bytes),
+    }
+}
+
+/// An error mlua reports (rather than one a script raised through the runner).
+pub fn from_lua(error: mlua::Error, memory_limit_bytes: u64) -> Error {
+    match error {
+        mlua::Error::SyntaxError { message, incomplete_input } => Error::Syntax(SyntaxError {
+            line: line_of(&message),
+            message,
+            incomplete: incomplete_input,
+        }),
+        mlua::Error::MemoryError(_) => memory_limit(memory_limit_bytes),
+        mlua::Error::CallbackError { cause, .. } => from_lua((*cause).clone(), memory_limit_bytes),
+        mlua::Error::WithContext { cause, .. } => from_lua((*cause).clone(), memory_limit_bytes),
+        mlua::Error::RuntimeError(message) => {
+            let (message, traceback) = split_traceback(&message);
+            runtime(message, traceback, None)
+        }
+        other => runtime(other.to_string(), String::new(), None),
+    }
+}
+
+/// Separates `message\nstack traceback:...` as mlua formats it.
+fn split_traceback(text: &str) -> (String, String) {
+    match text.find(TRACEBACK_HEADER) {
+        Some(at) => (text[..at].to_string(), text[at + 1..].to_string()),
+        None => (text.to_string(), String::new()),
+    }
+}
+
+/// The line in `chunkname:LINE: reason`. Chunk names may contain colons, so take the first
+/// `:digits:` group.
+fn line_of(message: &str) -> Option<u32> {
+    let bytes = message.as_bytes();
+    let mut i = 0;
+    while let Some(offset) = message[i..].find(':') {
+        let start = i + offset + 1;
+        let digits = bytes[start..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits > 0 && bytes.get(start + digits) == Some(&b':') {
+            return message[start..start + digits].parse().ok();
+        }
+        i = start;
+    }
+    None
+}

@@ -1,0 +1,28 @@
+//! The cu compute unit: Lua 5.4 in a sandbox, exported as the `cu:unit` component.
+//!
+//! Every host (wasmtime, jco in Node and browsers) runs this same code; anything a host would
+//! otherwise have to re-implement — the library set, limits, value conversion, error mapping —
+//! lives here.
+
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "cu",
+    });
+}
+
+mod convert;
+mod errors;
+mod limits;
+mod output;
+mod run;
+mod sandbox;
+mod unit;
+
+struct Component;
+
+impl bindings::exports::cu::unit::compute::Guest for Component {
+    type Unit = unit::Unit;
+}
+
+bindings::export!(Component with_types_in bindings);

@@ -1,0 +1,103 @@
+//! The sandbox's library set, decided here and nowhere else.
+//!
+//! Scripts get: the base library (with `load` limited to text chunks and no `dofile`/`loadfile`),
+//! `string`, `table`, `math`, `utf8`, `coroutine`, `os.time`/`os.date`/`os.clock`/`os.difftime`,
+//! `debug.traceback`, and a `require` that returns only built-in modules. No `io`, no `package`,
+//! nothing that reaches files, processes, the environment or the network. Lua 5.1 names the seed
+//! documents use (`unpack`, `loadstring`) are kept as aliases.
+
+use std::time::Instant;
+
+use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
+
+use crate::output::Printed;
+
+/// The standard libraries opened before trimming: `os` and `debug` are opened only to take the
+/// few safe functions above from them.
+fn opened() -> StdLib {
+    StdLib::COROUTINE | StdLib::TABLE | StdLib::STRING | StdLib::UTF8 | StdLib::MATH | StdLib::OS | StdLib::DEBUG
+}
+
+/// Base-library globals that reach the file system.
+const REMOVED_GLOBALS: &[&str] = &["dofile", "loadfile"];
+
+/// What `require` can return: libraries already in the sandbox.
+const MODULES: &[&str] = &["string", "table", "math", "utf8", "coroutine", "os", "debug"];
+
+/// Creates a Lua state holding exactly the sandbox's libraries, with `print` writing to `printed`.
+pub fn new_state(printed: &Printed) -> mlua::Result<Lua> {
+    // SAFETY: `debug` is unsafe because of what it can reach; all of it but `traceback` is removed
+    // below, before any script runs.
+    let lua = unsafe { Lua::unsafe_new_with(opened(), LuaOptions::new()) };
+    let globals = lua.globals();
+
+    for name in REMOVED_GLOBALS {
+        globals.raw_remove(*name)?;
+    }
+    let tostring: Function = globals.raw_get("tostring")?;
+    globals.raw_set("print", printed.print_function(&lua, tostring)?)?;
+    globals.raw_set("load", text_only_load(&lua, globals.raw_get("load")?)?)?;
+    globals.raw_set("loadstring", globals.raw_get::<Function>("load")?)?;
+    let table: Table = globals.raw_get("table")?;
+    globals.raw_set("unpack", table.raw_get::<Function>("unpack")?)?;
+
+    keep_only(&lua, &globals, "os", &["time", "date", "difftime"])?;
+    let os: Table = globals.raw_get("os")?;
+    os.raw_set("clock", clock(&lua)?)?;
+    keep_only(&lua, &globals, "debug", &["traceback"])?;
+
+    globals.raw_set("require", require(&lua, &globals)?)?;
+    Ok(lua)
+}
+
+/// Replaces the library `name` with a table holding only `keep` of its fields.
+fn keep_only(lua: &Lua, globals: &Table, name: &str, keep: &[&str]) -> mlua::Result<()> {
+    let full: Table = globals.raw_get(name)?;
+    let trimmed = lua.create_table()?;
+    for field in keep {
+        trimmed.raw_set(*field, full.raw_get::<Value>(*field)?)?;
+    }
+    globals.raw_set(name, trimmed)
+}
+
+/// `load` that refuses binary chunks: bytecode can break out of Lua's safety checks.
+fn text_only_load(lua: &Lua, load: Function) -> mlua::Result<Function> {
+    lua.load(
+        r##"
+        local load, select = ...
+        return function(chunk, chunkname, _, ...)
+            -- An explicit nil environment differs from none: pass it on only when given.
+            if select("#", ...) > 0 then
+                return load(chunk, chunkname, "t", (...))
+            end
+            return load(chunk, chunkname, "t")
+        end
+        "##,
+    )
+    .set_name("=[cu]")
+    .call((load, lua.globals().raw_get::<Function>("select")?))
+}
+
+/// `os.clock`: WASI has no process CPU time, so this is wall time since the unit was created.
+fn clock(lua: &Lua) -> mlua::Result<Function> {
+    let start = Instant::now();
+    lua.create_function(move |_, ()| Ok(start.elapsed().as_secs_f64()))
+}
+
+/// `require` for built-in modules only: there are no files or C modules to load.
+fn require(lua: &Lua, globals: &Table) -> mlua::Result<Function> {
+    let loaded = lua.create_table()?;
+    for name in MODULES {
+        loaded.raw_set(*name, globals.raw_get::<Table>(*name)?)?;
+    }
+    lua.create_function(move |_, name: mlua::LuaString| {
+        match loaded.raw_get::<Value>(&name)? {
+            Value::Nil => Err(mlua::Error::runtime(format!(
+                "module '{}' not found: cu's require loads only built-in modules ({})",
+                name.display(),
+                MODULES.join(", ")
+            ))),
+            module => Ok(module),
+        }
+    })
+}

@@ -1,0 +1,182 @@
+//! The `unit` resource: one sandboxed Lua state and the calls into it.
+
+use std::cell::RefCell;
+
+use mlua::{Lua, MultiValue, Table, Value as LuaValue};
+use mlua::chunk::ChunkMode;
+
+use crate::bindings::cu::unit::types::{Error, Value};
+use crate::bindings::exports::cu::unit::compute::{GuestUnit, MemoryStats, Options, Outcome};
+use crate::output::Printed;
+use crate::run::{Ended, Runner};
+use crate::{convert, errors, limits, sandbox};
+
+/// The chunk name of code passed to `compute` without one.
+const DEFAULT_CHUNK_NAME: &str = "(compute)";
+
+pub struct Unit {
+    options: Options,
+    state: RefCell<State>,
+}
+
+struct State {
+    lua: Lua,
+    runner: Runner,
+    printed: Printed,
+}
+
+impl State {
+    fn new(options: &Options) -> Self {
+        // Creating the sandbox runs only our own code; failing here is a bug, not bad input.
+        Self::try_new(options).unwrap_or_else(|e| panic!("cannot create the Lua sandbox: {e}"))
+    }
+
+    fn try_new(options: &Options) -> mlua::Result<Self> {
+        let printed = Printed::new(options.print_mode);
+        let lua = sandbox::new_state(&printed)?;
+        let runner = Runner::new(&lua)?;
+        // Last, so that setting up the sandbox never counts against a small limit.
+        lua.set_memory_limit(limits::heap_limit(options.memory_limit))?;
+        Ok(Self { lua, runner, printed })
+    }
+}
+
+impl Unit {
+    fn memory_error(&self, error: mlua::Error) -> Error {
+        errors::from_lua(error, self.options.memory_limit)
+    }
+
+    /// Runs `f(args...)` under the call's deadline and converts what it returns.
+    fn run(&self, state: &State, f: LuaValue, args: MultiValue) -> Result<Outcome, Error> {
+        let ended = state.runner.run(f, args);
+        let result = match ended {
+            Ok(Ended::Returned(values)) => values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    convert::from_lua(v)
+                        .map_err(|f| errors::conversion(f, &format!("[{}]", i + 1), self.options.memory_limit))
+                })
+                .collect::<Result<Vec<Value>, Error>>(),
+            Ok(Ended::Raised { error, traceback: Some(traceback) }) => Err(self.raised(&state.lua, error, traceback)),
+            Ok(Ended::Raised { traceback: None, .. }) => Err(errors::memory_limit(self.options.memory_limit)),
+            Err(error) => Err(self.memory_error(error)),
+        };
+        let printed = state.printed.take();
+        if limits::deadline_tripped() {
+            return Err(errors::time_limit(self.options.time_limit_ms));
+        }
+        result.map(|values| Outcome { values, printed })
+    }
+
+    /// The runtime error for an error object a script raised.
+    fn raised(&self, lua: &Lua, error: LuaValue, traceback: String) -> Error {
+        let message = match &error {
+            LuaValue::String(s) => s.to_string_lossy(),
+            other => describe(lua, other),
+        };
+        let value = match &error {
+            LuaValue::String(_) => None,
+            other => convert::from_lua(other).ok(),
+        };
+        errors::runtime(message, traceback, value)
+    }
+
+    fn stats(&self, lua: &Lua) -> MemoryStats {
+        MemoryStats {
+            used: lua.used_memory() as u64,
+            limit: self.options.memory_limit,
+            linear: (core::arch::wasm32::memory_size(0) as u64) * 65536,
+        }
+    }
+}
+
+/// A non-string error object as text: its `__tostring`, or what Lua's standalone interpreter says.
+fn describe(lua: &Lua, error: &LuaValue) -> String {
+    let has_tostring = match error {
+        LuaValue::Table(t) => t.metatable().is_some_and(|m| m.contains_key("__tostring").unwrap_or(false)),
+        LuaValue::UserData(_) => true,
+        _ => false,
+    };
+    let fallback = || format!("(error object is a {} value)", error.type_name());
+    if !has_tostring {
+        return fallback();
+    }
+    let tostring: Option<mlua::Function> = lua.globals().raw_get("tostring").ok();
+    tostring
+        .and_then(|f| f.call::<mlua::LuaString>(error.clone()).ok())
+        .map(|s| s.to_string_lossy())
+        .unwrap_or_else(fallback)
+}
+
+impl GuestUnit for Unit {
+    fn new(options: Options) -> Self {
+        let state = RefCell::new(State::new(&options));
+        Self { options, state }
+    }
+
+    fn compute(&self, code: String, chunk_name: Option<String>) -> Result<Outcome, Error> {
+        let state = self.state.borrow();
+        limits::start_deadline(self.options.time_limit_ms);
+        let name = chunk_name.as_deref().unwrap_or(DEFAULT_CHUNK_NAME);
+        let function = state
+            .lua
+            .load(code)
+            .set_name(format!("={name}"))
+            .set_mode(ChunkMode::Text)
+            .into_function()
+            .map_err(|e| self.memory_error(e))?;
+        self.run(&state, LuaValue::Function(function), MultiValue::new())
+    }
+
+    fn call(&self, name: String, args: Vec<Value>) -> Result<Outcome, Error> {
+        let state = self.state.borrow();
+        limits::start_deadline(self.options.time_limit_ms);
+        let function = lookup(&state.lua, &name).map_err(|e| self.memory_error(e))?;
+        if function.is_nil() {
+            return Err(errors::runtime(format!("'{name}' is not defined"), String::new(), None));
+        }
+        let mut lua_args = MultiValue::with_capacity(args.len());
+        for (i, arg) in args.iter().enumerate() {
+            let value = convert::to_lua(&state.lua, arg)
+                .map_err(|f| errors::conversion(f, &format!("args[{}]", i + 1), self.options.memory_limit))?;
+            lua_args.push_back(value);
+        }
+        self.run(&state, function, lua_args)
+    }
+
+    fn set_global(&self, name: String, value: Value) -> Result<(), Error> {
+        let state = self.state.borrow();
+        let value = convert::to_lua(&state.lua, &value)
+            .map_err(|f| errors::conversion(f, &name, self.options.memory_limit))?;
+        state.lua.globals().raw_set(name, value).map_err(|e| self.memory_error(e))
+    }
+
+    fn memory_stats(&self) -> MemoryStats {
+        self.stats(&self.state.borrow().lua)
+    }
+
+    fn collect_garbage(&self) -> MemoryStats {
+        let state = self.state.borrow();
+        // Finalizers are Lua code: they run under the deadline, and their errors are only warnings.
+        limits::start_deadline(self.options.time_limit_ms);
+        let _ = state.lua.gc_collect();
+        self.stats(&state.lua)
+    }
+
+    fn reset(&self) {
+        *self.state.borrow_mut() = State::new(&self.options);
+    }
+}
+
+/// The value at a global name or a dotted path through tables (`util.sum`).
+fn lookup(lua: &Lua, name: &str) -> mlua::Result<LuaValue> {
+    let mut value = LuaValue::Table(lua.globals());
+    for part in name.split('.') {
+        value = match value {
+            LuaValue::Table(table) => Table::get(&table, part)?,
+            _ => return Ok(LuaValue::Nil),
+        };
+    }
+    Ok(value)
+}

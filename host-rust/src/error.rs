@@ -1,0 +1,122 @@
+//! The error type of every fallible operation in this crate.
+
+use std::path::PathBuf;
+
+use crate::Value;
+
+/// Which limit stopped a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LimitKind {
+    /// The call ran past its time limit.
+    Time,
+    /// The call needed more memory than its unit may use.
+    Memory,
+}
+
+/// Why an operation on an [`Engine`](crate::Engine) or a [`Unit`](crate::Unit) failed.
+///
+/// After every variant a unit stays usable. Only when the component itself had to be stopped
+/// ([`Error::Limit`] with `reset: true`, [`Error::Trap`]) does it lose its globals, and the error says so.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The Lua code did not compile.
+    #[error("syntax error: {message}")]
+    Syntax {
+        /// Lua's message, `chunkname:line: reason`.
+        message: String,
+        /// The line the compiler stopped at, when known.
+        line: Option<u32>,
+        /// Whether the code ended early, so that more input could complete it (a REPL asks for more).
+        incomplete: bool,
+    },
+
+    /// Lua code raised an error and did not catch it.
+    #[error("{message}")]
+    Runtime {
+        /// The error object as text.
+        message: String,
+        /// Lua's stack traceback at the point of the error.
+        traceback: String,
+        /// The error object itself, when it was not a string (`error({code = 42})`).
+        value: Option<Value>,
+    },
+
+    /// A time or memory limit stopped the call.
+    #[error("{message}")]
+    Limit {
+        /// Which limit.
+        kind: LimitKind,
+        /// A readable explanation naming the limit.
+        message: String,
+        /// True when the guest could not stop by itself and the unit was reset to a fresh Lua state.
+        reset: bool,
+    },
+
+    /// A value could not cross between the host and Lua.
+    #[error("cannot convert {path}: it {reason}")]
+    Conversion {
+        /// Where the value sits, e.g. `[2].cb`.
+        path: String,
+        /// Why, e.g. `is a function`.
+        reason: String,
+    },
+
+    /// The component stopped abnormally (a WebAssembly trap); the unit was reset to a fresh Lua state.
+    #[error("the unit was reset after the component trapped: {message}")]
+    Trap {
+        /// What wasmtime reported.
+        message: String,
+    },
+
+    /// The engine could not compile or instantiate the component.
+    #[error("engine: {0:#}")]
+    Engine(#[source] wasmtime::Error),
+
+    /// The cache of compiled components could not be used.
+    #[error("compiled-component cache {}: {source}", path.display())]
+    Cache {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether the error came from the Lua code or its data (syntax, runtime, limit, conversion),
+    /// rather than from the engine.
+    pub fn is_lua_error(&self) -> bool {
+        matches!(
+            self,
+            Error::Syntax { .. } | Error::Runtime { .. } | Error::Limit { .. } | Error::Conversion { .. }
+        )
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Maps the component's error variant onto [`Error`]: the one place guest errors are translated.
+pub(crate) fn from_guest(error: crate::bindings::cu::unit::types::Error) -> Error {
+    use crate::bindings::cu::unit::types::{Error as E, LimitKind as K};
+    match error {
+        E::Syntax(e) => Error::Syntax { message: e.message, line: e.line, incomplete: e.incomplete },
+        E::Runtime(e) => Error::Runtime {
+            message: e.message,
+            traceback: e.traceback,
+            value: e.value.and_then(|v| Value::from_wit(v).ok()),
+        },
+        E::Limit(e) => Error::Limit {
+            kind: match e.kind {
+                K::Time => LimitKind::Time,
+                K::Memory => LimitKind::Memory,
+            },
+            message: e.message,
+            reset: false,
+        },
+        E::Conversion(e) => Error::Conversion { path: e.path, reason: e.reason },
+    }
+}

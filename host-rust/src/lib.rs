@@ -1,0 +1,27 @@
+//! The Rust host of cu, a sandboxed Lua 5.4 compute unit shipped as one WebAssembly component.
+//!
+//! ```no_run
+//! use cu::{Engine, UnitOptions, Value};
+//!
+//! let engine = Engine::new()?; // compiles the component once, then loads it from the disk cache
+//! let mut unit = engine.unit(UnitOptions::default())?;
+//! let outcome = unit.compute("return 2 + 2, 'two'")?;
+//! assert_eq!(outcome.values, vec![Value::Integer(4), Value::from("two")]);
+//! # Ok::<(), cu::Error>(())
+//! ```
+//!
+//! Each [`Unit`] is one Lua state in its own instance of the component, with a time limit per call
+//! and a memory limit, both enforced inside the component (and backed up by the host).
+
+mod bindings;
+mod cache;
+mod engine;
+mod error;
+mod state;
+mod unit;
+mod value;
+
+pub use engine::{COMPONENT, Engine, EngineBuilder, default_cache_dir};
+pub use error::{Error, LimitKind, Result};
+pub use unit::{MemoryStats, Outcome, Print, Unit, UnitOptions};
+pub use value::{MAX_DEPTH, Value};

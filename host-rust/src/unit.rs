@@ -1,0 +1,269 @@
+//! [`Unit`]: one sandboxed Lua state inside its own instance of the component.
+
+use std::time::Duration;
+
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+use crate::bindings::Cu;
+use crate::bindings::cu::unit::types::Error as WitError;
+use crate::bindings::exports::cu::unit::compute::{self as wit, PrintMode};
+use crate::engine::EPOCH_TICK;
+use crate::error::{self, Error, LimitKind, Result};
+use crate::state::State;
+use crate::{Engine, Value};
+
+/// Room above the Lua heap limit for the guest's own memory (conversion buffers, the Rust heap).
+const LINEAR_MEMORY_HEADROOM: u64 = 64 * 1024 * 1024;
+
+/// Where Lua's `print` goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Print {
+    /// Collected and returned in [`Outcome::printed`].
+    #[default]
+    Capture,
+    /// Written to this process's standard output as it is printed.
+    Stdout,
+}
+
+/// Limits and settings of a [`Unit`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct UnitOptions {
+    /// Bytes the Lua heap may hold (0 = no limit of its own; linear memory still caps it at 4 GiB).
+    pub memory_limit: u64,
+    /// How long one call may run (`None` = no limit).
+    pub time_limit: Option<Duration>,
+    /// Where `print` goes.
+    pub print: Print,
+}
+
+impl Default for UnitOptions {
+    /// 256 MiB of Lua heap, 5 s per call, `print` captured.
+    fn default() -> Self {
+        Self { memory_limit: 256 * 1024 * 1024, time_limit: Some(Duration::from_secs(5)), print: Print::Capture }
+    }
+}
+
+impl UnitOptions {
+    /// Sets the Lua heap limit in bytes (0 = none).
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// Sets the per-call time limit (`None` = none).
+    pub fn time_limit(mut self, limit: Option<Duration>) -> Self {
+        self.time_limit = limit;
+        self
+    }
+
+    /// Sets where `print` goes.
+    pub fn print(mut self, print: Print) -> Self {
+        self.print = print;
+        self
+    }
+
+    fn time_limit_ms(&self) -> u64 {
+        self.time_limit.map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1))
+    }
+
+    fn linear_memory_cap(&self) -> Option<usize> {
+        (self.memory_limit > 0)
+            .then(|| usize::try_from(self.memory_limit.saturating_add(LINEAR_MEMORY_HEADROOM)).unwrap_or(usize::MAX))
+    }
+
+    /// Epoch ticks before the host stops a call the guest failed to stop itself: half the limit
+    /// again plus two ticks, since the guest's own check fires at the limit.
+    fn backstop_ticks(&self) -> u64 {
+        match self.time_limit {
+            None => u64::MAX / 2,
+            Some(limit) => {
+                let backstop = limit + limit / 2;
+                (backstop.as_millis() / EPOCH_TICK.as_millis()) as u64 + 2
+            }
+        }
+    }
+}
+
+/// What a successful call produced.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// Every returned value, in order, `nil`s included.
+    pub values: Vec<Value>,
+    /// The call's `print` output (empty with [`Print::Stdout`]).
+    pub printed: Vec<u8>,
+}
+
+/// Memory use of a unit, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemoryStats {
+    /// The Lua heap now.
+    pub used: u64,
+    /// The Lua heap limit (0 = none).
+    pub limit: u64,
+    /// The component's linear memory.
+    pub linear: u64,
+}
+
+/// One Lua state: globals persist from call to call. Create it with [`Engine::unit`].
+pub struct Unit {
+    engine: Engine,
+    options: UnitOptions,
+    store: Store<State>,
+    instance: Cu,
+    handle: ResourceAny,
+}
+
+impl std::fmt::Debug for Unit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unit").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+impl Unit {
+    pub(crate) fn new(engine: Engine, options: UnitOptions) -> Result<Self> {
+        let (store, instance, handle) = instantiate(&engine, &options)?;
+        Ok(Self { engine, options, store, instance, handle })
+    }
+
+    /// The options the unit was created with.
+    pub fn options(&self) -> &UnitOptions {
+        &self.options
+    }
+
+    /// Runs a chunk of Lua code and returns all its return values.
+    pub fn compute(&mut self, code: &str) -> Result<Outcome> {
+        self.compute_chunk(code, None)
+    }
+
+    /// Like [`compute`](Self::compute), naming the chunk in messages (`script.lua:3: ...`).
+    pub fn compute_named(&mut self, name: &str, code: &str) -> Result<Outcome> {
+        self.compute_chunk(code, Some(name))
+    }
+
+    fn compute_chunk(&mut self, code: &str, name: Option<&str>) -> Result<Outcome> {
+        let outcome = self.call_guest(|store, unit, handle| unit.call_compute(store, handle, code, name))?;
+        to_outcome(outcome)
+    }
+
+    /// Calls the global function `name` (or a dotted path such as `util.sum`) with `args`.
+    pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Outcome> {
+        let args = args
+            .iter()
+            .enumerate()
+            .map(|(i, arg)| arg.to_wit(&format!("args[{}]", i + 1)))
+            .collect::<Result<Vec<_>>>()?;
+        let outcome = self.call_guest(|store, unit, handle| unit.call_call(store, handle, name, &args))?;
+        to_outcome(outcome)
+    }
+
+    /// Sets the global `name` to `value`.
+    pub fn set_global(&mut self, name: &str, value: &Value) -> Result<()> {
+        let value = value.to_wit(name)?;
+        self.call_guest(|store, unit, handle| unit.call_set_global(store, handle, name, &value))
+    }
+
+    /// Reports memory use.
+    pub fn memory_stats(&mut self) -> Result<MemoryStats> {
+        let stats = self.call_guest(|store, unit, handle| unit.call_memory_stats(store, handle).map(Ok))?;
+        Ok(to_stats(stats))
+    }
+
+    /// Runs a full garbage collection and reports memory use afterwards.
+    pub fn collect_garbage(&mut self) -> Result<MemoryStats> {
+        let stats = self.call_guest(|store, unit, handle| unit.call_collect_garbage(store, handle).map(Ok))?;
+        Ok(to_stats(stats))
+    }
+
+    /// Drops all globals: the unit starts again from a fresh Lua state.
+    pub fn reset(&mut self) -> Result<()> {
+        self.call_guest(|store, unit, handle| unit.call_reset(store, handle).map(Ok))
+    }
+
+    /// Calls into the guest under the backstop deadline. A trap leaves the instance unusable, so
+    /// the unit is rebuilt and the error says it was reset.
+    fn call_guest<R>(
+        &mut self,
+        call: impl FnOnce(&mut Store<State>, &wit::GuestUnit<'_>, ResourceAny) -> wasmtime::Result<Result<R, WitError>>,
+    ) -> Result<R> {
+        self.store.set_epoch_deadline(self.options.backstop_ticks());
+        self.store.data_mut().limiter.denied = false;
+        let result = call(&mut self.store, &self.instance.cu_unit_compute().unit(), self.handle);
+        match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(error::from_guest(error)),
+            Err(trap) => Err(self.recover(trap)),
+        }
+    }
+
+    fn recover(&mut self, trap: wasmtime::Error) -> Error {
+        let interrupted = trap.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt);
+        let out_of_memory = self.store.data().limiter.denied;
+        let stderr = String::from_utf8_lossy(&self.store.data().stderr.contents()).trim().to_string();
+        let error = if interrupted {
+            Error::Limit {
+                kind: LimitKind::Time,
+                message: format!(
+                    "time limit exceeded: the call ran longer than {} ms and was stopped by the host; \
+                     the unit was reset",
+                    self.options.time_limit_ms()
+                ),
+                reset: true,
+            }
+        } else if out_of_memory {
+            Error::Limit {
+                kind: LimitKind::Memory,
+                message: format!(
+                    "out of memory: the unit's linear memory would grow past {} bytes; the unit was reset",
+                    self.options.linear_memory_cap().unwrap_or(usize::MAX)
+                ),
+                reset: true,
+            }
+        } else {
+            let mut message = format!("{trap:#}");
+            if !stderr.is_empty() {
+                message = format!("{message} ({stderr})");
+            }
+            Error::Trap { message }
+        };
+        match instantiate(&self.engine, &self.options) {
+            Ok((store, instance, handle)) => {
+                self.store = store;
+                self.instance = instance;
+                self.handle = handle;
+                error
+            }
+            Err(again) => again,
+        }
+    }
+}
+
+fn instantiate(engine: &Engine, options: &UnitOptions) -> Result<(Store<State>, Cu, ResourceAny)> {
+    let mut store = Store::new(engine.wasmtime(), State::new(options.print, options.linear_memory_cap()));
+    store.limiter(|state| &mut state.limiter);
+    store.set_epoch_deadline(options.backstop_ticks());
+    let instance = engine.pre().instantiate(&mut store).map_err(Error::Engine)?;
+    let wit_options = wit::Options {
+        memory_limit: options.memory_limit,
+        time_limit_ms: options.time_limit_ms(),
+        print_mode: match options.print {
+            Print::Capture => PrintMode::Capture,
+            Print::Stdout => PrintMode::Stdout,
+        },
+    };
+    let handle = instance.cu_unit_compute().unit().call_constructor(&mut store, wit_options).map_err(Error::Engine)?;
+    Ok((store, instance, handle))
+}
+
+fn to_outcome(outcome: wit::Outcome) -> Result<Outcome> {
+    let values = outcome.values.into_iter().map(Value::from_wit).collect::<Result<_>>()?;
+    Ok(Outcome { values, printed: outcome.printed })
+}
+
+fn to_stats(stats: wit::MemoryStats) -> MemoryStats {
+    MemoryStats { used: stats.used, limit: stats.limit, linear: stats.linear }
+}

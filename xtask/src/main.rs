@@ -1,0 +1,47 @@
+//! Build, test and benchmark automation for cu. Run `cargo xtask help`.
+//!
+//! Everything a fresh machine needs (the wasm32-wasip2 target, clang-22 and the WASI headers from
+//! apt, Lua 5.4 for the benchmark) is installed here when missing, so that the README's two
+//! commands work on a new Debian 12 machine with only Rust.
+
+mod tasks;
+mod cmd;
+mod setup;
+
+use anyhow::{Result, bail};
+
+const HELP: &str = "\
+cargo xtask <command>
+
+Commands:
+  build      install missing tools, build the guest component and the `cu` CLI (release)
+  install    build, copy `cu` into ~/.cargo/bin, and run examples/hello.lua with it
+  test       build, check the guest build is reproducible, and run every test
+  bench      build and run the benchmarks against native Lua 5.4 (installed if missing)
+  help       show this text
+
+Outputs: target/wasm32-wasip2/guest/guest.wasm (the component), target/release/cu (the CLI).";
+
+fn main() {
+    if let Err(error) = run() {
+        eprintln!("xtask: error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("help");
+    let rest = args.get(1..).unwrap_or_default();
+    match command {
+        "build" => tasks::all().map(drop),
+        "install" => tasks::install(),
+        "test" => tasks::test(rest),
+        "bench" => tasks::bench(rest),
+        "help" | "-h" | "--help" => {
+            println!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown command `{other}`\n\n{HELP}"),
+    }
+}

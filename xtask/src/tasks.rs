@@ -1,0 +1,135 @@
+//! The commands: build, install, test, bench.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+
+use crate::cmd::{self, cargo, root};
+use crate::setup::{self, BENCH_PACKAGES, BUILD_PACKAGES, WASM_TARGET};
+
+/// The Cargo profile of the guest (see the root Cargo.toml).
+const GUEST_PROFILE: &str = "guest";
+
+/// What a build produced.
+pub struct Built {
+    /// The guest component.
+    pub component: PathBuf,
+    /// The `cu` binary.
+    pub cu: PathBuf,
+}
+
+/// Installs what is missing, then builds the guest and the host (release).
+pub fn all() -> Result<Built> {
+    setup::rust_target()?;
+    setup::apt(BUILD_PACKAGES)?;
+    let component = guest(&root().join("target"))?;
+    cmd::run(cargo().args(["build", "--release", "--locked", "-p", "host-rust"]).env("CU_COMPONENT", &component))?;
+    let cu = root().join("target/release/cu");
+    eprintln!("xtask: built {} ({} bytes) and {}", component.display(), fs::metadata(&component)?.len(), cu.display());
+    Ok(Built { component, cu })
+}
+
+/// Builds, puts `cu` next to cargo's own binaries (on PATH for a rustup install), and runs the
+/// example script with it.
+pub fn install() -> Result<()> {
+    let built = all()?;
+    let bin_dir = cargo_home().join("bin");
+    fs::create_dir_all(&bin_dir)?;
+    let dest = bin_dir.join("cu");
+    // Copy to a temporary name and rename, so a running `cu` is never overwritten in place.
+    let temp = bin_dir.join(".cu.tmp");
+    fs::copy(&built.cu, &temp).with_context(|| format!("copying cu to {}", temp.display()))?;
+    fs::rename(&temp, &dest)?;
+    eprintln!("xtask: installed {}", dest.display());
+    cmd::run(Command::new(&dest).arg("run").arg(root().join("examples/hello.lua")).arg("world"))
+}
+
+/// Builds, checks that a clean second build of the guest has the same bytes, and runs every test.
+pub fn test(extra: &[String]) -> Result<()> {
+    let built = all()?;
+    reproducible(&built.component)?;
+    cmd::run(
+        cargo()
+            .args(["test", "--release", "--locked", "-p", "host-rust"])
+            .args(extra)
+            .env("CU_COMPONENT", &built.component),
+    )
+}
+
+/// Builds, installs native Lua 5.4, and runs the benchmarks.
+pub fn bench(extra: &[String]) -> Result<()> {
+    let built = all()?;
+    setup::apt(BENCH_PACKAGES)?;
+    cmd::run(
+        cargo()
+            .args(["bench", "--locked", "-p", "host-rust", "--bench", "lua", "--"])
+            .args(extra)
+            .env("CU_COMPONENT", &built.component),
+    )
+}
+
+/// Builds the guest component into `target_dir` and returns its path.
+fn guest(target_dir: &Path) -> Result<PathBuf> {
+    let root = root();
+    // Paths of this checkout and of cargo's registry would otherwise end up in panic messages,
+    // making the bytes depend on where the build ran.
+    let rustflags = format!(
+        "--remap-path-prefix={}=/cu --remap-path-prefix={}=/cargo",
+        root.display(),
+        cargo_home().display()
+    );
+    cmd::run(
+        cargo()
+            .args(["build", "--locked", "-p", "guest", "--target", WASM_TARGET, "--profile", GUEST_PROFILE])
+            .env("CARGO_TARGET_DIR", target_dir)
+            .env("CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS", rustflags)
+            .env("CU_LUA_SRC", lua_src_dir()?),
+    )?;
+    let component = target_dir.join(WASM_TARGET).join(GUEST_PROFILE).join("guest.wasm");
+    if !component.is_file() {
+        bail!("the guest build did not produce {}", component.display());
+    }
+    Ok(component)
+}
+
+/// Builds the guest again from nothing in a separate directory and compares the bytes.
+fn reproducible(component: &Path) -> Result<()> {
+    let dir = root().join("target/repro");
+    if dir.exists() {
+        fs::remove_dir_all(&dir)?;
+    }
+    let again = guest(&dir)?;
+    let (a, b) = (sha256(component)?, sha256(&again)?);
+    if a != b {
+        bail!("the guest build is not reproducible: {} has sha256 {a}, a clean rebuild {b}", component.display());
+    }
+    eprintln!("xtask: reproducible: two clean guest builds have sha256 {a}");
+    fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+fn sha256(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The sources of Lua 5.4 that guest/build.rs patches: the `lua-src` package the lock file pins.
+fn lua_src_dir() -> Result<PathBuf> {
+    let json = cmd::output(cargo().args(["metadata", "--format-version", "1", "--locked"]))?;
+    let metadata: serde_json::Value = serde_json::from_str(&json).context("reading cargo metadata")?;
+    let manifest = metadata["packages"]
+        .as_array()
+        .and_then(|packages| packages.iter().find(|p| p["name"] == "lua-src"))
+        .and_then(|p| p["manifest_path"].as_str())
+        .context("cargo metadata does not list the lua-src package")?;
+    Ok(Path::new(manifest).parent().context("lua-src has no directory")?.to_path_buf())
+}
+
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cargo"))
+}
