@@ -1,9 +1,10 @@
 /* The per-call deadline: armed by the guest's Rust code, checked from the patched interpreter.
  *
- * Once the deadline has passed, a count hook with a count of 1 is armed on the running thread, so
- * every further Lua instruction raises the error again: a `pcall` can catch it, but the code that
- * called `pcall` cannot run on. That is what makes the limit uncatchable. The hook stays armed after
- * the call; at the next call it finds the deadline not passed and removes itself. */
+ * Past the deadline the budget stays at 1, so every tick raises the error again: a `pcall`, an
+ * error handler or a coroutine can catch one of them, but the code around it reaches its next
+ * backward jump or call and raises again. That is what makes the limit uncatchable. Errors are
+ * raised directly rather than from a hook, because Lua runs error handlers of errors raised inside
+ * a hook with hooks disabled. */
 #include <stdint.h>
 #include <time.h>
 
@@ -24,32 +25,13 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int expired(void) {
-    return deadline_ns != 0 && now_ns() >= deadline_ns;
-}
-
-static void stop_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    if (!expired()) { /* left armed by an earlier call */
-        lua_sethook(L, NULL, 0, 0);
-        return;
-    }
-    tripped = 1;
-    luaL_error(L, "time limit exceeded");
-}
-
 void cu_budget_exhausted(lua_State *L) {
-    cu_budget = CU_BUDGET;
-    if (expired())
-        lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
-}
-
-void cu_budget_exhausted_c(lua_State *L) {
-    cu_budget_exhausted(L);
-    if (expired()) {
+    if (deadline_ns != 0 && now_ns() >= deadline_ns) {
         tripped = 1;
+        cu_budget = 1;
         luaL_error(L, "time limit exceeded");
     }
+    cu_budget = CU_BUDGET;
 }
 
 /* Starts a call: `limit_ms` from now, or no deadline when 0. */

@@ -81,7 +81,7 @@ impl Flattener {
                 self.nodes[index as usize] = node;
                 return Ok(index);
             }
-            LuaValue::Error(error) => Node::Bytes(error.to_string().into_bytes()),
+            LuaValue::Error(error) => Node::Bytes(crate::errors::message_of(error).into_bytes()),
             other => return Err(Failure::invalid(format!("is a {}", other.type_name()))),
         };
         self.nodes.push(node);
@@ -110,7 +110,7 @@ impl Flattener {
             Node::Array(children)
         } else {
             for (key, _) in &entries {
-                check_key(key).map_err(|f| f.at(|| segment(key)))?;
+                check_key(key)?;
             }
             entries.sort_unstable_by(|(a, _), (b, _)| key_order(a, b));
             let mut map = Vec::with_capacity(entries.len());

@@ -55,6 +55,24 @@ pub fn from_lua(error: mlua::Error, memory_limit_bytes: u64) -> Error {
     }
 }
 
+/// An error raised by a Rust function of the sandbox reaches Lua as an mlua error object; this is
+/// the runtime error (or limit) it stands for, with the traceback the runner took.
+pub fn from_wrapped(error: &mlua::Error, traceback: String, memory_limit_bytes: u64) -> Error {
+    match from_lua(error.clone(), memory_limit_bytes) {
+        Error::Runtime(e) => runtime(e.message, traceback, None),
+        other => other,
+    }
+}
+
+/// The text of an mlua error as a script would want to read it: the innermost cause's message.
+pub fn message_of(error: &mlua::Error) -> String {
+    match error {
+        mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => message_of(cause),
+        mlua::Error::RuntimeError(message) => split_traceback(message).0,
+        other => other.to_string(),
+    }
+}
+
 /// Separates `message\nstack traceback:...` as mlua formats it.
 fn split_traceback(text: &str) -> (String, String) {
     match text.find(TRACEBACK_HEADER) {

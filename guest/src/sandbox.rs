@@ -84,20 +84,31 @@ fn clock(lua: &Lua) -> mlua::Result<Function> {
     lua.create_function(move |_, ()| Ok(start.elapsed().as_secs_f64()))
 }
 
-/// `require` for built-in modules only: there are no files or C modules to load.
+/// `require` for built-in modules only: there are no files or C modules to load. Written in Lua so
+/// that a missing module raises an ordinary string error pointing at the caller's line.
 fn require(lua: &Lua, globals: &Table) -> mlua::Result<Function> {
     let loaded = lua.create_table()?;
     for name in MODULES {
         loaded.raw_set(*name, globals.raw_get::<Table>(*name)?)?;
     }
-    lua.create_function(move |_, name: mlua::LuaString| {
-        match loaded.raw_get::<Value>(&name)? {
-            Value::Nil => Err(mlua::Error::runtime(format!(
-                "module '{}' not found: cu's require loads only built-in modules ({})",
-                name.display(),
-                MODULES.join(", ")
-            ))),
-            module => Ok(module),
-        }
-    })
+    lua.load(
+        r#"
+        local loaded, available, error, tostring = ...
+        return function(name)
+            local module = loaded[name]
+            if module == nil then
+                error("module '" .. tostring(name) .. "' not found: cu's require loads only built-in modules ("
+                    .. available .. ")", 2)
+            end
+            return module
+        end
+        "#,
+    )
+    .set_name("=[cu]")
+    .call((
+        loaded,
+        MODULES.join(", "),
+        globals.raw_get::<Function>("error")?,
+        globals.raw_get::<Function>("tostring")?,
+    ))
 }

@@ -71,6 +71,9 @@ impl Unit {
 
     /// The runtime error for an error object a script raised.
     fn raised(&self, lua: &Lua, error: LuaValue, traceback: String) -> Error {
+        if let LuaValue::Error(wrapped) = &error {
+            return errors::from_wrapped(wrapped, traceback, self.options.memory_limit);
+        }
         let message = match &error {
             LuaValue::String(s) => s.to_string_lossy(),
             other => describe(lua, other),

@@ -1,0 +1,259 @@
+//! `cargo xtask bench`: the Lua programs in bench/programs run in the cu component and in native
+//! Lua 5.4, then the start-up costs of the `cu` CLI and of the library.
+//!
+//! Options: `--runs N` (default 7) and program names to run only those. The machine this runs on
+//! is shared and noisy, so every figure is a median, and cu and native runs are interleaved so
+//! that a burst of load hits both sides alike.
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Output, Stdio};
+use std::time::{Duration, Instant};
+use std::{env, fs, io};
+
+use cu::{Engine, UnitOptions, Value};
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+const NATIVE_LUA: &str = "lua5.4";
+
+/// Runs the program named by CU_BENCH_PROGRAM and prints its type and value, so that the bench can
+/// rebuild the same `cu::Value`: floats get 17 digits because `tostring` rounds them to 14.
+const NATIVE_HARNESS: &str = r#"
+local value = assert(loadfile(os.getenv("CU_BENCH_PROGRAM")))()
+local kind = math.type(value) or type(value)
+io.write(kind, "\n", kind == "float" and string.format("%.17g", value) or tostring(value))
+"#;
+
+const TARGET_RATIO: f64 = 1.6;
+const TARGET_UNIT: Duration = Duration::from_millis(1);
+const TARGET_WARM_START: Duration = Duration::from_millis(60);
+
+/// Samples for the microsecond-scale figures, where one run says nothing.
+const SAMPLES: usize = 1000;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bench: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let (runs, only) = parse_args()?;
+    check_native_lua()?;
+    let programs = programs(&only)?;
+    let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cu-bench");
+    let engine = Engine::builder().cache_dir(scratch.join("engine-cache")).build()?;
+
+    println!("{runs} runs per figure, medians; native times exclude the start of the lua5.4 process.\n");
+    println!("| program | cu (ms) | native Lua 5.4 (ms) | ratio |");
+    println!("|---|---:|---:|---:|");
+    let mut log_ratios = 0.0;
+    for program in &programs {
+        let (cu, native) = time_program(&engine, program, runs)?;
+        let ratio = cu.as_secs_f64() / native.as_secs_f64();
+        log_ratios += ratio.ln();
+        println!("| {} | {:.1} | {:.1} | {ratio:.2}× |", program.name, ms(cu), ms(native));
+    }
+    let mean = (log_ratios / programs.len() as f64).exp();
+    println!(
+        "\ngeometric mean of the ratios: {mean:.2}× (target ≤ {TARGET_RATIO}×: {})\n",
+        verdict(mean <= TARGET_RATIO)
+    );
+
+    startup(&engine, &scratch, runs)
+}
+
+struct Program {
+    name: String,
+    path: PathBuf,
+    code: String,
+}
+
+fn parse_args() -> Result<(usize, Vec<String>)> {
+    let mut runs = 7;
+    let mut only = Vec::new();
+    let mut args = env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => {
+                runs = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or("--runs takes a positive number")?;
+            }
+            "--bench" => {} // cargo bench passes it to every bench binary
+            flag if flag.starts_with('-') => {
+                return Err(format!("unknown option {flag}; use --runs N and program names").into());
+            }
+            name => only.push(name.to_string()),
+        }
+    }
+    Ok((runs, only))
+}
+
+fn check_native_lua() -> Result<()> {
+    match Command::new(NATIVE_LUA).arg("-v").output() {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(format!("`{NATIVE_LUA} -v` failed: {}", String::from_utf8_lossy(&output.stderr)).into()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(format!(
+            "{NATIVE_LUA} is not installed: run the benchmark with `cargo xtask bench`, which installs it with apt"
+        )
+        .into()),
+        Err(e) => Err(format!("cannot run {NATIVE_LUA}: {e}").into()),
+    }
+}
+
+/// bench/programs/*.lua, sorted by name, or only the named ones.
+fn programs(only: &[String]) -> Result<Vec<Program>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or("no workspace root")?.join("bench/programs");
+    let mut programs = Vec::new();
+    for entry in fs::read_dir(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))? {
+        let path = entry?.path();
+        let Some(name) =
+            path.file_stem().and_then(|s| s.to_str()).filter(|_| path.extension().is_some_and(|e| e == "lua"))
+        else {
+            continue;
+        };
+        if only.is_empty() || only.iter().any(|o| o == name) {
+            let code = fs::read_to_string(&path)?;
+            programs.push(Program { name: name.to_string(), path, code });
+        }
+    }
+    if let Some(missing) = only.iter().find(|name| !programs.iter().any(|p| &p.name == *name)) {
+        return Err(format!("there is no {missing}.lua in {}", dir.display()).into());
+    }
+    if programs.is_empty() {
+        return Err(format!("there are no programs in {}", dir.display()).into());
+    }
+    programs.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(programs)
+}
+
+/// Medians of the program's time in cu and natively. Both sides must return the same checksum:
+/// a fast wrong answer is no result.
+fn time_program(engine: &Engine, program: &Program, runs: usize) -> Result<(Duration, Duration)> {
+    let chunk_name = format!("{}.lua", program.name);
+    let (mut cu, mut native, mut process_start) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let mut unit = engine.unit(UnitOptions::default().time_limit(None))?;
+        let start = Instant::now();
+        let outcome = unit.compute_named(&chunk_name, &program.code).map_err(|e| format!("{}: {e}", program.name))?;
+        cu.push(start.elapsed());
+        let ours =
+            outcome.values.first().ok_or_else(|| format!("{}: returned nothing in cu", program.name))?.to_string();
+
+        let (theirs, took) = run_native(&program.path)?;
+        native.push(took);
+        let theirs = theirs.to_string();
+        if ours != theirs {
+            return Err(format!("{}: cu returned {ours} but native Lua returned {theirs}", program.name).into());
+        }
+
+        // Sampled beside each native run, so the start-up subtracted saw the same load.
+        let start = Instant::now();
+        checked(Command::new(NATIVE_LUA).args(["-e", ""]).output()?, NATIVE_LUA)?;
+        process_start.push(start.elapsed());
+    }
+    Ok((median(cu), median(native).saturating_sub(median(process_start))))
+}
+
+/// The program's return value from native Lua, and the whole process's wall time.
+fn run_native(path: &Path) -> Result<(Value, Duration)> {
+    let start = Instant::now();
+    let output = Command::new(NATIVE_LUA).args(["-e", NATIVE_HARNESS]).env("CU_BENCH_PROGRAM", path).output()?;
+    let took = start.elapsed();
+    let stdout = checked(output, NATIVE_LUA)?;
+    let (kind, text) = stdout.split_once('\n').ok_or("the native harness printed no value")?;
+    let value = match kind {
+        "integer" => Value::Integer(text.parse()?),
+        "float" => Value::Float(text.parse()?),
+        "string" => Value::from(text),
+        other => return Err(format!("{}: return a number or a string, not a {other}", path.display()).into()),
+    };
+    Ok((value, took))
+}
+
+/// Cold and warm starts of the CLI, then what a library user pays per unit and per call.
+fn startup(engine: &Engine, scratch: &Path, runs: usize) -> Result<()> {
+    let cu_binary = env!("CARGO_BIN_EXE_cu");
+    let eval = |cache_dir: &Path| -> Result<Duration> {
+        let start = Instant::now();
+        let output = Command::new(cu_binary)
+            .args(["eval", "return 1"])
+            .env("CU_CACHE_DIR", cache_dir)
+            .stdin(Stdio::null())
+            .output()?;
+        let took = start.elapsed();
+        let stdout = checked(output, "cu eval")?;
+        if stdout.trim() != "1" {
+            return Err(format!("`cu eval 'return 1'` printed {stdout:?}").into());
+        }
+        Ok(took)
+    };
+
+    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+    let (cold_dir, warm_dir) = (scratch.join("cold-cache"), scratch.join("warm-cache"));
+    eval(&warm_dir)?; // fills the warm cache
+    for _ in 0..runs {
+        let _ = fs::remove_dir_all(&cold_dir);
+        cold.push(eval(&cold_dir)?);
+        warm.push(eval(&warm_dir)?);
+    }
+    let _ = fs::remove_dir_all(&cold_dir);
+
+    let mut creations = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let start = Instant::now();
+        let unit = engine.unit(UnitOptions::default())?;
+        creations.push(start.elapsed());
+        drop(unit); // outside the timed region: tearing down is not part of starting
+    }
+    let mut unit = engine.unit(UnitOptions::default())?;
+    let mut calls = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let start = Instant::now();
+        unit.compute("return 1")?;
+        calls.push(start.elapsed());
+    }
+
+    let (warm, unit_us) = (median(warm), median(creations).as_secs_f64() * 1e6);
+    println!("| start-up | median | target |");
+    println!("|---|---:|---|");
+    println!("| `cu eval 'return 1'`, cold (empty cache) | {:.1} ms | |", ms(median(cold)));
+    let warm_ok = verdict(warm <= TARGET_WARM_START);
+    println!("| `cu eval 'return 1'`, warm | {:.1} ms | ≤ {} ms: {warm_ok} |", ms(warm), TARGET_WARM_START.as_millis());
+    let unit_ok = verdict(unit_us <= TARGET_UNIT.as_secs_f64() * 1e6);
+    println!("| fresh Unit (of {SAMPLES}) | {unit_us:.0} µs | ≤ {} ms: {unit_ok} |", TARGET_UNIT.as_millis());
+    println!("| `compute(\"return 1\")` (of {SAMPLES}) | {:.1} µs | |", median(calls).as_secs_f64() * 1e6);
+    Ok(())
+}
+
+/// The process's standard output, or an error with its standard error if it failed.
+fn checked(output: Output, what: &str) -> Result<String> {
+    if !output.status.success() {
+        return Err(
+            format!("{what} failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr).trim()).into()
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    let mid = samples.len() / 2;
+    if samples.len().is_multiple_of(2) { (samples[mid - 1] + samples[mid]) / 2 } else { samples[mid] }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "MISSED" }
+}

@@ -1,0 +1,119 @@
+//! The command line: what `cu --help` shows.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status when Lua code failed: an error, a limit, or a value that cannot be converted.
+pub const EXIT_LUA: u8 = 1;
+/// Exit status for a wrong command line or an unreadable script.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status when the engine itself failed (the component could not be loaded).
+pub const EXIT_ENGINE: u8 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cu",
+    version,
+    about = "Run Lua 5.4 in the cu sandbox: a WebAssembly component with time and memory limits",
+    long_about = "Run Lua 5.4 in the cu sandbox: a WebAssembly component with time and memory limits.\n\n\
+        Scripts get Lua's base, string, table, math, utf8 and coroutine libraries, os.time, os.date, \
+        os.clock and debug.traceback. They cannot reach files, the network, the environment or other \
+        processes.",
+    after_help = "Exit status: 0 success; 1 the Lua code failed (error, limit, unconvertible value); \
+        2 usage error or unreadable script; 3 the engine failed.\n\n\
+        Examples:\n  cu eval 'return 2 + 2, \"two\", {a = 1}'\n  cu run script.lua one two\n  cu repl"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Print results as JSON: {"returns": [...], "printed": "..."} (print output is collected into it)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Time limit per call: e.g. 500ms, 5s, 2m; 0 for none
+    #[arg(short = 't', long, global = true, default_value = "5s", value_name = "DURATION")]
+    pub timeout: Timeout,
+
+    /// Lua heap limit: e.g. 64M, 1G (binary units), or bytes; 0 for none
+    #[arg(short = 'm', long, global = true, default_value = "256M", value_name = "SIZE")]
+    pub memory_limit: Size,
+
+    /// Where the compiled component is cached [default: the user cache directory, e.g. ~/.cache/cu]
+    #[arg(long, global = true, env = "CU_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Compile the component on every start instead of caching it
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run Lua code given on the command line and print what it returns, one value per line
+    Eval {
+        /// The Lua code, e.g. 'return 2 + 2'
+        code: String,
+    },
+    /// Run a Lua script; its arguments are in the global table `arg` (arg[0] is the script)
+    Run {
+        /// The script file, or - for standard input
+        file: String,
+        /// Arguments for the script
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Start an interactive session: globals persist between lines, `=expr` prints an expression,
+    /// unfinished statements continue on the next line, Ctrl-C clears the input, Ctrl-D quits
+    Repl,
+}
+
+/// A time limit; `None` is no limit.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeout(pub Option<Duration>);
+
+impl std::str::FromStr for Timeout {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration such as 500ms, 5s or 2m"))?;
+        let seconds = match unit.trim() {
+            "" | "s" => value,
+            "ms" => value / 1000.0,
+            "m" | "min" => value * 60.0,
+            other => return Err(format!("unknown unit `{other}`: use ms, s or m")),
+        };
+        if seconds == 0.0 {
+            return Ok(Timeout(None));
+        }
+        Duration::try_from_secs_f64(seconds).map(|d| Timeout(Some(d))).map_err(|e| e.to_string())
+    }
+}
+
+/// A size in bytes; 0 is no limit.
+#[derive(Clone, Copy, Debug)]
+pub struct Size(pub u64);
+
+impl std::str::FromStr for Size {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let value: u64 = number.parse().map_err(|_| format!("`{text}` is not a size such as 64M or 1G"))?;
+        let multiplier: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+            "" | "B" => 1,
+            "K" | "KB" | "KIB" => 1 << 10,
+            "M" | "MB" | "MIB" => 1 << 20,
+            "G" | "GB" | "GIB" => 1 << 30,
+            other => return Err(format!("unknown unit `{other}`: use K, M or G")),
+        };
+        value.checked_mul(multiplier).map(Size).ok_or_else(|| format!("`{text}` is too large"))
+    }
+}

@@ -1,0 +1,267 @@
+//! The `cu` binary end to end: stdout, stderr and exit codes.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+struct Run {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// A cache directory shared by every test process, warmed once (compiling costs ~0.5 s).
+fn cache_dir() -> &'static std::path::Path {
+    static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join("cu-cli-test-cache");
+        let warm = cu(&["eval", "return 1"], None, &dir);
+        assert_eq!(warm.status, 0, "warming the cache failed: {}", warm.stderr);
+        dir
+    })
+}
+
+fn cu(args: &[&str], stdin: Option<&str>, cache: &std::path::Path) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cu"))
+        .args(args)
+        .env("CU_CACHE_DIR", cache)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cu starts");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).expect("writes stdin");
+    }
+    drop(input);
+    let out = child.wait_with_output().expect("cu finishes");
+    Run {
+        status: out.status.code().expect("exited normally"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn run(args: &[&str]) -> Run {
+    cu(args, None, cache_dir())
+}
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
+    cu(args, Some(stdin), cache_dir())
+}
+
+fn script(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("cu-cli-test-scripts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("creates the script dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("writes the script");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn eval_prints_each_value_on_its_own_line() {
+    let out = run(&["eval", r#"return 2 + 2, "two", {a = 1}"#]);
+    assert_eq!((out.status, out.stdout.as_str(), out.stderr.as_str()), (0, "4\n\"two\"\n{a = 1}\n", ""));
+}
+
+#[test]
+fn print_streams_before_the_results() {
+    let out = run(&["eval", "print('a', 1, nil) print('b') return 1.5, nil"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "a\t1\tnil\nb\n1.5\nnil\n");
+}
+
+#[test]
+fn json_output() {
+    let out = run(&["--json", "eval", r#"print("hi") return 1, 1.5, nil, {1, 2}, {x = "y"}"#]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
+    assert_eq!(document, serde_json::json!({ "returns": [1, 1.5, null, [1, 2], {"x": "y"}], "printed": "hi\n" }));
+    assert!(document["returns"][0].is_i64(), "an integer stays an integer");
+    assert!(document["returns"][1].is_f64());
+}
+
+#[test]
+fn runtime_errors_go_to_stderr_with_a_traceback() {
+    let out = run(&["eval", "local t = nil\nreturn t.x"]);
+    assert_eq!(out.status, 1);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.starts_with("cu: error: (eval):2: attempt to index a nil value (local 't')\n"), "{}", out.stderr);
+    assert!(out.stderr.contains("stack traceback:\n\t(eval):2: in main chunk"), "{}", out.stderr);
+}
+
+#[test]
+fn syntax_errors() {
+    let out = run(&["eval", "return 1 +"]);
+    assert_eq!(out.status, 1);
+    assert_eq!(out.stderr, "cu: syntax error: (eval):1: unexpected symbol near <eof>\n");
+}
+
+#[test]
+fn json_errors() {
+    let out = run(&["--json", "eval", "error({code = 7})"]);
+    assert_eq!(out.status, 1);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
+    assert_eq!(document["error"]["kind"], "runtime");
+    assert_eq!(document["error"]["value"], serde_json::json!({"code": 7}));
+    let out = run(&["--json", "-t", "100ms", "eval", "while true do end"]);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
+    assert_eq!((document["error"]["kind"].as_str(), document["error"]["limit"].as_str()), (Some("limit"), Some("time")));
+}
+
+#[test]
+fn the_time_limit() {
+    let started = Instant::now();
+    let out = run(&["-t", "200ms", "eval", "while true do end"]);
+    assert_eq!(out.status, 1);
+    assert!(out.stderr.contains("time limit exceeded: the call ran longer than 200 ms"), "{}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn the_memory_limit() {
+    let out = run(&["-m", "16M", "eval", "return string.rep('x', 64 * 1024 * 1024)"]);
+    assert_eq!(out.status, 1);
+    assert!(out.stderr.contains("memory limit exceeded"), "{}", out.stderr);
+    assert!(out.stderr.contains("16777216 bytes"), "{}", out.stderr);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["bogus"][..],
+        &["eval"],
+        &["--timeout", "5parsecs", "eval", "return 1"],
+        &["--memory-limit", "lots", "eval", "return 1"],
+        &["-m", "12X", "eval", "return 1"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("error"), "{args:?}: {}", out.stderr);
+    }
+    let out = run(&["run", "/no/such/script.lua"]);
+    assert_eq!(out.status, 2);
+    assert!(out.stderr.contains("cannot read /no/such/script.lua"), "{}", out.stderr);
+}
+
+#[test]
+fn run_passes_arguments_in_arg() {
+    let path = script("args.lua", "return arg[0], arg[1], arg[2], #arg");
+    let out = run(&["run", &path, "a", "-b"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, format!("{path:?}\n\"a\"\n\"-b\"\n2\n"));
+}
+
+#[test]
+fn run_names_the_script_in_errors_and_skips_a_shebang() {
+    let path = script("fails.lua", "#!/usr/bin/env cu run\nlocal x = 1\nerror('broken')\n");
+    let out = run(&["run", &path]);
+    assert_eq!(out.status, 1);
+    assert!(out.stderr.starts_with(&format!("cu: error: {path}:3: broken")), "{}", out.stderr);
+}
+
+#[test]
+fn run_reads_standard_input() {
+    let out = run_with_stdin(&["run", "-"], "print('from stdin') return 42");
+    assert_eq!((out.status, out.stdout.as_str()), (0, "from stdin\n42\n"), "{}", out.stderr);
+}
+
+#[test]
+fn the_example_script() {
+    let out = run(&["run", "examples/hello.lua", "world"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "Hello, world! This is Lua 5.4 in a WebAssembly sandbox.\n{1, 4, 9, 16, 25}\n5\n");
+}
+
+#[test]
+fn repl_from_a_pipe() {
+    let input = "x = 20\n=x + 1\n1 + 1\nfor i = 1, 2 do\n  print('line', i)\nend\nerror('oops')\nreturn x * 2\nlocal t = {\n1, 2}\n";
+    let out = run_with_stdin(&["repl"], input);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "21\n2\nline\t1\nline\t2\n40\n");
+    assert!(out.stderr.starts_with("cu: error: stdin:1: oops"), "{}", out.stderr);
+}
+
+#[test]
+fn repl_reports_input_that_ends_unfinished() {
+    let out = run_with_stdin(&["repl"], "print('ok')\nfor i = 1, 2 do\n");
+    assert_eq!(out.stdout, "ok\n");
+    assert!(out.stderr.contains("syntax error") && out.stderr.contains("'end' expected"), "{}", out.stderr);
+}
+
+#[test]
+fn the_sandbox_through_the_cli() {
+    assert_eq!(run(&["eval", "return io"]).stdout, "nil\n");
+    let out = run(&["eval", "os.execute('ls')"]);
+    assert_eq!(out.status, 1);
+    assert!(out.stderr.contains("field 'execute'"), "{}", out.stderr);
+    let out = run(&["eval", "return require('io')"]);
+    assert_eq!(out.status, 1);
+    assert!(out.stderr.contains("module 'io' not found"), "{}", out.stderr);
+}
+
+#[test]
+fn help_is_complete() {
+    let out = run(&["--help"]);
+    assert_eq!(out.status, 0);
+    for word in ["eval", "run", "repl", "--json", "--timeout", "--memory-limit", "--cache-dir", "--no-cache", "Exit status"] {
+        assert!(out.stdout.contains(word), "--help lacks {word}:\n{}", out.stdout);
+    }
+    for (command, words) in [
+        ("eval", &["<CODE>", "--json", "--timeout"][..]),
+        ("run", &["<FILE>", "[ARGS]...", "standard input", "arg[0]"]),
+        ("repl", &["=expr", "Ctrl-D", "--memory-limit"]),
+    ] {
+        for help in [run(&[command, "--help"]), run(&["help", command])] {
+            assert_eq!(help.status, 0);
+            for word in words {
+                assert!(help.stdout.contains(word), "`cu {command} --help` lacks {word}:\n{}", help.stdout);
+            }
+        }
+    }
+    let version = run(&["--version"]);
+    assert_eq!(version.stdout, format!("cu {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn no_cache_works() {
+    let out = run(&["--no-cache", "eval", "return 'fresh'"]);
+    assert_eq!((out.status, out.stdout.as_str()), (0, "\"fresh\"\n"), "{}", out.stderr);
+}
+
+/// The interactive REPL on a real terminal: `script` (util-linux) gives it a pseudo-terminal, and
+/// lines are typed with pauses, as a person would.
+#[test]
+fn repl_on_a_terminal() {
+    let data = std::env::temp_dir().join(format!("cu-cli-test-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let command = format!("{} repl", env!("CARGO_BIN_EXE_cu"));
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("CU_CACHE_DIR", cache_dir())
+        .env("XDG_DATA_HOME", &data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) starts");
+    let mut input = child.stdin.take().expect("stdin");
+    std::thread::sleep(Duration::from_millis(500));
+    for line in ["x = 5", "=x * 2", "for i = 1, 2 do", "print('i', i)", "end", "error('oops')", "x + 1"] {
+        input.write_all(format!("{line}\r").as_bytes()).expect("types");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    input.write_all(b"\x04").expect("Ctrl-D");
+    drop(input);
+    let out = child.wait_with_output().expect("finishes");
+    let screen = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    for expected in ["Ctrl-D to quit", "\n10\n", ">> ", "i\t1\ni\t2\n", "cu: error: stdin:1: oops", "\n6\n"] {
+        assert!(screen.contains(expected), "the terminal lacks {expected:?}:\n{screen}");
+    }
+    let history = std::fs::read_to_string(data.join("cu/history")).expect("history is saved");
+    assert!(history.contains("=x * 2") && history.contains("for i = 1, 2 do"), "{history}");
+    std::fs::remove_dir_all(&data).expect("cleans up");
+}

@@ -1,0 +1,41 @@
+//! What the integration tests share: one engine, built once per test binary.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use cu::{Engine, Unit, UnitOptions, Value};
+
+/// The engine every test uses; its compiled-component cache lives under the system temp dir.
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        Engine::builder()
+            .cache_dir(std::env::temp_dir().join("cu-test-cache"))
+            .build()
+            .expect("the engine builds")
+    })
+}
+
+/// A unit with test-sized limits: 64 MiB of Lua heap, 2 s per call.
+pub fn unit() -> Unit {
+    unit_with(UnitOptions::default().memory_limit(64 << 20).time_limit(Some(Duration::from_secs(2))))
+}
+
+pub fn unit_with(options: UnitOptions) -> Unit {
+    engine().unit(options).expect("a unit starts")
+}
+
+/// Runs `code` and returns its values, panicking with the error if it fails.
+pub fn values(unit: &mut Unit, code: &str) -> Vec<Value> {
+    match unit.compute(code) {
+        Ok(outcome) => outcome.values,
+        Err(error) => panic!("`{code}` failed: {error:?}"),
+    }
+}
+
+/// Asserts the unit still works after whatever happened to it.
+pub fn assert_alive(unit: &mut Unit) {
+    assert_eq!(values(unit, "return 1"), vec![Value::Integer(1)], "the unit no longer answers");
+}
