@@ -21,6 +21,11 @@ mod state;
 mod unit;
 mod value;
 
+/// The README's Rust example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct Readme;
+
 pub use engine::{COMPONENT, Engine, EngineBuilder, default_cache_dir};
 pub use error::{Error, LimitKind, Result};
 pub use unit::{MemoryStats, Outcome, Print, Unit, UnitOptions};

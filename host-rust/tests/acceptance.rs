@@ -68,16 +68,12 @@ fn check(case: &Case) -> Result<(), String> {
     match (&case.error, result) {
         (None, Ok(outcome)) => {
             let shown: Vec<String> = outcome.values.iter().map(Value::to_string).collect();
-            if let Some(expected) = &case.returns {
-                if &shown != expected {
-                    return Err(format!("returned {shown:?}, expected {expected:?}"));
-                }
+            if let Some(expected) = case.returns.as_ref().filter(|expected| **expected != shown) {
+                return Err(format!("returned {shown:?}, expected {expected:?}"));
             }
-            if let Some(expected) = &case.printed {
-                let printed = String::from_utf8_lossy(&outcome.printed);
-                if &printed != expected {
-                    return Err(format!("printed {printed:?}, expected {expected:?}"));
-                }
+            let printed = String::from_utf8_lossy(&outcome.printed);
+            if let Some(expected) = case.printed.as_ref().filter(|expected| **expected != printed) {
+                return Err(format!("printed {printed:?}, expected {expected:?}"));
             }
         }
         (None, Err(error)) => return Err(format!("failed: {error:?}")),

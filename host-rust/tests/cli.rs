@@ -265,3 +265,80 @@ fn repl_on_a_terminal() {
     assert!(history.contains("=x * 2") && history.contains("for i = 1, 2 do"), "{history}");
     std::fs::remove_dir_all(&data).expect("cleans up");
 }
+
+/// Splits a command line the way a POSIX shell would for the simple quoting the README uses.
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quote, mut started) = (Vec::new(), String::new(), None, false);
+    for c in line.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => (quote, started) = (Some(c), true),
+            (Some(q), c) if c == q => quote = None,
+            (None, ' ') if started => {
+                words.push(std::mem::take(&mut word));
+                started = false;
+            }
+            (None, ' ') => {}
+            (_, c) => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        words.push(word);
+    }
+    words
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md")
+}
+
+/// Every `$ cu ...` line in the README's console blocks, run as written: what it prints (stdout,
+/// then stderr) must be exactly the lines that follow it.
+#[test]
+fn readme_console_examples_run_as_written() {
+    let text = readme();
+    let mut examples: Vec<(String, String)> = Vec::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        match line {
+            "```console" => in_block = true,
+            "```" => in_block = false,
+            _ if in_block => match line.strip_prefix("$ ") {
+                Some(command) => examples.push((command.to_string(), String::new())),
+                None => {
+                    let (_, expected) = examples.last_mut().expect("output follows a command");
+                    expected.push_str(line);
+                    expected.push('\n');
+                }
+            },
+            _ => {}
+        }
+    }
+    assert!(examples.len() >= 7, "the README's examples were not found");
+    for (command, expected) in examples {
+        let words = shell_words(&command);
+        assert_eq!(words[0], "cu", "{command}");
+        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+        let out = run(&args);
+        assert_eq!(out.stdout + &out.stderr, expected, "`{command}` does not print what the README says");
+    }
+}
+
+/// The README's REPL session, typed into `cu repl` (its prompts are not printed from a pipe).
+#[test]
+fn readme_repl_example_runs_as_written() {
+    let text = readme();
+    let start = text.find("```text\n> ").expect("the README has a REPL example") + "```text\n".len();
+    let session = &text[start..start + text[start..].find("```").expect("the block ends")];
+    let (mut input, mut expected) = (String::new(), String::new());
+    for line in session.lines() {
+        match line.strip_prefix("> ").or_else(|| line.strip_prefix(">> ")) {
+            Some(typed) => input.push_str(&format!("{typed}\n")),
+            None => expected.push_str(&format!("{line}\n")),
+        }
+    }
+    let out = run_with_stdin(&["repl"], &input);
+    assert_eq!(out.stdout + &out.stderr, expected);
+}

@@ -17,7 +17,8 @@ Commands:
   build      install missing tools, build the guest component and the `cu` CLI (release)
   install    build, copy `cu` into ~/.cargo/bin, and run examples/hello.lua with it
   test       build, check the guest build is reproducible, and run every test
-  bench      build and run the benchmarks against native Lua 5.4 (installed if missing)
+  bench      build and run the benchmarks against native Lua 5.4 (installed if missing);
+             options: --runs N (default 7), program names from bench/programs to run only those
   help       show this text
 
 Outputs: target/wasm32-wasip2/guest/guest.wasm (the component), target/release/cu (the CLI).";
@@ -32,7 +33,11 @@ fn main() {
 fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map(String::as_str).unwrap_or("help");
-    let rest = args.get(1..).unwrap_or_default();
+    let mut rest = args.get(1..).unwrap_or_default();
+    // `cargo xtask bench -- --runs 3` and `cargo xtask bench --runs 3` mean the same.
+    if rest.first().is_some_and(|a| a == "--") {
+        rest = &rest[1..];
+    }
     match command {
         "build" => tasks::all().map(drop),
         "install" => tasks::install(),

@@ -61,7 +61,7 @@ fn with_editor(unit: &mut Unit, json: bool) -> ExitCode {
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    println!("cu {} ({}) — Ctrl-D to quit", env!("CARGO_PKG_VERSION"), "Lua 5.4 in a WebAssembly sandbox");
+    println!("cu {} (Lua 5.4 in a WebAssembly sandbox) — Ctrl-D to quit", env!("CARGO_PKG_VERSION"));
     let mut buffer = String::new();
     loop {
         let prompt = if buffer.is_empty() { PROMPT } else { CONTINUE_PROMPT };
