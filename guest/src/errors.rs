@@ -3,6 +3,12 @@
 use crate::bindings::cu::unit::types::{ConversionError, Error, LimitError, LimitKind, RuntimeError, SyntaxError};
 use crate::convert::Failure;
 
+/// How the memory error of a full `print` buffer begins (see output.rs).
+pub const PRINT_OVERFLOW: &str = "print output exceeds the memory limit";
+
+/// The message Lua raises when an allocation fails.
+const MEMORY_ERROR: &str = "not enough memory";
+
 /// The traceback section mlua appends to messages of errors it converts itself.
 const TRACEBACK_HEADER: &str = "\nstack traceback:";
 
@@ -26,6 +32,17 @@ pub fn runtime(message: String, traceback: String, value: Option<crate::bindings
     Error::Runtime(RuntimeError { message, traceback, value })
 }
 
+/// An error the runner's message handler did not see: a memory error (Lua does not call the
+/// handler for those) or, when the handler itself failed, Lua's "error in error handling".
+pub fn unhandled(error: &mlua::Value, memory_limit_bytes: u64) -> Error {
+    match error {
+        mlua::Value::String(s) if s.as_bytes().as_ref() == MEMORY_ERROR.as_bytes() => memory_limit(memory_limit_bytes),
+        mlua::Value::String(s) => runtime(s.to_string_lossy(), String::new(), None),
+        mlua::Value::Error(e) => from_lua((**e).clone(), memory_limit_bytes),
+        other => runtime(format!("(error object is a {} value)", other.type_name()), String::new(), None),
+    }
+}
+
 /// A conversion failure, with the path under `root` (e.g. `[2]` for the second return value).
 pub fn conversion(failure: Failure, root: &str, memory_limit_bytes: u64) -> Error {
     match failure {
@@ -44,6 +61,10 @@ pub fn from_lua(error: mlua::Error, memory_limit_bytes: u64) -> Error {
             message,
             incomplete: incomplete_input,
         }),
+        // Our own memory errors (print's buffer) say what ran out; Lua's only "not enough memory".
+        mlua::Error::MemoryError(message) if message.starts_with(PRINT_OVERFLOW) => {
+            Error::Limit(LimitError { kind: LimitKind::Memory, message })
+        }
         mlua::Error::MemoryError(_) => memory_limit(memory_limit_bytes),
         mlua::Error::CallbackError { cause, .. } => from_lua((*cause).clone(), memory_limit_bytes),
         mlua::Error::WithContext { cause, .. } => from_lua((*cause).clone(), memory_limit_bytes),

@@ -7,17 +7,21 @@ use std::rc::Rc;
 use mlua::{Function, Lua, Value, Variadic};
 
 use crate::bindings::exports::cu::unit::compute::PrintMode;
+use crate::errors::PRINT_OVERFLOW;
 
 /// The destination of `print`, shared between the unit and its `print` function.
 #[derive(Clone, Debug)]
 pub struct Printed {
     mode: PrintMode,
     buffer: Rc<RefCell<Vec<u8>>>,
+    /// Most bytes one call may capture: the unit's memory limit (0 = none), since the buffer lives
+    /// outside the Lua heap that the limit otherwise covers.
+    limit: usize,
 }
 
 impl Printed {
-    pub fn new(mode: PrintMode) -> Self {
-        Self { mode, buffer: Rc::default() }
+    pub fn new(mode: PrintMode, limit: usize) -> Self {
+        Self { mode, buffer: Rc::default(), limit }
     }
 
     /// Takes what was printed since the last call.
@@ -25,15 +29,22 @@ impl Printed {
         std::mem::take(&mut self.buffer.borrow_mut())
     }
 
-    fn write(&self, line: &[u8]) {
+    fn write(&self, line: &[u8]) -> mlua::Result<()> {
         match self.mode {
-            PrintMode::Capture => self.buffer.borrow_mut().extend_from_slice(line),
+            PrintMode::Capture => {
+                let mut buffer = self.buffer.borrow_mut();
+                if self.limit > 0 && buffer.len() + line.len() > self.limit {
+                    return Err(mlua::Error::MemoryError(format!("{PRINT_OVERFLOW} of {} bytes", self.limit)));
+                }
+                buffer.extend_from_slice(line);
+            }
             PrintMode::Stdout => {
                 // A closed or failing stdout must not fail the script: output is best effort.
                 let mut out = std::io::stdout().lock();
                 let _ = out.write_all(line).and_then(|()| out.flush());
             }
         }
+        Ok(())
     }
 
     /// Lua's `print`: `tostring` of each argument, tab-separated, one line per call.
@@ -49,8 +60,7 @@ impl Printed {
                 line.extend_from_slice(&text.as_bytes());
             }
             line.push(b'\n');
-            printed.write(&line);
-            Ok(())
+            printed.write(&line)
         })
     }
 }

@@ -28,8 +28,8 @@ end
 pub enum Ended {
     /// The function returned these values.
     Returned(MultiValue),
-    /// The function raised `error`. `traceback` is `None` when Lua skipped the message handler,
-    /// which it does only for memory errors.
+    /// The function raised `error`. `traceback` is `None` when the message handler did not run:
+    /// Lua skips it for memory errors, and it fails when the error handling itself overflows.
     Raised { error: Value, traceback: Option<String> },
 }
 

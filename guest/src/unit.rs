@@ -32,7 +32,7 @@ impl State {
     }
 
     fn try_new(options: &Options) -> mlua::Result<Self> {
-        let printed = Printed::new(options.print_mode);
+        let printed = Printed::new(options.print_mode, limits::heap_limit(options.memory_limit));
         let lua = sandbox::new_state(&printed)?;
         let runner = Runner::new(&lua)?;
         // Last, so that setting up the sandbox never counts against a small limit.
@@ -59,7 +59,7 @@ impl Unit {
                 })
                 .collect::<Result<Vec<Value>, Error>>(),
             Ok(Ended::Raised { error, traceback: Some(traceback) }) => Err(self.raised(&state.lua, error, traceback)),
-            Ok(Ended::Raised { traceback: None, .. }) => Err(errors::memory_limit(self.options.memory_limit)),
+            Ok(Ended::Raised { error, traceback: None }) => Err(errors::unhandled(&error, self.options.memory_limit)),
             Err(error) => Err(self.memory_error(error)),
         };
         let printed = state.printed.take();

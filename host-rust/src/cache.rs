@@ -9,6 +9,7 @@
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
@@ -50,7 +51,9 @@ fn store(compiled: &Component, dir: &Path, file: &Path) -> Result<()> {
     let io = |source| Error::Cache { path: dir.to_path_buf(), source };
     fs::create_dir_all(dir).map_err(io)?;
     let bytes = compiled.serialize().map_err(Error::Engine)?;
-    let temp = dir.join(format!(".{}.tmp", std::process::id()));
+    // Unique per process and per call, so that engines built in parallel never share a file.
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let temp = dir.join(format!(".{}-{}.tmp", std::process::id(), WRITES.fetch_add(1, Ordering::Relaxed)));
     fs::write(&temp, bytes).map_err(io)?;
     fs::rename(&temp, file).map_err(io)
 }
