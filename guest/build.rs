@@ -30,11 +30,7 @@ const PATCHES: &[(&str, &str, &str)] = &[
          #define cu_vmtick(L) { if (l_unlikely(--cu_budget <= 0)) { savestate(L, ci); cu_budget_exhausted(L); } }\n",
     ),
     // A new call: the call info and its saved pc are already set up.
-    (
-        "lvm.c",
-        " startfunc:\n  trap = L->hookmask;\n",
-        " startfunc:\n  cu_tick(L);\n  trap = L->hookmask;\n",
-    ),
+    ("lvm.c", " startfunc:\n  trap = L->hookmask;\n", " startfunc:\n  cu_tick(L);\n  trap = L->hookmask;\n"),
     // `while`, `repeat` and `goto` loops.
     (
         "lvm.c",
@@ -213,7 +209,7 @@ fn patched_lua_sources(out_dir: &Path) -> Result<PathBuf, String> {
 /// `cargo metadata` (which cannot run offline from here before the host's crates are fetched).
 fn lua_src_dir() -> Result<PathBuf, String> {
     println!("cargo:rerun-if-env-changed={LUA_SRC_ENV}");
-    env::var_os(LUA_SRC_ENV).map(PathBuf::from).ok_or_else(|| {
-        format!("{LUA_SRC_ENV} is not set: build the guest with `cargo xtask build`, which sets it")
-    })
+    env::var_os(LUA_SRC_ENV)
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("{LUA_SRC_ENV} is not set: build the guest with `cargo xtask build`, which sets it"))
 }

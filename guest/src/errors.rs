@@ -56,11 +56,9 @@ pub fn conversion(failure: Failure, root: &str, memory_limit_bytes: u64) -> Erro
 /// An error mlua reports (rather than one a script raised through the runner).
 pub fn from_lua(error: mlua::Error, memory_limit_bytes: u64) -> Error {
     match error {
-        mlua::Error::SyntaxError { message, incomplete_input } => Error::Syntax(SyntaxError {
-            line: line_of(&message),
-            message,
-            incomplete: incomplete_input,
-        }),
+        mlua::Error::SyntaxError { message, incomplete_input } => {
+            Error::Syntax(SyntaxError { line: line_of(&message), message, incomplete: incomplete_input })
+        }
         // Our own memory errors (print's buffer) say what ran out; Lua's only "not enough memory".
         mlua::Error::MemoryError(message) if message.starts_with(PRINT_OVERFLOW) => {
             Error::Limit(LimitError { kind: LimitKind::Memory, message })

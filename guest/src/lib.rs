@@ -13,13 +13,14 @@ mod bindings {
 
 mod convert;
 mod errors;
+mod io;
 mod limits;
 mod output;
 mod run;
 mod sandbox;
 mod unit;
 
-struct Component;
+pub(crate) struct Component;
 
 impl bindings::exports::cu::unit::compute::Guest for Component {
     type Unit = unit::Unit;

@@ -4,12 +4,14 @@
 //! `string`, `table`, `math`, `utf8`, `coroutine`, `os.time`/`os.date`/`os.clock`/`os.difftime`,
 //! `debug.traceback`, and a `require` that returns only built-in modules. No `io`, no `package`,
 //! nothing that reaches files, processes, the environment or the network. Lua 5.1 names the seed
-//! documents use (`unpack`, `loadstring`) are kept as aliases.
+//! documents use (`unpack`, `loadstring`) are kept as aliases. Two globals are cu's own: `null`
+//! (JSON's null) and `_io` (the structured input and output, io.rs).
 
 use std::time::Instant;
 
-use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
+use mlua::{Function, LightUserData, Lua, LuaOptions, StdLib, Table, Value};
 
+use crate::convert;
 use crate::output::Printed;
 
 /// The standard libraries opened before trimming: `os` and `debug` are opened only to take the
@@ -47,7 +49,25 @@ pub fn new_state(printed: &Printed) -> mlua::Result<Lua> {
     keep_only(&lua, &globals, "debug", &["traceback"])?;
 
     globals.raw_set("require", require(&lua, &globals)?)?;
+    structured_data(&lua, &globals)?;
     Ok(lua)
+}
+
+/// `null`, JSON's null inside Lua (a `nil` could not be an array element), and the metatable that
+/// keeps arrays from the host arrays even when empty (see convert.rs).
+fn structured_data(lua: &Lua, globals: &Table) -> mlua::Result<()> {
+    globals.raw_set("null", Value::NULL)?;
+    // `null` is the only light userdata a script can reach, so the type's metatable is its own.
+    let null = lua.create_table()?;
+    null.raw_set("__name", "null")?;
+    null.raw_set("__tostring", lua.create_function(|_, ()| Ok("null"))?)?;
+    null.raw_set("__metatable", "null")?;
+    lua.set_type_metatable::<LightUserData>(Some(null));
+
+    let array = lua.create_table()?;
+    array.raw_set(convert::SHAPE_FIELD, "array")?;
+    let key = convert::ARRAY_METATABLE.to_str().map_err(mlua::Error::external)?;
+    lua.set_named_registry_value(key, array)
 }
 
 /// Replaces the library `name` with a table holding only `keep` of its fields.

@@ -2,14 +2,14 @@
 
 use std::cell::RefCell;
 
-use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 use mlua::chunk::ChunkMode;
+use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 
 use crate::bindings::cu::unit::types::{Error, Value};
 use crate::bindings::exports::cu::unit::compute::{GuestUnit, MemoryStats, Options, Outcome};
 use crate::output::Printed;
 use crate::run::{Ended, Runner};
-use crate::{convert, errors, limits, sandbox};
+use crate::{convert, errors, io, limits, sandbox};
 
 /// The chunk name of code passed to `compute` without one.
 const DEFAULT_CHUNK_NAME: &str = "(compute)";
@@ -54,7 +54,7 @@ impl Unit {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    convert::from_lua(v)
+                    convert::from_lua(&state.lua, v)
                         .map_err(|f| errors::conversion(f, &format!("[{}]", i + 1), self.options.memory_limit))
                 })
                 .collect::<Result<Vec<Value>, Error>>(),
@@ -80,9 +80,31 @@ impl Unit {
         };
         let value = match &error {
             LuaValue::String(_) => None,
-            other => convert::from_lua(other).ok(),
+            other => convert::from_lua(lua, other).ok(),
         };
         errors::runtime(message, traceback, value)
+    }
+
+    /// Converts `value` into Lua and hands it to `place`. `root` names the value in errors.
+    pub fn put(
+        &self,
+        root: &str,
+        value: &Value,
+        place: impl FnOnce(&Lua, LuaValue) -> mlua::Result<()>,
+    ) -> Result<(), Error> {
+        let state = self.state.borrow();
+        // Building tables can run a garbage-collection step, and with it a script's finalizers.
+        limits::start_deadline(self.options.time_limit_ms);
+        let value =
+            convert::to_lua(&state.lua, value).map_err(|f| errors::conversion(f, root, self.options.memory_limit))?;
+        place(&state.lua, value).map_err(|e| self.memory_error(e))
+    }
+
+    /// Converts the Lua value `read` returns. `root` names it in errors.
+    pub fn take(&self, root: &str, read: impl FnOnce(&Lua) -> mlua::Result<LuaValue>) -> Result<Value, Error> {
+        let state = self.state.borrow();
+        let value = read(&state.lua).map_err(|e| self.memory_error(e))?;
+        convert::from_lua(&state.lua, &value).map_err(|f| errors::conversion(f, root, self.options.memory_limit))
     }
 
     fn stats(&self, lua: &Lua) -> MemoryStats {
@@ -121,6 +143,7 @@ impl GuestUnit for Unit {
     fn compute(&self, code: String, chunk_name: Option<String>) -> Result<Outcome, Error> {
         let state = self.state.borrow();
         limits::start_deadline(self.options.time_limit_ms);
+        io::start_call(&state.lua).map_err(|e| self.memory_error(e))?;
         let name = chunk_name.as_deref().unwrap_or(DEFAULT_CHUNK_NAME);
         let function = state
             .lua
@@ -135,6 +158,7 @@ impl GuestUnit for Unit {
     fn call(&self, name: String, args: Vec<Value>) -> Result<Outcome, Error> {
         let state = self.state.borrow();
         limits::start_deadline(self.options.time_limit_ms);
+        io::start_call(&state.lua).map_err(|e| self.memory_error(e))?;
         let function = lookup(&state.lua, &name).map_err(|e| self.memory_error(e))?;
         if function.is_nil() {
             return Err(errors::runtime(format!("'{name}' is not defined"), String::new(), None));
@@ -150,8 +174,8 @@ impl GuestUnit for Unit {
 
     fn set_global(&self, name: String, value: Value) -> Result<(), Error> {
         let state = self.state.borrow();
-        let value = convert::to_lua(&state.lua, &value)
-            .map_err(|f| errors::conversion(f, &name, self.options.memory_limit))?;
+        let value =
+            convert::to_lua(&state.lua, &value).map_err(|f| errors::conversion(f, &name, self.options.memory_limit))?;
         state.lua.globals().raw_set(name, value).map_err(|e| self.memory_error(e))
     }
 

@@ -5,17 +5,15 @@
 //! is shared and noisy, so every figure is a median, and cu and native runs are interleaved so
 //! that a burst of load hits both sides alike.
 
-use std::error::Error;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Output, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
-use std::{env, fs, io};
+use std::{env, fs};
 
+use common::{NATIVE_LUA, Result, check_native_lua, checked, median, ms, verdict};
 use cu::{Engine, UnitOptions, Value};
-
-type Result<T> = std::result::Result<T, Box<dyn Error>>;
-
-const NATIVE_LUA: &str = "lua5.4";
 
 /// Runs the program named by CU_BENCH_PROGRAM and prints its type and value, so that the bench can
 /// rebuild the same `cu::Value`: floats get 17 digits because `tostring` rounds them to 14.
@@ -33,13 +31,7 @@ const TARGET_WARM_START: Duration = Duration::from_millis(60);
 const SAMPLES: usize = 1000;
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("bench: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    common::report(run())
 }
 
 fn run() -> Result<()> {
@@ -75,38 +67,11 @@ struct Program {
 }
 
 fn parse_args() -> Result<(usize, Vec<String>)> {
-    let mut runs = 7;
-    let mut only = Vec::new();
-    let mut args = env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--runs" => {
-                runs = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n > 0)
-                    .ok_or("--runs takes a positive number")?;
-            }
-            "--bench" => {} // cargo bench passes it to every bench binary
-            flag if flag.starts_with('-') => {
-                return Err(format!("unknown option {flag}; use --runs N and program names").into());
-            }
-            name => only.push(name.to_string()),
-        }
+    let (runs, names) = common::args()?;
+    if let Some(flag) = names.iter().find(|name| name.starts_with('-')) {
+        return Err(format!("unknown option {flag}; use --runs N and program names").into());
     }
-    Ok((runs, only))
-}
-
-fn check_native_lua() -> Result<()> {
-    match Command::new(NATIVE_LUA).arg("-v").output() {
-        Ok(output) if output.status.success() => Ok(()),
-        Ok(output) => Err(format!("`{NATIVE_LUA} -v` failed: {}", String::from_utf8_lossy(&output.stderr)).into()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(format!(
-            "{NATIVE_LUA} is not installed: run the benchmark with `cargo xtask bench`, which installs it with apt"
-        )
-        .into()),
-        Err(e) => Err(format!("cannot run {NATIVE_LUA}: {e}").into()),
-    }
+    Ok((runs, names))
 }
 
 /// bench/programs/*.lua, sorted by name, or only the named ones.
@@ -174,7 +139,9 @@ fn run_native(path: &Path) -> Result<(Value, Duration)> {
         "integer" => Value::Integer(text.parse()?),
         "float" => Value::Float(text.parse()?),
         "string" => Value::from(text),
-        other => return Err(format!("{}: return a number or a string, not a {other}", path.display()).into()),
+        other => {
+            return Err(format!("{}: return a number or a string, not a {other}", path.display()).into());
+        }
     };
     Ok((value, took))
 }
@@ -232,28 +199,4 @@ fn startup(engine: &Engine, scratch: &Path, runs: usize) -> Result<()> {
     println!("| fresh Unit (of {SAMPLES}) | {unit_us:.0} µs | ≤ {} ms: {unit_ok} |", TARGET_UNIT.as_millis());
     println!("| `compute(\"return 1\")` (of {SAMPLES}) | {:.1} µs | |", median(calls).as_secs_f64() * 1e6);
     Ok(())
-}
-
-/// The process's standard output, or an error with its standard error if it failed.
-fn checked(output: Output, what: &str) -> Result<String> {
-    if !output.status.success() {
-        return Err(
-            format!("{what} failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr).trim()).into()
-        );
-    }
-    Ok(String::from_utf8(output.stdout)?)
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    let mid = samples.len() / 2;
-    if samples.len().is_multiple_of(2) { (samples[mid - 1] + samples[mid]) / 2 } else { samples[mid] }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "MISSED" }
 }

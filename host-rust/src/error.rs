@@ -1,5 +1,6 @@
 //! The error type of every fallible operation in this crate.
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use crate::Value;
@@ -63,6 +64,19 @@ pub enum Error {
         reason: String,
     },
 
+    /// A batch of [`Unit::process_stream`](crate::Unit::process_stream) failed; the batches before
+    /// it were processed.
+    #[error("batch {batch} (items {} to {}): {source}", items.start(), items.end())]
+    Batch {
+        /// The failing batch, counting from 1.
+        batch: usize,
+        /// The items it held, counting from 1.
+        items: RangeInclusive<usize>,
+        /// Why it failed.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// The component stopped abnormally (a WebAssembly trap); the unit was reset to a fresh Lua state.
     #[error("the unit was reset after the component trapped: {message}")]
     Trap {
@@ -89,10 +103,11 @@ impl Error {
     /// Whether the error came from the Lua code or its data (syntax, runtime, limit, conversion),
     /// rather than from the engine.
     pub fn is_lua_error(&self) -> bool {
-        matches!(
-            self,
-            Error::Syntax { .. } | Error::Runtime { .. } | Error::Limit { .. } | Error::Conversion { .. }
-        )
+        match self {
+            Error::Syntax { .. } | Error::Runtime { .. } | Error::Limit { .. } | Error::Conversion { .. } => true,
+            Error::Batch { source, .. } => source.is_lua_error(),
+            _ => false,
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod bindings;
 mod cache;
 mod engine;
 mod error;
+mod io;
 mod state;
 mod unit;
 mod value;
@@ -28,5 +29,6 @@ struct Readme;
 
 pub use engine::{COMPONENT, Engine, EngineBuilder, default_cache_dir};
 pub use error::{Error, LimitKind, Result};
+pub use io::{IoOutcome, StreamProgress};
 pub use unit::{MemoryStats, Outcome, Print, Unit, UnitOptions};
-pub use value::{MAX_DEPTH, Value};
+pub use value::{Json, MAX_DEPTH, Value, from_value, to_value};

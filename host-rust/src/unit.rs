@@ -6,15 +6,18 @@ use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use crate::bindings::Cu;
-use crate::bindings::cu::unit::types::Error as WitError;
+use crate::bindings::cu::unit::types::{Error as WitError, Value as WitValue};
 use crate::bindings::exports::cu::unit::compute::{self as wit, PrintMode};
 use crate::engine::EPOCH_TICK;
 use crate::error::{self, Error, LimitKind, Result};
 use crate::state::State;
 use crate::{Engine, Value};
 
-/// Room above the Lua heap limit for the guest's own memory (conversion buffers, the Rust heap).
+/// Room above the Lua heap limit for the guest's own memory (the Rust heap, small buffers).
 const LINEAR_MEMORY_HEADROOM: u64 = 64 * 1024 * 1024;
+
+/// Bytes one node of a value takes in the component's memory (the canonical ABI's `node`).
+const NODE_SIZE: u64 = 16;
 
 /// Where Lua's `print` goes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -69,9 +72,14 @@ impl UnitOptions {
         self.time_limit.map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1))
     }
 
+    /// The Lua heap, plus a value on its way in (at most the heap limit, see [`Unit::encode`]) held
+    /// twice while the guest reads it, plus headroom. Inside this a large input fails with Lua's own
+    /// memory error instead of stopping the component.
     fn linear_memory_cap(&self) -> Option<usize> {
-        (self.memory_limit > 0)
-            .then(|| usize::try_from(self.memory_limit.saturating_add(LINEAR_MEMORY_HEADROOM)).unwrap_or(usize::MAX))
+        (self.memory_limit > 0).then(|| {
+            let cap = self.memory_limit.saturating_mul(3).saturating_add(LINEAR_MEMORY_HEADROOM);
+            usize::try_from(cap).unwrap_or(usize::MAX)
+        })
     }
 
     /// Epoch ticks before the host stops a call the guest failed to stop itself: half the limit
@@ -146,7 +154,8 @@ impl Unit {
     }
 
     fn compute_chunk(&mut self, code: &str, name: Option<&str>) -> Result<Outcome> {
-        let outcome = self.call_guest(|store, unit, handle| unit.call_compute(store, handle, code, name))?;
+        let outcome =
+            self.call_guest(|store, cu, handle| cu.cu_unit_compute().unit().call_compute(store, handle, code, name))?;
         to_outcome(outcome)
     }
 
@@ -155,44 +164,66 @@ impl Unit {
         let args = args
             .iter()
             .enumerate()
-            .map(|(i, arg)| arg.to_wit(&format!("args[{}]", i + 1)))
+            .map(|(i, arg)| self.encode(arg, &format!("args[{}]", i + 1)))
             .collect::<Result<Vec<_>>>()?;
-        let outcome = self.call_guest(|store, unit, handle| unit.call_call(store, handle, name, &args))?;
+        let outcome =
+            self.call_guest(|store, cu, handle| cu.cu_unit_compute().unit().call_call(store, handle, name, &args))?;
         to_outcome(outcome)
     }
 
     /// Sets the global `name` to `value`.
     pub fn set_global(&mut self, name: &str, value: &Value) -> Result<()> {
-        let value = value.to_wit(name)?;
-        self.call_guest(|store, unit, handle| unit.call_set_global(store, handle, name, &value))
+        let value = self.encode(value, name)?;
+        self.call_guest(|store, cu, handle| cu.cu_unit_compute().unit().call_set_global(store, handle, name, &value))
     }
 
     /// Reports memory use.
     pub fn memory_stats(&mut self) -> Result<MemoryStats> {
-        let stats = self.call_guest(|store, unit, handle| unit.call_memory_stats(store, handle).map(Ok))?;
+        let stats =
+            self.call_guest(|store, cu, handle| cu.cu_unit_compute().unit().call_memory_stats(store, handle).map(Ok))?;
         Ok(to_stats(stats))
     }
 
     /// Runs a full garbage collection and reports memory use afterwards.
     pub fn collect_garbage(&mut self) -> Result<MemoryStats> {
-        let stats = self.call_guest(|store, unit, handle| unit.call_collect_garbage(store, handle).map(Ok))?;
+        let stats = self
+            .call_guest(|store, cu, handle| cu.cu_unit_compute().unit().call_collect_garbage(store, handle).map(Ok))?;
         Ok(to_stats(stats))
     }
 
     /// Drops all globals: the unit starts again from a fresh Lua state.
     pub fn reset(&mut self) -> Result<()> {
-        self.call_guest(|store, unit, handle| unit.call_reset(store, handle).map(Ok))
+        self.call_guest(|store, cu, handle| cu.cu_unit_compute().unit().call_reset(store, handle).map(Ok))
+    }
+
+    /// The component's form of a value on its way in. A value whose form alone exceeds the memory
+    /// limit cannot fit once built in Lua, so it is refused here, before the component sees it.
+    pub(crate) fn encode(&self, value: &Value, path: &str) -> Result<WitValue> {
+        let wit = value.to_wit(path)?;
+        let size = (wit.nodes.len() as u64).saturating_mul(NODE_SIZE).saturating_add(wit.bytes.len() as u64);
+        let limit = self.options.memory_limit;
+        if limit > 0 && size > limit {
+            return Err(Error::Limit {
+                kind: LimitKind::Memory,
+                message: format!(
+                    "memory limit exceeded: {path} takes {size} bytes on its way into the unit, more than its \
+                     memory limit of {limit} bytes"
+                ),
+                reset: false,
+            });
+        }
+        Ok(wit)
     }
 
     /// Calls into the guest under the backstop deadline. A trap leaves the instance unusable, so
     /// the unit is rebuilt and the error says it was reset.
-    fn call_guest<R>(
+    pub(crate) fn call_guest<R>(
         &mut self,
-        call: impl FnOnce(&mut Store<State>, &wit::GuestUnit<'_>, ResourceAny) -> wasmtime::Result<Result<R, WitError>>,
+        call: impl FnOnce(&mut Store<State>, &Cu, ResourceAny) -> wasmtime::Result<Result<R, WitError>>,
     ) -> Result<R> {
         self.store.set_epoch_deadline(self.options.backstop_ticks());
         self.store.data_mut().limiter.denied = false;
-        let result = call(&mut self.store, &self.instance.cu_unit_compute().unit(), self.handle);
+        let result = call(&mut self.store, &self.instance, self.handle);
         match result {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(error::from_guest(error)),
@@ -259,7 +290,7 @@ fn instantiate(engine: &Engine, options: &UnitOptions) -> Result<(Store<State>, 
     Ok((store, instance, handle))
 }
 
-fn to_outcome(outcome: wit::Outcome) -> Result<Outcome> {
+pub(crate) fn to_outcome(outcome: wit::Outcome) -> Result<Outcome> {
     let values = outcome.values.into_iter().map(Value::from_wit).collect::<Result<_>>()?;
     Ok(Outcome { values, printed: outcome.printed })
 }

@@ -77,7 +77,9 @@ fn check(case: &Case) -> Result<(), String> {
             }
         }
         (None, Err(error)) => return Err(format!("failed: {error:?}")),
-        (Some(kind), Ok(outcome)) => return Err(format!("expected a {kind} error, returned {:?}", outcome.values)),
+        (Some(kind), Ok(outcome)) => {
+            return Err(format!("expected a {kind} error, returned {:?}", outcome.values));
+        }
         (Some(kind), Err(error)) => check_error(case, kind, &error)?,
     }
     let alive = unit.compute("return 1").map_err(|e| format!("afterwards `return 1` failed: {e:?}"))?;

@@ -79,7 +79,10 @@ fn json_output() {
     let out = run(&["--json", "eval", r#"print("hi") return 1, 1.5, nil, {1, 2}, {x = "y"}"#]);
     assert_eq!(out.status, 0, "{}", out.stderr);
     let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
-    assert_eq!(document, serde_json::json!({ "returns": [1, 1.5, null, [1, 2], {"x": "y"}], "printed": "hi\n" }));
+    assert_eq!(
+        document,
+        serde_json::json!({ "returns": [1, 1.5, null, [1, 2], {"x": "y"}], "output": null, "printed": "hi\n" })
+    );
     assert!(document["returns"][0].is_i64(), "an integer stays an integer");
     assert!(document["returns"][1].is_f64());
 }
@@ -89,7 +92,11 @@ fn runtime_errors_go_to_stderr_with_a_traceback() {
     let out = run(&["eval", "local t = nil\nreturn t.x"]);
     assert_eq!(out.status, 1);
     assert_eq!(out.stdout, "");
-    assert!(out.stderr.starts_with("cu: error: (eval):2: attempt to index a nil value (local 't')\n"), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("cu: error: (eval):2: attempt to index a nil value (local 't')\n"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("stack traceback:\n\t(eval):2: in main chunk"), "{}", out.stderr);
 }
 
@@ -109,7 +116,10 @@ fn json_errors() {
     assert_eq!(document["error"]["value"], serde_json::json!({"code": 7}));
     let out = run(&["--json", "-t", "100ms", "eval", "while true do end"]);
     let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
-    assert_eq!((document["error"]["kind"].as_str(), document["error"]["limit"].as_str()), (Some("limit"), Some("time")));
+    assert_eq!(
+        (document["error"]["kind"].as_str(), document["error"]["limit"].as_str()),
+        (Some("limit"), Some("time"))
+    );
 }
 
 #[test]
@@ -207,7 +217,9 @@ fn the_sandbox_through_the_cli() {
 fn help_is_complete() {
     let out = run(&["--help"]);
     assert_eq!(out.status, 0);
-    for word in ["eval", "run", "repl", "--json", "--timeout", "--memory-limit", "--cache-dir", "--no-cache", "Exit status"] {
+    for word in
+        ["eval", "run", "repl", "--json", "--timeout", "--memory-limit", "--cache-dir", "--no-cache", "Exit status"]
+    {
         assert!(out.stdout.contains(word), "--help lacks {word}:\n{}", out.stdout);
     }
     for (command, words) in [
@@ -341,4 +353,106 @@ fn readme_repl_example_runs_as_written() {
     }
     let out = run_with_stdin(&["repl"], &input);
     assert_eq!(out.stdout + &out.stderr, expected);
+}
+
+#[test]
+fn input_file_into_io_and_output_as_json() {
+    // The README's example files (tests run from the repository's root).
+    let (code, input) = ("examples/high_scorers.lua", "examples/users.json");
+    let out = run(&["run", code, "--input", input, "--json"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(
+        document,
+        serde_json::json!({
+            "returns": [],
+            "output": {"count": 2, "highScorers": [{"name": "Alice", "score": 95}, {"name": "Charlie", "score": 92}]},
+            "printed": "",
+        })
+    );
+    // Text mode labels the output after the returned values.
+    let out = run(&["run", code, "--input", input]);
+    assert_eq!(
+        out.stdout,
+        "_io.output = {count = 2, highScorers = {{name = \"Alice\", score = 95}, {name = \"Charlie\", score = 92}}}\n"
+    );
+}
+
+#[test]
+fn input_from_stdin_and_meta_from_the_command_line() {
+    let out = run_with_stdin(
+        &[
+            "eval",
+            "return #_io.input.list, _io.input.list[2] == null, _io.meta.request",
+            "--input",
+            "-",
+            "--meta",
+            r#"{"request": "r-1"}"#,
+        ],
+        r#"{"list": [1, null, 3]}"#,
+    );
+    assert_eq!((out.status, out.stdout.as_str(), out.stderr.as_str()), (0, "3\ntrue\n\"r-1\"\n", ""));
+}
+
+#[test]
+fn bad_input_is_a_usage_error_that_names_the_problem() {
+    let broken = script("broken.json", "{\"a\": [1, 2,\n}");
+    let out = run(&["eval", "return 1", "--input", &broken]);
+    assert_eq!(out.status, 2);
+    assert!(out.stderr.contains("broken.json is not valid JSON") && out.stderr.contains("line 2"), "{}", out.stderr);
+    let out = run(&["eval", "return 1", "--input", "/no/such.json"]);
+    assert!(out.status == 2 && out.stderr.contains("cannot read /no/such.json"), "{}", out.stderr);
+    let out = run(&["eval", "return 1", "--meta", "{nope"]);
+    assert!(out.status == 2 && out.stderr.contains("--meta: not valid JSON"), "{}", out.stderr);
+    let out = run_with_stdin(&["run", "-", "--input", "-"], "return 1");
+    assert!(out.status == 2 && out.stderr.contains("cannot both come from standard input"), "{}", out.stderr);
+    let not_a_list = script("object.json", "{\"a\": 1}");
+    let out = run(&["stream", &script("noop.lua", ""), "--input", &not_a_list]);
+    assert!(out.status == 2 && out.stderr.contains("must hold a JSON array of items, not a object"), "{}", out.stderr);
+    let out = run(&["stream", &script("noop.lua", "")]);
+    assert!(out.status == 2 && out.stderr.contains("`cu stream` needs --input"), "{}", out.stderr);
+}
+
+const DOUBLE: &str = "local out = {} for i, v in ipairs(_io.input.batch) do out[i] = v * 2 end _io.output = out";
+
+fn numbers_file(n: usize) -> String {
+    let items: Vec<usize> = (1..=n).collect();
+    script(&format!("numbers-{n}.json"), &serde_json::to_string(&items).expect("serializes"))
+}
+
+#[test]
+fn stream_prints_each_batch_and_no_progress_when_piped() {
+    let (code, items) = (script("double.lua", DOUBLE), numbers_file(5));
+    let out = run(&["stream", &code, "--input", &items, "--batch", "2"]);
+    assert_eq!((out.status, out.stdout.as_str(), out.stderr.as_str()), (0, "{2, 4}\n{6, 8}\n{10}\n", ""));
+    let out = run(&["stream", &code, "--input", &items, "--batch", "2", "--json"]);
+    assert_eq!(out.stdout, "[2,4]\n[6,8]\n[10]\n");
+    let failing = script("fails-on-3.lua", "for _, v in ipairs(_io.input.batch) do assert(v ~= 3, 'three') end");
+    let out = run(&["stream", &failing, "--input", &items, "--batch", "2"]);
+    assert_eq!(out.status, 1);
+    assert!(
+        out.stderr.contains("cu: batch 2 (items 3 to 4): error:") && out.stderr.contains("three"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn stream_shows_progress_on_a_terminal() {
+    let (code, items) = (script("slow-double.lua", DOUBLE), numbers_file(20_000));
+    let command = format!("{} stream {code} --input {items} --batch 10", env!("CARGO_BIN_EXE_cu"));
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("CU_CACHE_DIR", cache_dir())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("/20000 items"),
+        "no progress bar on the terminal:\n{}",
+        &screen[screen.len().saturating_sub(2000)..]
+    );
+    assert!(screen.contains("39998, 40000}"), "the last batch is missing");
 }

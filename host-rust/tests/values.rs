@@ -13,7 +13,8 @@ fn echo(unit: &mut cu::Unit, value: &Value) -> Value {
 
 fn echo_unit() -> cu::Unit {
     let mut unit = common::unit();
-    unit.compute("function echo(...) return ... end").expect("defines echo");
+    unit.compute("function echo(...) return ... end function len_and_null(t) return #t, t[2] == null end")
+        .expect("defines echo");
     unit
 }
 
@@ -41,7 +42,9 @@ fn scalars_round_trip_exactly() {
     for value in &scalars {
         let back = echo(&mut unit, value);
         match (value, &back) {
-            (Value::Float(a), Value::Float(b)) => assert_eq!(a.to_bits(), b.to_bits(), "{a} came back as {b}"),
+            (Value::Float(a), Value::Float(b)) => {
+                assert_eq!(a.to_bits(), b.to_bits(), "{a} came back as {b}")
+            }
             _ => assert_eq!(&back, value),
         }
     }
@@ -73,12 +76,21 @@ fn nested_tables_round_trip() {
 }
 
 #[test]
-fn an_array_with_nil_holes_comes_back_as_a_map() {
+fn a_nil_inside_an_array_is_null_and_keeps_its_place() {
     let mut unit = echo_unit();
-    let back = echo(&mut unit, &Value::Array(vec![Value::Integer(1), Value::Nil, Value::Integer(3)]));
+    let array = Value::Array(vec![Value::Integer(1), Value::Nil, Value::Integer(3)]);
+    assert_eq!(echo(&mut unit, &array), array);
+    let outcome = unit.call("len_and_null", &[array]).expect("calls");
+    assert_eq!(outcome.values, [Value::Integer(3), Value::Boolean(true)]);
+}
+
+#[test]
+fn a_lua_table_with_holes_is_a_map() {
+    let mut unit = common::unit();
+    let outcome = unit.compute("return {1, nil, 3}").expect("runs");
     assert_eq!(
-        back,
-        Value::Map(vec![(Value::Integer(1), Value::Integer(1)), (Value::Integer(3), Value::Integer(3))])
+        outcome.values,
+        [Value::Map(vec![(Value::Integer(1), Value::Integer(1)), (Value::Integer(3), Value::Integer(3))])]
     );
 }
 
@@ -95,7 +107,9 @@ fn call_reaches_dotted_paths_and_reports_missing_functions() {
     unit.compute("util = {math = {double = function(x) return 2 * x end}}").expect("defines");
     assert_eq!(unit.call("util.math.double", &[Value::Integer(21)]).expect("calls").values, vec![Value::Integer(42)]);
     match unit.call("util.nope", &[]) {
-        Err(Error::Runtime { message, .. }) => assert!(message.contains("'util.nope' is not defined"), "{message}"),
+        Err(Error::Runtime { message, .. }) => {
+            assert!(message.contains("'util.nope' is not defined"), "{message}")
+        }
         other => panic!("expected a runtime error, got {other:?}"),
     }
     match unit.call("util", &[]) {
@@ -122,10 +136,10 @@ fn set_global_passes_structured_values() {
     let mut unit = common::unit();
     let config = Value::Map(vec![(Value::from("limit"), Value::Integer(10)), (Value::from("name"), Value::from("x"))]);
     unit.set_global("config", &config).expect("sets");
-    assert_eq!(common::values(&mut unit, "return config.limit * 2, config.name"), vec![
-        Value::Integer(20),
-        Value::from("x")
-    ]);
+    assert_eq!(
+        common::values(&mut unit, "return config.limit * 2, config.name"),
+        vec![Value::Integer(20), Value::from("x")]
+    );
 }
 
 fn nested(depth: usize) -> Value {
@@ -176,7 +190,7 @@ fn display_is_lua_like() {
         (Value::from("a b"), Value::String(vec![b'x', 0, 200, b'1'])),
         (Value::from("ok"), Value::Array(vec![Value::Nil, Value::Float(f64::NAN)])),
     ]);
-    assert_eq!(value.to_string(), r#"{[1] = 1.0, ["a b"] = "x\000\2001", ok = {nil, 0/0}}"#);
+    assert_eq!(value.to_string(), r#"{[1] = 1.0, ["a b"] = "x\000\2001", ok = {null, 0/0}}"#);
 }
 
 #[test]

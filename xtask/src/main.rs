@@ -4,9 +4,9 @@
 //! apt, Lua 5.4 for the benchmark) is installed here when missing, so that the README's two
 //! commands work on a new Debian 12 machine with only Rust.
 
-mod tasks;
 mod cmd;
 mod setup;
+mod tasks;
 
 use anyhow::{Result, bail};
 

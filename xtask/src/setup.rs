@@ -47,8 +47,7 @@ pub fn apt(packages: &[&str]) -> Result<()> {
         command.args(&argv[1..]).env("DEBIAN_FRONTEND", "noninteractive");
         command
     };
-    cmd::run(&mut apt_get(&["update", "-q"]))
-        .context("apt-get update failed (run as root, or with sudo)")?;
+    cmd::run(&mut apt_get(&["update", "-q"])).context("apt-get update failed (run as root, or with sudo)")?;
     let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
     install.extend_from_slice(&missing);
     cmd::run(&mut apt_get(&install)).with_context(|| format!("could not install {}", missing.join(" ")))

@@ -59,7 +59,7 @@ pub fn test(extra: &[String]) -> Result<()> {
     )
 }
 
-/// Builds, installs native Lua 5.4, and runs the benchmarks.
+/// Builds, installs native Lua 5.4, and runs the benchmarks: Lua programs, then structured data.
 pub fn bench(extra: &[String]) -> Result<()> {
     let built = all()?;
     setup::apt(BENCH_PACKAGES)?;
@@ -67,6 +67,14 @@ pub fn bench(extra: &[String]) -> Result<()> {
         cargo()
             .args(["bench", "--locked", "-p", "host-rust", "--bench", "lua", "--"])
             .args(extra)
+            .env("CU_COMPONENT", &built.component),
+    )?;
+    // The structured-data benchmark takes only the number of runs; program names are the Lua bench's.
+    let runs = extra.iter().position(|a| a == "--runs").map(|i| &extra[i..(i + 2).min(extra.len())]);
+    cmd::run(
+        cargo()
+            .args(["bench", "--locked", "-p", "host-rust", "--bench", "io", "--"])
+            .args(runs.unwrap_or_default())
             .env("CU_COMPONENT", &built.component),
     )
 }
@@ -76,11 +84,8 @@ fn guest(target_dir: &Path) -> Result<PathBuf> {
     let root = root();
     // Paths of this checkout and of cargo's registry would otherwise end up in panic messages,
     // making the bytes depend on where the build ran.
-    let rustflags = format!(
-        "--remap-path-prefix={}=/cu --remap-path-prefix={}=/cargo",
-        root.display(),
-        cargo_home().display()
-    );
+    let rustflags =
+        format!("--remap-path-prefix={}=/cu --remap-path-prefix={}=/cargo", root.display(), cargo_home().display());
     cmd::run(
         cargo()
             .args(["build", "--locked", "-p", "guest", "--target", WASM_TARGET, "--profile", GUEST_PROFILE])

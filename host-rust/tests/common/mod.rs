@@ -11,10 +11,7 @@ use cu::{Engine, Unit, UnitOptions, Value};
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        Engine::builder()
-            .cache_dir(std::env::temp_dir().join("cu-test-cache"))
-            .build()
-            .expect("the engine builds")
+        Engine::builder().cache_dir(std::env::temp_dir().join("cu-test-cache")).build().expect("the engine builds")
     })
 }
 

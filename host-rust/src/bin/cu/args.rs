@@ -22,16 +22,27 @@ pub const EXIT_ENGINE: u8 = 3;
         os.clock and debug.traceback. They cannot reach files, the network, the environment or other \
         processes.",
     after_help = "Exit status: 0 success; 1 the Lua code failed (error, limit, unconvertible value); \
-        2 usage error or unreadable script; 3 the engine failed.\n\n\
-        Examples:\n  cu eval 'return 2 + 2, \"two\", {a = 1}'\n  cu run script.lua one two\n  cu repl"
+        2 usage error, unreadable script or input; 3 the engine failed.\n\n\
+        Examples:\n  cu eval 'return 2 + 2, \"two\", {a = 1}'\n  cu run script.lua one two\n  \
+        cu run filter.lua --input data.json --json | jq .output\n  \
+        cu stream double.lua --input items.json --batch 1000 --json\n  cu repl"
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Print results as JSON: {"returns": [...], "printed": "..."} (print output is collected into it)
+    /// Print results as JSON: {"returns": [...], "output": ..., "printed": "..."}, where output is
+    /// `_io.output` and printed collects what `print` wrote
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// A JSON file (or - for standard input) to put in `_io.input`; for `stream`, the array of items
+    #[arg(short = 'i', long, global = true, value_name = "FILE")]
+    pub input: Option<String>,
+
+    /// JSON to put in `_io.meta`, e.g. '{"request": "r-1"}'
+    #[arg(long, global = true, value_name = "JSON")]
+    pub meta: Option<String>,
 
     /// Time limit per call: e.g. 500ms, 5s, 2m; 0 for none
     #[arg(short = 't', long, global = true, default_value = "5s", value_name = "DURATION")]
@@ -64,6 +75,16 @@ pub enum Command {
         /// Arguments for the script
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Run a script once per batch of items from --input (a JSON array): each batch is in
+    /// `_io.input.batch`, and each batch's `_io.output` is printed on its own line. A progress bar
+    /// shows on a terminal.
+    Stream {
+        /// The script file, or - for standard input
+        file: String,
+        /// Items per batch
+        #[arg(short, long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+        batch: u32,
     },
     /// Start an interactive session: globals persist between lines, `=expr` prints an expression,
     /// unfinished statements continue on the next line, Ctrl-C clears the input, Ctrl-D quits

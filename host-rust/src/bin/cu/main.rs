@@ -1,10 +1,12 @@
 //! `cu`: run Lua 5.4 in the cu sandbox from the command line.
 
 mod args;
-mod report;
+mod input;
 mod repl;
+mod report;
+mod stream;
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -27,20 +29,41 @@ fn main() -> ExitCode {
         Ok(unit) => unit,
         Err(error) => return report::failure(&error, cli.json),
     };
+    if let (Command::Run { file, .. } | Command::Stream { file, .. }, Some(input)) = (&cli.command, &cli.input)
+        && file == "-"
+        && input == "-"
+    {
+        return usage("the script and --input cannot both come from standard input");
+    }
+    let script = match &cli.command {
+        Command::Run { file, .. } | Command::Stream { file, .. } => match input::script(file) {
+            Ok(script) => Some(script),
+            Err(message) => return usage(&message),
+        },
+        Command::Eval { .. } | Command::Repl => None,
+    };
+    if let Err(exit) = load_io(&mut unit, &cli) {
+        return exit;
+    }
     match &cli.command {
         Command::Eval { code } => run_chunk(&mut unit, "(eval)", code, cli.json),
-        Command::Run { file, args } => {
-            let (name, code) = match read_script(file) {
-                Ok(script) => script,
-                Err(message) => {
-                    eprintln!("cu: {message}");
-                    return ExitCode::from(EXIT_USAGE);
-                }
-            };
+        Command::Run { args, .. } => {
+            let (name, code) = script.unwrap_or_default();
             if let Err(error) = unit.set_global("arg", &arg_table(&name, args)) {
                 return report::failure(&error, cli.json);
             }
             run_chunk(&mut unit, &name, &code, cli.json)
+        }
+        Command::Stream { batch, .. } => {
+            let (_, code) = script.unwrap_or_default();
+            let Some(path) = &cli.input else {
+                return usage("`cu stream` needs --input: a JSON array of items");
+            };
+            match input::json(path) {
+                Ok(Value::Array(items)) => stream::run(&mut unit, &code, items, *batch as usize, cli.json),
+                Ok(other) => usage(&format!("--input {path} must hold a JSON array of items, not a {}", kind(&other))),
+                Err(message) => usage(&message),
+            }
         }
         Command::Repl => repl::run(&mut unit, cli.json, std::io::stdin().is_terminal()),
     }
@@ -56,31 +79,44 @@ fn engine(cli: &Cli) -> cu::Result<Engine> {
     builder.build()
 }
 
+/// Puts --meta into `_io.meta` and, except for `stream` (whose input is its items), --input into
+/// `_io.input`.
+fn load_io(unit: &mut Unit, cli: &Cli) -> Result<(), ExitCode> {
+    if let Some(text) = &cli.meta {
+        let meta = input::json_text(text).map_err(|message| usage(&format!("--meta: {message}")))?;
+        unit.set_meta(&meta).map_err(|error| report::failure(&error, cli.json))?;
+    }
+    if let (Some(path), false) = (&cli.input, matches!(cli.command, Command::Stream { .. })) {
+        let input = input::json(path).map_err(|message| usage(&message))?;
+        unit.set_input(&input).map_err(|error| report::failure(&error, cli.json))?;
+    }
+    Ok(())
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("cu: {message}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Map(_) => "object",
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Nil => "null",
+        Value::Boolean(_) => "boolean",
+        Value::Integer(_) | Value::Float(_) => "number",
+    }
+}
+
 fn run_chunk(unit: &mut Unit, name: &str, code: &str, json: bool) -> ExitCode {
-    match unit.compute_named(name, code) {
-        Ok(outcome) => {
-            report::outcome(&outcome, json);
+    match unit.compute_named(name, code).and_then(|outcome| Ok((outcome, unit.output::<Value>()?))) {
+        Ok((outcome, output)) => {
+            report::outcome(&outcome, &output, json);
             ExitCode::SUCCESS
         }
         Err(error) => report::failure(&error, json),
     }
-}
-
-/// The script's name for messages and its code. `-` reads standard input. A first line starting
-/// with `#` (a shebang) is turned into a comment, as the `lua` interpreter skips it.
-fn read_script(file: &str) -> Result<(String, String), String> {
-    let (name, mut code) = if file == "-" {
-        let mut code = String::new();
-        std::io::stdin().read_to_string(&mut code).map_err(|e| format!("cannot read standard input: {e}"))?;
-        ("stdin".to_string(), code)
-    } else {
-        let code = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
-        (file.to_string(), code)
-    };
-    if code.starts_with('#') {
-        code.insert_str(0, "--");
-    }
-    Ok((name, code))
 }
 
 /// Lua's `arg` convention: `arg[0]` is the script, `arg[1..]` its arguments.

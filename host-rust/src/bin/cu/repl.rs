@@ -105,8 +105,8 @@ fn entry(unit: &mut Unit, input: &str, json: bool) -> Step {
             other => other,
         },
     };
-    match result {
-        Ok(outcome) => report::outcome(&outcome, json),
+    match result.and_then(|outcome| Ok((outcome, unit.output::<cu::Value>()?))) {
+        Ok((outcome, output)) => report::outcome(&outcome, &output, json),
         Err(Error::Syntax { incomplete: true, .. }) => return Step::More,
         Err(error) => {
             eprintln!("{}", report::describe(&error));

@@ -3,32 +3,48 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use cu::{Error, LimitKind, Outcome, Value};
+use cu::{Error, Json, LimitKind, Outcome, Value};
 use serde_json::json;
 
 use crate::args::{EXIT_ENGINE, EXIT_LUA};
 
-/// Prints returned values: one per line in Lua-like form, or one JSON document.
-pub fn outcome(outcome: &Outcome, json: bool) {
+/// Prints what a call produced: the returned values one per line in Lua-like form, then
+/// `_io.output = ...` when the call set it; or all of it as one JSON document.
+pub fn outcome(outcome: &Outcome, output: &Value, json: bool) {
     let mut out = std::io::stdout().lock();
     let written = if json {
+        let returns: Vec<Json<'_>> = outcome.values.iter().map(Json).collect();
         let document = json!({
-            "returns": outcome.values,
+            "returns": returns,
+            "output": Json(output),
             "printed": String::from_utf8_lossy(&outcome.printed),
         });
         writeln!(out, "{document}")
     } else {
-        values(&mut out, &outcome.values)
+        text(&mut out, &outcome.values, output)
     };
     // A closed pipe (`cu eval ... | head`) is not an error worth reporting.
     let _ = written.and_then(|()| out.flush());
 }
 
-fn values(out: &mut impl Write, values: &[Value]) -> std::io::Result<()> {
+fn text(out: &mut impl Write, values: &[Value], output: &Value) -> std::io::Result<()> {
     for value in values {
         writeln!(out, "{value}")?;
     }
+    if *output != Value::Nil {
+        writeln!(out, "_io.output = {output}")?;
+    }
     Ok(())
+}
+
+/// One value on its own line, as JSON or in Lua-like form.
+pub fn line(out: &mut impl Write, value: &Value, json: bool) -> std::io::Result<()> {
+    if json {
+        serde_json::to_writer(&mut *out, &Json(value)).map_err(std::io::Error::other)?;
+        writeln!(out)
+    } else {
+        writeln!(out, "{value}")
+    }
 }
 
 /// Reports an error on stderr (and as JSON on stdout with `--json`) and gives the exit status.
@@ -48,6 +64,11 @@ pub fn describe(error: &Error) -> String {
         }
         Error::Runtime { message, .. } => format!("cu: error: {message}"),
         Error::Limit { reset: true, message, .. } => format!("cu: {message} (globals are gone)"),
+        Error::Batch { batch, items, source } => {
+            let inner = describe(source);
+            let inner = inner.strip_prefix("cu: ").unwrap_or(&inner);
+            format!("cu: batch {batch} (items {} to {}): {inner}", items.start(), items.end())
+        }
         _ if error.is_lua_error() => format!("cu: {error}"),
         _ => format!("cu: internal error: {error}"),
     }
@@ -58,16 +79,27 @@ fn to_json(error: &Error) -> serde_json::Value {
         Error::Syntax { message, line, incomplete } => {
             json!({ "kind": "syntax", "message": message, "line": line, "incomplete": incomplete })
         }
-        Error::Runtime { message, traceback, value } => {
-            json!({ "kind": "runtime", "message": message, "traceback": traceback, "value": value })
-        }
+        Error::Runtime { message, traceback, value } => json!({
+            "kind": "runtime",
+            "message": message,
+            "traceback": traceback,
+            "value": value.as_ref().map(Json),
+        }),
         Error::Limit { kind, message, reset } => json!({
             "kind": "limit",
             "limit": match kind { LimitKind::Time => "time", LimitKind::Memory => "memory", _ => "other" },
             "message": message,
             "reset": reset,
         }),
-        Error::Conversion { path, reason } => json!({ "kind": "conversion", "path": path, "reason": reason }),
+        Error::Conversion { path, reason } => {
+            json!({ "kind": "conversion", "path": path, "reason": reason })
+        }
+        Error::Batch { batch, items, source } => json!({
+            "kind": "batch",
+            "batch": batch,
+            "items": [items.start(), items.end()],
+            "error": to_json(source),
+        }),
         other => json!({ "kind": "engine", "message": other.to_string() }),
     }
 }

@@ -1,0 +1,177 @@
+//! Nodes into Lua values.
+//!
+//! Safety: the node list is checked completely first, in Rust. Only then is it built, inside a
+//! protected call, by code that holds nothing needing a destructor, so a memory error Lua raises in
+//! the middle unwinds through plain frames and leaves the call as an ordinary error.
+
+use std::ffi::c_int;
+
+use mlua::ffi::{self, lua_State};
+use mlua::{Lua, Value as LuaValue};
+
+use super::{ARRAY_METATABLE, Failure, Key, MAX_DEPTH};
+use crate::bindings::cu::unit::types::{Node, Value};
+
+/// Stack slot of the array metatable inside the protected call.
+const ARRAY_MT: c_int = 1;
+
+/// Builds the Lua value a structured value describes. `nil` at the root is Lua's nil; inside a
+/// container, `null`.
+pub fn to_lua(lua: &Lua, value: &Value) -> Result<LuaValue, Failure> {
+    Checker { value, next_node: 0, next_byte: 0 }.check_root()?;
+    Ok(match value.nodes[0] {
+        Node::Nil => LuaValue::Nil,
+        Node::Boolean(b) => LuaValue::Boolean(b),
+        Node::Integer(i) => LuaValue::Integer(i),
+        Node::Float(f) => LuaValue::Number(f),
+        Node::Bytes(len) => LuaValue::String(lua.create_string(&value.bytes[..len as usize])?),
+        Node::Array(_) | Node::Map(_) => {
+            let mut builder = Builder { value, next_node: 0, next_byte: 0 };
+            // Everything built stays reachable, so collecting while building only wastes time: it
+            // doubled the cost of a large input. A memory error still collects before it fails.
+            let collecting = lua.gc_is_running();
+            lua.gc_stop();
+            // SAFETY: see the module documentation. The closure leaves the array metatable and the
+            // built value; the value replaces the metatable, so it is the one result.
+            let built = unsafe {
+                lua.exec_raw::<LuaValue>((), |state| {
+                    ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, ARRAY_METATABLE.as_ptr());
+                    builder.build(state);
+                    ffi::lua_replace(state, ARRAY_MT);
+                })
+            };
+            if collecting {
+                lua.gc_restart();
+            }
+            built?
+        }
+    })
+}
+
+/// Validates a node list: every container complete, strings within the bytes, keys that Lua
+/// accepts, nesting within `MAX_DEPTH`, nothing left over.
+struct Checker<'a> {
+    value: &'a Value,
+    next_node: usize,
+    next_byte: usize,
+}
+
+impl<'a> Checker<'a> {
+    fn check_root(&mut self) -> Result<(), Failure> {
+        if self.value.nodes.is_empty() {
+            return Err(Failure::invalid("is empty: a value needs at least its root node"));
+        }
+        self.node(0)?;
+        if self.next_node != self.value.nodes.len() {
+            return Err(Failure::invalid(format!(
+                "is malformed: {} nodes follow the end of the root",
+                self.value.nodes.len() - self.next_node
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks the next node and its contents; gives it as a key when it is a scalar.
+    fn node(&mut self, depth: usize) -> Result<Option<Key<'a>>, Failure> {
+        let Some(node) = self.value.nodes.get(self.next_node) else {
+            return Err(Failure::invalid("is malformed: its nodes end inside a container"));
+        };
+        self.next_node += 1;
+        let nested_too_deep = || Failure::invalid(format!("nests containers deeper than {MAX_DEPTH} levels"));
+        Ok(match *node {
+            Node::Nil => None,
+            Node::Boolean(b) => Some(Key::Boolean(b)),
+            Node::Integer(i) => Some(Key::Integer(i)),
+            Node::Float(f) => Some(Key::Float(f)),
+            Node::Bytes(len) => {
+                let end = self.next_byte.saturating_add(len as usize);
+                let Some(bytes) = self.value.bytes.get(self.next_byte..end) else {
+                    return Err(Failure::invalid("is malformed: its strings run past its bytes"));
+                };
+                self.next_byte = end;
+                Some(Key::String(bytes))
+            }
+            Node::Array(len) => {
+                if depth >= MAX_DEPTH {
+                    return Err(nested_too_deep());
+                }
+                for i in 1..=len {
+                    self.node(depth + 1).map_err(|f| f.at(|| format!("[{i}]")))?;
+                }
+                None
+            }
+            Node::Map(len) => {
+                if depth >= MAX_DEPTH {
+                    return Err(nested_too_deep());
+                }
+                for _ in 0..len {
+                    let key_node = self.value.nodes.get(self.next_node).copied();
+                    let key = match (self.node(depth + 1)?, key_node) {
+                        (Some(Key::Float(f)), _) if f.is_nan() => {
+                            return Err(Failure::invalid("has NaN as a key"));
+                        }
+                        (Some(key), _) => key,
+                        (None, Some(Node::Nil)) => {
+                            return Err(Failure::invalid("has a nil as a key"));
+                        }
+                        (None, _) => return Err(Failure::invalid("has a table as a key")),
+                    };
+                    self.node(depth + 1).map_err(|f| f.at(|| key.segment()))?;
+                }
+                None
+            }
+        })
+    }
+}
+
+/// Builds a checked node list on the Lua stack.
+struct Builder<'a> {
+    value: &'a Value,
+    next_node: usize,
+    next_byte: usize,
+}
+
+impl Builder<'_> {
+    /// Pushes the next node's value. Holds nothing that needs dropping: Lua may raise a memory
+    /// error from any push.
+    unsafe fn build(&mut self, state: *mut lua_State) {
+        let node = self.value.nodes[self.next_node];
+        self.next_node += 1;
+        // Sizes come from outside: never reserve more than the remaining nodes could fill.
+        let capacity = |len: u32| (len as usize).min(self.value.nodes.len() - self.next_node).min(i32::MAX as usize);
+        // SAFETY: the list was checked; each container reserves the three slots it uses (itself,
+        // a key, a value) before filling.
+        unsafe {
+            match node {
+                Node::Nil => ffi::lua_pushlightuserdata(state, std::ptr::null_mut()),
+                Node::Boolean(b) => ffi::lua_pushboolean(state, c_int::from(b)),
+                Node::Integer(i) => ffi::lua_pushinteger(state, i),
+                Node::Float(f) => ffi::lua_pushnumber(state, f),
+                Node::Bytes(len) => {
+                    let bytes = &self.value.bytes[self.next_byte..self.next_byte + len as usize];
+                    self.next_byte += len as usize;
+                    ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len());
+                }
+                Node::Array(len) => {
+                    ffi::luaL_checkstack(state, 3, c"values nest too deeply".as_ptr());
+                    ffi::lua_createtable(state, capacity(len) as c_int, 0);
+                    for i in 1..=i64::from(len) {
+                        self.build(state);
+                        ffi::lua_rawseti(state, -2, i);
+                    }
+                    ffi::lua_pushvalue(state, ARRAY_MT);
+                    ffi::lua_setmetatable(state, -2);
+                }
+                Node::Map(len) => {
+                    ffi::luaL_checkstack(state, 3, c"values nest too deeply".as_ptr());
+                    ffi::lua_createtable(state, 0, capacity(len) as c_int);
+                    for _ in 0..len {
+                        self.build(state);
+                        self.build(state);
+                        ffi::lua_rawset(state, -3);
+                    }
+                }
+            }
+        }
+    }
+}

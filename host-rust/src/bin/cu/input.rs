@@ -1,0 +1,39 @@
+//! Reading what the command line names: scripts and JSON documents, from files or standard input.
+
+use std::io::Read;
+
+use cu::Value;
+
+/// The script's name for messages and its code. `-` reads standard input. A first line starting
+/// with `#` (a shebang) is turned into a comment, as the `lua` interpreter skips it.
+pub fn script(file: &str) -> Result<(String, String), String> {
+    let (name, mut code) = if file == "-" {
+        let mut code = String::new();
+        std::io::stdin().read_to_string(&mut code).map_err(|e| format!("cannot read standard input: {e}"))?;
+        ("stdin".to_string(), code)
+    } else {
+        let code = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        (file.to_string(), code)
+    };
+    if code.starts_with('#') {
+        code.insert_str(0, "--");
+    }
+    Ok((name, code))
+}
+
+/// A JSON document from a file, or from standard input for `-`.
+pub fn json(path: &str) -> Result<Value, String> {
+    let parsed = if path == "-" {
+        serde_json::from_reader(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        serde_json::from_reader(std::io::BufReader::new(file))
+    };
+    let name = if path == "-" { "standard input" } else { path };
+    parsed.map_err(|e| format!("{name} is not valid JSON: {e}"))
+}
+
+/// A JSON document given on the command line.
+pub fn json_text(text: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))
+}

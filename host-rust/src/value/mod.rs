@@ -1,0 +1,244 @@
+//! [`Value`]: a Lua value that can cross the boundary, and its conversions: to and from the
+//! component's node lists (wit.rs), from any `Serialize` type (ser.rs), into any `Deserialize`
+//! type (de.rs), and to JSON for display (json.rs).
+
+mod de;
+mod json;
+mod ser;
+mod wit;
+
+use std::fmt::{self, Write};
+
+pub use de::from_value;
+pub use json::Json;
+pub use ser::to_value;
+
+use crate::error::Error;
+
+/// Deepest nesting a value may have on its way in or out (the guest enforces the same).
+pub const MAX_DEPTH: usize = 512;
+
+/// A structured Lua value: what code returns, what functions take as arguments, what `_io` holds.
+///
+/// A Lua table becomes an [`Array`](Value::Array) when its keys are exactly `1..=n` (n ≥ 1) and a
+/// [`Map`](Value::Map) otherwise, with entries sorted: booleans, then numbers, then strings. A
+/// [`Nil`](Value::Nil) inside an array or map is Lua's `null`, so `[1, null, 3]` keeps its length.
+/// docs/VALUES.md has every rule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `nil`; inside an array or map, Lua's `null`.
+    Nil,
+    /// `true` or `false`.
+    Boolean(bool),
+    /// A Lua integer: exact 64-bit.
+    Integer(i64),
+    /// A Lua float.
+    Float(f64),
+    /// A Lua string. Lua strings are bytes and need not be UTF-8; see [`Value::as_str`].
+    String(Vec<u8>),
+    /// A table with keys `1..=n`, in order.
+    Array(Vec<Value>),
+    /// Any other table, as key/value pairs.
+    Map(Vec<(Value, Value)>),
+}
+
+impl Value {
+    /// The string, when this is a string holding valid UTF-8.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(bytes) => std::str::from_utf8(bytes).ok(),
+            _ => None,
+        }
+    }
+
+    /// The Lua type name: `nil`, `boolean`, `number`, `string` or `table`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Nil => "nil",
+            Value::Boolean(_) => "boolean",
+            Value::Integer(_) | Value::Float(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) | Value::Map(_) => "table",
+        }
+    }
+}
+
+macro_rules! from_scalar {
+    ($($t:ty => $variant:ident($conv:expr)),* $(,)?) => {
+        $(impl From<$t> for Value {
+            fn from(v: $t) -> Self {
+                Value::$variant($conv(v))
+            }
+        })*
+    };
+}
+
+from_scalar! {
+    bool => Boolean(|v| v),
+    i64 => Integer(|v| v),
+    i32 => Integer(i64::from),
+    f64 => Float(|v| v),
+    &str => String(|v: &str| v.as_bytes().to_vec()),
+    String => String(String::into_bytes),
+    Vec<u8> => String(|v| v),
+}
+
+impl From<Vec<Value>> for Value {
+    fn from(items: Vec<Value>) -> Self {
+        Value::Array(items)
+    }
+}
+
+/// Lua-like text: `42`, `1.5`, `"two"`, `{1, 2, a = true}`; strings are escaped as Lua would
+/// read them back, and non-finite floats are written `math.huge`, `-math.huge` and `0/0`.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => f.write_str("nil"),
+            Value::Boolean(b) => write!(f, "{b}"),
+            Value::Integer(i) => write!(f, "{i}"),
+            Value::Float(x) => write_float(f, *x),
+            Value::String(bytes) => write_string(f, bytes),
+            Value::Array(items) => {
+                f.write_char('{')?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", Nested(item))?;
+                }
+                f.write_char('}')
+            }
+            Value::Map(entries) => {
+                f.write_char('{')?;
+                for (i, (key, value)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    match key {
+                        Value::String(bytes) if is_identifier(bytes) => {
+                            f.write_str(std::str::from_utf8(bytes).map_err(|_| fmt::Error)?)?;
+                        }
+                        _ => write!(f, "[{key}]")?,
+                    }
+                    write!(f, " = {}", Nested(value))?;
+                }
+                f.write_char('}')
+            }
+        }
+    }
+}
+
+/// A value inside a container, where nil is Lua's `null`.
+struct Nested<'a>(&'a Value);
+
+impl fmt::Display for Nested<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Value::Nil => f.write_str("null"),
+            other => other.fmt(f),
+        }
+    }
+}
+
+/// How a key appears in a path: `.name`, `[3]`, `["two words"]`.
+fn segment(key: &Value) -> String {
+    match key {
+        Value::String(bytes) if is_identifier(bytes) => {
+            format!(".{}", String::from_utf8_lossy(bytes))
+        }
+        other => format!("[{other}]"),
+    }
+}
+
+/// Why a value did not fit while converting between [`Value`] and Rust types, and where: path
+/// segments are collected innermost first as the error travels out.
+#[derive(Debug)]
+struct Mismatch {
+    reason: String,
+    path: Vec<String>,
+}
+
+impl Mismatch {
+    fn new(reason: impl Into<String>) -> Self {
+        Mismatch { reason: reason.into(), path: Vec::new() }
+    }
+
+    fn at(mut self, segment: impl FnOnce() -> String) -> Self {
+        self.path.push(segment());
+        self
+    }
+
+    /// The crate's error, with the path starting at `root` (e.g. `_io.input`).
+    fn into_error(self, root: &str) -> Error {
+        let mut path = root.to_string();
+        for segment in self.path.iter().rev() {
+            path.push_str(segment);
+        }
+        Error::Conversion { path, reason: self.reason }
+    }
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for Mismatch {}
+
+impl serde::ser::Error for Mismatch {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Mismatch::new(msg.to_string())
+    }
+}
+
+impl serde::de::Error for Mismatch {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Mismatch::new(format!("does not match the requested type: {msg}"))
+    }
+}
+
+fn write_float(f: &mut fmt::Formatter<'_>, x: f64) -> fmt::Result {
+    if x.is_nan() {
+        f.write_str("0/0")
+    } else if x.is_infinite() {
+        f.write_str(if x > 0.0 { "math.huge" } else { "-math.huge" })
+    } else {
+        // Rust's shortest round-trip form always shows a float as one (`1.0`, `1e100`).
+        write!(f, "{x:?}")
+    }
+}
+
+fn write_string(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    f.write_char('"')?;
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                // Three digits, so that a digit after the escape cannot join it.
+                c if c.is_ascii_control() => write!(f, "\\{:03}", c as u32)?,
+                c => f.write_char(c)?,
+            }
+        }
+        for byte in chunk.invalid() {
+            write!(f, "\\{byte:03}")?;
+        }
+    }
+    f.write_char('"')
+}
+
+const KEYWORDS: &[&str] = &[
+    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in", "local", "nil",
+    "not", "or", "repeat", "return", "then", "true", "until", "while",
+];
+
+fn is_identifier(bytes: &[u8]) -> bool {
+    bytes.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        && bytes.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        && !KEYWORDS.iter().any(|k| k.as_bytes() == bytes)
+}
