@@ -173,10 +173,7 @@ impl GuestUnit for Unit {
     }
 
     fn set_global(&self, name: String, value: Value) -> Result<(), Error> {
-        let state = self.state.borrow();
-        let value =
-            convert::to_lua(&state.lua, &value).map_err(|f| errors::conversion(f, &name, self.options.memory_limit))?;
-        state.lua.globals().raw_set(name, value).map_err(|e| self.memory_error(e))
+        self.put(&name, &value, |lua, value| lua.globals().raw_set(name.as_str(), value))
     }
 
     fn memory_stats(&self) -> MemoryStats {

@@ -32,7 +32,8 @@ pub struct Cli {
     pub command: Command,
 
     /// Print results as JSON: {"returns": [...], "output": ..., "printed": "..."}, where output is
-    /// `_io.output` and printed collects what `print` wrote
+    /// `_io.output` and printed collects what `print` wrote; `stream` prints each batch's output as
+    /// one JSON line
     #[arg(long, global = true)]
     pub json: bool,
 
