@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::unit::{Outcome, Unit};
-use crate::value::{Value, from_value, to_value};
+use crate::value::{Value, from_value, from_wit, to_value};
 
 /// What [`Unit::compute_with_io`] produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,27 +49,27 @@ impl Unit {
     /// # Ok::<(), cu::Error>(())
     /// ```
     pub fn set_input<T: Serialize + ?Sized>(&mut self, input: &T) -> Result<()> {
-        let input = self.encode(&to_value(input, "_io.input")?, "_io.input")?;
+        let input = self.encode(input, "_io.input")?;
         self.call_guest(|store, cu, handle| cu.cu_unit_io_table().call_set_input(store, handle, &input))
     }
 
     /// Sets one field of `_io.input`, making it a table first if it is nil.
     pub fn set_input_field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<()> {
         let root = format!("_io.input.{key}");
-        let value = self.encode(&to_value(value, &root)?, &root)?;
+        let value = self.encode(value, &root)?;
         self.call_guest(|store, cu, handle| cu.cu_unit_io_table().call_set_input_field(store, handle, key, &value))
     }
 
     /// Reads `_io.input`, with any changes Lua code made to it.
     pub fn input<T: DeserializeOwned>(&mut self) -> Result<T> {
         let value = self.call_guest(|store, cu, handle| cu.cu_unit_io_table().call_get_input(store, handle))?;
-        from_value(Value::from_wit(value)?, "_io.input")
+        from_wit(value, "_io.input")
     }
 
     /// Reads `_io.output` as the last call left it. Ask for [`Value`] to take whatever it is.
     pub fn output<T: DeserializeOwned>(&mut self) -> Result<T> {
         let value = self.call_guest(|store, cu, handle| cu.cu_unit_io_table().call_get_output(store, handle))?;
-        from_value(Value::from_wit(value)?, "_io.output")
+        from_wit(value, "_io.output")
     }
 
     /// Reads one field of `_io.output` (nil when it or the table is missing, so ask for an
@@ -77,19 +77,19 @@ impl Unit {
     pub fn output_field<T: DeserializeOwned>(&mut self, key: &str) -> Result<T> {
         let value =
             self.call_guest(|store, cu, handle| cu.cu_unit_io_table().call_get_output_field(store, handle, key))?;
-        from_value(Value::from_wit(value)?, &format!("_io.output.{key}"))
+        from_wit(value, &format!("_io.output.{key}"))
     }
 
     /// Replaces `_io.meta` with `meta`.
     pub fn set_meta<T: Serialize + ?Sized>(&mut self, meta: &T) -> Result<()> {
-        let meta = self.encode(&to_value(meta, "_io.meta")?, "_io.meta")?;
+        let meta = self.encode(meta, "_io.meta")?;
         self.call_guest(|store, cu, handle| cu.cu_unit_io_table().call_set_metadata(store, handle, &meta))
     }
 
     /// Reads `_io.meta`.
     pub fn meta<T: DeserializeOwned>(&mut self) -> Result<T> {
         let value = self.call_guest(|store, cu, handle| cu.cu_unit_io_table().call_get_metadata(store, handle))?;
-        from_value(Value::from_wit(value)?, "_io.meta")
+        from_wit(value, "_io.meta")
     }
 
     /// Sets `_io.input`, `_io.output` and `_io.meta` to nil.

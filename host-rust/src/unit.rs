@@ -198,8 +198,8 @@ impl Unit {
 
     /// The component's form of a value on its way in. A value whose form alone exceeds the memory
     /// limit cannot fit once built in Lua, so it is refused here, before the component sees it.
-    pub(crate) fn encode(&self, value: &Value, path: &str) -> Result<WitValue> {
-        let wit = value.to_wit(path)?;
+    pub(crate) fn encode<T: serde::Serialize + ?Sized>(&self, value: &T, path: &str) -> Result<WitValue> {
+        let wit = crate::value::to_wit(value, path)?;
         let size = (wit.nodes.len() as u64).saturating_mul(NODE_SIZE).saturating_add(wit.bytes.len() as u64);
         let limit = self.options.memory_limit;
         if limit > 0 && size > limit {

@@ -1,8 +1,10 @@
-//! A [`Value`] into any `Deserialize` type, and [`Value`]'s own `Deserialize`.
+//! The component's node list straight into any `Deserialize` type, and [`Value`]'s own
+//! `Deserialize`.
 //!
 //! Lua's loose edges are smoothed where a Rust type says what it wants: a float with an integral
 //! value fills an integer field, an empty table fills a sequence as well as a map, and map keys
-//! convert between strings and numbers (`{[1] = "a"}` fills a `HashMap<String, _>`).
+//! convert between strings and numbers (`{[1] = "a"}` fills a `HashMap<String, _>`). Reading
+//! nodes directly, with no [`Value`] tree in between, keeps a large output to one pass.
 
 use std::fmt;
 
@@ -11,7 +13,8 @@ use serde::de::{
 };
 use serde::forward_to_deserialize_any;
 
-use super::{Mismatch, Value, segment};
+use super::{MAX_DEPTH, Mismatch, Value, key_segment};
+use crate::bindings::cu::unit::types::{Node, Value as WitValue};
 use crate::error::Result;
 
 /// Converts a value into `T`. `root` names it in errors (e.g. `_io.output`).
@@ -24,7 +27,17 @@ use crate::error::Result;
 /// # Ok::<(), cu::Error>(())
 /// ```
 pub fn from_value<T: DeserializeOwned>(value: Value, root: &str) -> Result<T> {
-    T::deserialize(De(value)).map_err(|m| m.into_error(root))
+    from_wit(super::ser::to_wit(&value, root)?, root)
+}
+
+/// Reads the component's form of a value into `T`, checking its shape as it goes.
+pub(crate) fn from_wit<T: DeserializeOwned>(wit: WitValue, root: &str) -> Result<T> {
+    let mut reader = Reader { nodes: &wit.nodes, bytes: &wit.bytes, next_node: 0, next_byte: 0, depth: 0 };
+    let value = T::deserialize(&mut reader).map_err(|m| m.into_error(root))?;
+    match wit.nodes.len() - reader.next_node {
+        0 => Ok(value),
+        extra => Err(Mismatch::new(format!("is malformed: {extra} nodes follow the end of the root")).into_error(root)),
+    }
 }
 
 /// Accepts anything a self-describing format (JSON, TOML, …) holds. Integers beyond 64 bits become
@@ -107,38 +120,124 @@ fn integral(f: f64) -> Option<i64> {
     (f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63)).then_some(f as i64)
 }
 
+/// A cursor over a node list.
+struct Reader<'a> {
+    nodes: &'a [Node],
+    bytes: &'a [u8],
+    next_node: usize,
+    next_byte: usize,
+    /// Containers open around the next node.
+    depth: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn peek(&self) -> Result<Node, Mismatch> {
+        self.nodes.get(self.next_node).copied().ok_or_else(|| Mismatch::new("is malformed: its nodes end too early"))
+    }
+
+    fn next(&mut self) -> Result<Node, Mismatch> {
+        let node = self.peek()?;
+        self.next_node += 1;
+        Ok(node)
+    }
+
+    fn take_bytes(&mut self, len: u32) -> Result<&'a [u8], Mismatch> {
+        let end = self.next_byte.saturating_add(len as usize);
+        let bytes = self
+            .bytes
+            .get(self.next_byte..end)
+            .ok_or_else(|| Mismatch::new("is malformed: its strings run past its bytes"))?;
+        self.next_byte = end;
+        Ok(bytes)
+    }
+
+    /// Passes over the next node and everything inside it.
+    fn skip(&mut self) -> Result<(), Mismatch> {
+        let mut remaining: u64 = 1;
+        while remaining > 0 {
+            remaining -= 1;
+            match self.next()? {
+                Node::Bytes(len) => _ = self.take_bytes(len)?,
+                Node::Array(n) => remaining += u64::from(n),
+                Node::Map(n) => remaining += 2 * u64::from(n),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// How the key starting at the next node appears in a path; only asked for on errors.
+    fn segment_at(nodes: &[Node], bytes: &[u8], (node, byte): (usize, usize)) -> String {
+        nodes.get(node).map_or_else(String::new, |n| key_segment(n, bytes.get(byte..).unwrap_or_default()))
+    }
+
+    fn enter(&mut self) -> Result<(), Mismatch> {
+        if self.depth >= MAX_DEPTH {
+            return Err(Mismatch::new(format!("nests deeper than {MAX_DEPTH} levels")));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn seq<'de, V: Visitor<'de>>(&mut self, len: u32, visitor: V) -> Result<V::Value, Mismatch> {
+        self.enter()?;
+        let mut items = Items { reader: self, remaining: len, index: 0 };
+        let value = visitor.visit_seq(&mut items)?;
+        if items.remaining > 0 {
+            return Err(Mismatch::new(format!("has {len} elements, more than expected")));
+        }
+        self.depth -= 1;
+        Ok(value)
+    }
+
+    fn map<'de, V: Visitor<'de>>(&mut self, len: u32, visitor: V) -> Result<V::Value, Mismatch> {
+        self.enter()?;
+        let mut entries = Entries { reader: self, remaining: len, key: (0, 0) };
+        let value = visitor.visit_map(&mut entries)?;
+        // A visitor may stop early; the cursor must still pass the entries it left.
+        for _ in 0..2 * u64::from(entries.remaining) {
+            entries.reader.skip()?;
+        }
+        self.depth -= 1;
+        Ok(value)
+    }
+}
+
 macro_rules! integers_from_integral_floats {
     ($($method:ident)*) => {
         $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-            match self.0 {
-                Value::Float(f) => match integral(f) {
-                    Some(i) => visitor.visit_i64(i),
-                    None => visitor.visit_f64(f),
+            match self.peek()? {
+                Node::Float(f) => match integral(f) {
+                    Some(i) => {
+                        self.next_node += 1;
+                        visitor.visit_i64(i)
+                    }
+                    None => self.deserialize_any(visitor),
                 },
-                other => De(other).deserialize_any(visitor),
+                _ => self.deserialize_any(visitor),
             }
         })*
     };
 }
 
-/// The deserializer of a value (private, so that its error type stays private).
-struct De(Value);
-
-impl<'de> Deserializer<'de> for De {
+impl<'de> Deserializer<'de> for &mut Reader<'_> {
     type Error = Mismatch;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        match self.0 {
-            Value::Nil => visitor.visit_unit(),
-            Value::Boolean(b) => visitor.visit_bool(b),
-            Value::Integer(i) => visitor.visit_i64(i),
-            Value::Float(f) => visitor.visit_f64(f),
-            Value::String(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => visitor.visit_string(text),
-                Err(e) => visitor.visit_byte_buf(e.into_bytes()),
-            },
-            Value::Array(items) => visit_items(items, visitor),
-            Value::Map(entries) => visit_entries(entries, visitor),
+        match self.next()? {
+            Node::Nil => visitor.visit_unit(),
+            Node::Boolean(b) => visitor.visit_bool(b),
+            Node::Integer(i) => visitor.visit_i64(i),
+            Node::Float(f) => visitor.visit_f64(f),
+            Node::Bytes(len) => {
+                let bytes = self.take_bytes(len)?;
+                match std::str::from_utf8(bytes) {
+                    Ok(text) => visitor.visit_str(text),
+                    Err(_) => visitor.visit_bytes(bytes),
+                }
+            }
+            Node::Array(len) => self.seq(len, visitor),
+            Node::Map(len) => self.map(len, visitor),
         }
     }
 
@@ -148,16 +247,20 @@ impl<'de> Deserializer<'de> for De {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        match self.0 {
-            Value::Nil => visitor.visit_none(),
-            other => visitor.visit_some(De(other)),
+        if let Node::Nil = self.peek()? {
+            self.next_node += 1;
+            return visitor.visit_none();
         }
+        visitor.visit_some(self)
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        match self.0 {
-            Value::String(bytes) => visitor.visit_byte_buf(bytes),
-            other => De(other).deserialize_any(visitor),
+        match self.peek()? {
+            Node::Bytes(len) => {
+                self.next_node += 1;
+                visitor.visit_bytes(self.take_bytes(len)?)
+            }
+            _ => self.deserialize_any(visitor),
         }
     }
 
@@ -166,10 +269,13 @@ impl<'de> Deserializer<'de> for De {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        match self.0 {
+        match self.peek()? {
             // Lua cannot tell an empty list from an empty map.
-            Value::Map(entries) if entries.is_empty() => visit_items(Vec::new(), visitor),
-            other => De(other).deserialize_any(visitor),
+            Node::Map(0) => {
+                self.next_node += 1;
+                self.seq(0, visitor)
+            }
+            _ => self.deserialize_any(visitor),
         }
     }
 
@@ -187,9 +293,12 @@ impl<'de> Deserializer<'de> for De {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        match self.0 {
-            Value::Array(items) if items.is_empty() => visit_entries(Vec::new(), visitor),
-            other => De(other).deserialize_any(visitor),
+        match self.peek()? {
+            Node::Array(0) => {
+                self.next_node += 1;
+                self.map(0, visitor)
+            }
+            _ => self.deserialize_any(visitor),
         }
     }
 
@@ -216,109 +325,132 @@ impl<'de> Deserializer<'de> for De {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Mismatch> {
-        match self.0 {
-            name @ Value::String(_) => visitor.visit_enum(Variant { name, content: None }),
-            Value::Map(mut entries) if entries.len() == 1 => {
-                let (name, content) = entries.remove(0);
-                let at = segment(&name);
-                visitor.visit_enum(Variant { name, content: Some(content) }).map_err(|m| m.at(|| at))
+        match self.peek()? {
+            Node::Bytes(_) => visitor.visit_enum(Variant { reader: self, content: false }),
+            Node::Map(1) => {
+                self.next_node += 1;
+                let at = (self.next_node, self.next_byte);
+                let (nodes, bytes) = (self.nodes, self.bytes);
+                self.enter()?;
+                let value = visitor
+                    .visit_enum(Variant { reader: &mut *self, content: true })
+                    .map_err(|m| m.at(|| Reader::segment_at(nodes, bytes, at)))?;
+                self.depth -= 1;
+                Ok(value)
             }
             other => Err(Mismatch::new(format!(
                 "is a {}, not an enum variant (a string, or a table with one entry)",
-                other.type_name()
+                node_type(other)
             ))),
         }
     }
 
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
+        self.skip()?;
+        visitor.visit_unit()
+    }
+
     forward_to_deserialize_any! {
-        bool i128 u128 f32 f64 char str string unit unit_struct identifier ignored_any
+        bool i128 u128 f32 f64 char str string unit unit_struct identifier
     }
 }
 
-fn visit_items<'de, V: Visitor<'de>>(items: Vec<Value>, visitor: V) -> Result<V::Value, Mismatch> {
-    let len = items.len();
-    let mut access = Items { items: items.into_iter(), index: 0 };
-    let result = visitor.visit_seq(&mut access)?;
-    if access.items.len() > 0 {
-        return Err(Mismatch::new(format!("has {len} elements, more than expected")));
+fn node_type(node: Node) -> &'static str {
+    match node {
+        Node::Nil => "nil",
+        Node::Boolean(_) => "boolean",
+        Node::Integer(_) | Node::Float(_) => "number",
+        Node::Bytes(_) => "string",
+        Node::Array(_) | Node::Map(_) => "table",
     }
-    Ok(result)
 }
 
-fn visit_entries<'de, V: Visitor<'de>>(entries: Vec<(Value, Value)>, visitor: V) -> Result<V::Value, Mismatch> {
-    visitor.visit_map(Entries { entries: entries.into_iter(), pending: None })
+struct Items<'r, 'a> {
+    reader: &'r mut Reader<'a>,
+    remaining: u32,
+    index: u32,
 }
 
-struct Items {
-    items: std::vec::IntoIter<Value>,
-    index: usize,
-}
-
-impl<'de> SeqAccess<'de> for Items {
+impl<'de> SeqAccess<'de> for Items<'_, '_> {
     type Error = Mismatch;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Mismatch> {
-        let Some(item) = self.items.next() else {
+        if self.remaining == 0 {
             return Ok(None);
-        };
+        }
+        self.remaining -= 1;
         self.index += 1;
         let index = self.index;
-        seed.deserialize(De(item)).map(Some).map_err(|m| m.at(|| format!("[{index}]")))
+        seed.deserialize(&mut *self.reader).map(Some).map_err(|m| m.at(|| format!("[{index}]")))
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.items.len())
+        Some(self.remaining as usize)
     }
 }
 
-struct Entries {
-    entries: std::vec::IntoIter<(Value, Value)>,
-    /// The value of the key just handed out, with that key's path segment.
-    pending: Option<(Value, String)>,
+struct Entries<'r, 'a> {
+    reader: &'r mut Reader<'a>,
+    remaining: u32,
+    /// Where the key just read starts (node, byte), to name it in errors.
+    key: (usize, usize),
 }
 
-impl<'de> MapAccess<'de> for Entries {
+impl<'de> MapAccess<'de> for Entries<'_, '_> {
     type Error = Mismatch;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Mismatch> {
-        let Some((key, value)) = self.entries.next() else {
+        if self.remaining == 0 {
             return Ok(None);
-        };
-        let at = segment(&key);
-        let key = seed.deserialize(Key(key)).map_err(|m| m.at(|| at.clone()))?;
-        self.pending = Some((value, at));
-        Ok(Some(key))
+        }
+        self.remaining -= 1;
+        self.key = (self.reader.next_node, self.reader.next_byte);
+        let (nodes, bytes, at) = (self.reader.nodes, self.reader.bytes, self.key);
+        seed.deserialize(Key(&mut *self.reader)).map(Some).map_err(|m| m.at(|| Reader::segment_at(nodes, bytes, at)))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Mismatch> {
-        let (value, at) = self.pending.take().ok_or_else(|| Mismatch::new("has a map value without a key"))?;
-        seed.deserialize(De(value)).map_err(|m| m.at(|| at))
+        let (nodes, bytes, at) = (self.reader.nodes, self.reader.bytes, self.key);
+        seed.deserialize(&mut *self.reader).map_err(|m| m.at(|| Reader::segment_at(nodes, bytes, at)))
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.entries.len())
+        Some(self.remaining as usize)
     }
 }
 
 /// A map key: numbers and booleans can be read as text, and text holding a number as a number,
 /// since JSON-shaped types key their maps with strings and Lua tables often with integers.
-struct Key(Value);
+struct Key<'r, 'a>(&'r mut Reader<'a>);
 
-impl Key {
+impl Key<'_, '_> {
     fn text<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        match self.0 {
-            Value::Integer(i) => visitor.visit_string(i.to_string()),
-            Value::Float(f) => visitor.visit_string(f.to_string()),
-            Value::Boolean(b) => visitor.visit_string(b.to_string()),
-            other => De(other).deserialize_any(visitor),
-        }
+        let text = match self.0.peek()? {
+            Node::Integer(i) => i.to_string(),
+            Node::Float(f) => f.to_string(),
+            Node::Boolean(b) => b.to_string(),
+            _ => return self.0.deserialize_any(visitor),
+        };
+        self.0.next_node += 1;
+        visitor.visit_string(text)
     }
 
     fn number<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        let parsed = self.0.as_str().and_then(|text| {
-            text.parse::<i64>().map(Value::Integer).or_else(|_| text.parse::<f64>().map(Value::Float)).ok()
-        });
-        De(parsed.unwrap_or(self.0)).deserialize_any(visitor)
+        if let Node::Bytes(len) = self.0.peek()? {
+            let text = self.0.bytes.get(self.0.next_byte..self.0.next_byte + len as usize).unwrap_or_default();
+            let text = std::str::from_utf8(text).unwrap_or_default();
+            if let Ok(i) = text.parse::<i64>() {
+                self.0.next_node += 1;
+                self.0.next_byte += len as usize;
+                return visitor.visit_i64(i);
+            }
+            if let Ok(f) = text.parse::<f64>() {
+                self.0.next_node += 1;
+                self.0.next_byte += len as usize;
+                return visitor.visit_f64(f);
+            }
+        }
+        self.0.deserialize_any(visitor)
     }
 }
 
@@ -330,11 +462,11 @@ macro_rules! key_methods {
     };
 }
 
-impl<'de> Deserializer<'de> for Key {
+impl<'de> Deserializer<'de> for Key<'_, '_> {
     type Error = Mismatch;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        De(self.0).deserialize_any(visitor)
+        self.0.deserialize_any(visitor)
     }
 
     key_methods!(text: deserialize_str deserialize_string deserialize_identifier);
@@ -350,7 +482,7 @@ impl<'de> Deserializer<'de> for Key {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Mismatch> {
-        De(self.0).deserialize_enum(name, variants, visitor)
+        self.0.deserialize_enum(name, variants, visitor)
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -366,39 +498,48 @@ impl<'de> Deserializer<'de> for Key {
     }
 }
 
-/// An enum variant: its name, and its content unless it is a unit variant.
-struct Variant {
-    name: Value,
-    content: Option<Value>,
+/// An enum variant: its name, then its content unless it is a unit variant.
+struct Variant<'r, 'a> {
+    reader: &'r mut Reader<'a>,
+    content: bool,
 }
 
-impl<'de> EnumAccess<'de> for Variant {
+impl<'de, 'r, 'a> EnumAccess<'de> for Variant<'r, 'a> {
     type Error = Mismatch;
-    type Variant = Content;
+    type Variant = Content<'r, 'a>;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Content), Mismatch> {
-        Ok((seed.deserialize(Key(self.name))?, Content(self.content)))
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Content<'r, 'a>), Mismatch> {
+        let name = seed.deserialize(Key(&mut *self.reader))?;
+        Ok((name, Content { reader: self.reader, present: self.content }))
     }
 }
 
-struct Content(Option<Value>);
+struct Content<'r, 'a> {
+    reader: &'r mut Reader<'a>,
+    present: bool,
+}
 
-impl<'de> VariantAccess<'de> for Content {
+impl<'de> VariantAccess<'de> for Content<'_, '_> {
     type Error = Mismatch;
 
     fn unit_variant(self) -> Result<(), Mismatch> {
-        match self.0 {
-            None | Some(Value::Nil) => Ok(()),
-            Some(other) => Err(Mismatch::new(format!("is a {} where a unit variant has none", other.type_name()))),
+        if !self.present {
+            return Ok(());
+        }
+        match self.reader.next()? {
+            Node::Nil => Ok(()),
+            other => Err(Mismatch::new(format!("is a {} where a unit variant has none", node_type(other)))),
         }
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Mismatch> {
-        seed.deserialize(De(self.0.unwrap_or(Value::Nil)))
+        self.expect_content()?;
+        seed.deserialize(&mut *self.reader)
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Mismatch> {
-        De(self.0.unwrap_or(Value::Nil)).deserialize_seq(visitor)
+        self.expect_content()?;
+        self.reader.deserialize_seq(visitor)
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -406,6 +547,13 @@ impl<'de> VariantAccess<'de> for Content {
         _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Mismatch> {
-        De(self.0.unwrap_or(Value::Map(Vec::new()))).deserialize_map(visitor)
+        self.expect_content()?;
+        self.reader.deserialize_map(visitor)
+    }
+}
+
+impl Content<'_, '_> {
+    fn expect_content(&self) -> Result<(), Mismatch> {
+        if self.present { Ok(()) } else { Err(Mismatch::new("is a variant name alone where the variant has content")) }
     }
 }

@@ -1,11 +1,10 @@
-//! [`Value`]: a Lua value that can cross the boundary, and its conversions: to and from the
-//! component's node lists (wit.rs), from any `Serialize` type (ser.rs), into any `Deserialize`
-//! type (de.rs), and to JSON for display (json.rs).
+//! [`Value`]: a Lua value that can cross the boundary, and its conversions: any `Serialize` type
+//! into the component's node list (ser.rs), the node list into any `Deserialize` type (de.rs) —
+//! `Value` itself being one of each — and JSON for display (json.rs).
 
 mod de;
 mod json;
 mod ser;
-mod wit;
 
 use std::fmt::{self, Write};
 
@@ -13,7 +12,8 @@ pub use de::from_value;
 pub use json::Json;
 pub use ser::to_value;
 
-use crate::error::Error;
+use crate::bindings::cu::unit::types::{Node, Value as WitValue};
+use crate::error::{Error, Result};
 
 /// Deepest nesting a value may have on its way in or out (the guest enforces the same).
 pub const MAX_DEPTH: usize = 512;
@@ -62,6 +62,16 @@ impl Value {
         }
     }
 }
+
+impl Value {
+    /// Rebuilds a value from the component's form, checking its shape.
+    pub(crate) fn from_wit(value: WitValue) -> Result<Value> {
+        from_wit(value, "the component's value")
+    }
+}
+
+pub(crate) use de::from_wit;
+pub(crate) use ser::to_wit;
 
 macro_rules! from_scalar {
     ($($t:ty => $variant:ident($conv:expr)),* $(,)?) => {
@@ -141,12 +151,18 @@ impl fmt::Display for Nested<'_> {
     }
 }
 
-/// How a key appears in a path: `.name`, `[3]`, `["two words"]`.
-fn segment(key: &Value) -> String {
-    match key {
-        Value::String(bytes) if is_identifier(bytes) => {
-            format!(".{}", String::from_utf8_lossy(bytes))
-        }
+/// How a key node appears in a path: `.name`, `[3]`, `["two words"]`. `bytes` starts at the key's
+/// own bytes.
+fn key_segment(key: &Node, bytes: &[u8]) -> String {
+    let key = match *key {
+        Node::Bytes(len) => Value::String(bytes.get(..len as usize).unwrap_or(bytes).to_vec()),
+        Node::Integer(i) => Value::Integer(i),
+        Node::Float(f) => Value::Float(f),
+        Node::Boolean(b) => Value::Boolean(b),
+        Node::Nil | Node::Array(_) | Node::Map(_) => return String::new(),
+    };
+    match &key {
+        Value::String(bytes) if is_identifier(bytes) => format!(".{}", String::from_utf8_lossy(bytes)),
         other => format!("[{other}]"),
     }
 }

@@ -1,12 +1,14 @@
-//! Any `Serialize` type into a [`Value`], and [`Value`]'s own `Serialize`.
+//! Any `Serialize` type straight into the component's node list, and [`Value`]'s own `Serialize`.
 //!
 //! serde's data model maps onto Lua's: integers that fit 64 bits are integers, floats floats, `str`
 //! and `bytes` strings, `None` and `()` nil, sequences and tuples arrays, maps and structs maps,
-//! unit variants the variant's name, other enum variants `{Variant = content}`.
+//! unit variants the variant's name, other enum variants `{Variant = content}`. Writing nodes
+//! directly, with no [`Value`] tree in between, keeps a large input to one pass.
 
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{Mismatch, Value, segment};
+use super::{MAX_DEPTH, Mismatch, Value, key_segment};
+use crate::bindings::cu::unit::types::{Node, Value as WitValue};
 use crate::error::Result;
 
 /// Converts any `Serialize` value. `root` names it in errors (e.g. `_io.input`).
@@ -20,7 +22,14 @@ use crate::error::Result;
 /// # Ok::<(), cu::Error>(())
 /// ```
 pub fn to_value<T: Serialize + ?Sized>(value: &T, root: &str) -> Result<Value> {
-    value.serialize(ToValue).map_err(|m| m.into_error(root))
+    Value::from_wit(to_wit(value, root)?)
+}
+
+/// The component's form of any `Serialize` value.
+pub(crate) fn to_wit<T: Serialize + ?Sized>(value: &T, root: &str) -> Result<WitValue> {
+    let mut writer = Writer { wit: WitValue { nodes: Vec::new(), bytes: Vec::new() }, depth: 0 };
+    value.serialize(&mut writer).map_err(|m| m.into_error(root))?;
+    Ok(writer.wit)
 }
 
 /// Lossless in serde's data model: strings that are not UTF-8 are serialized as bytes, and maps
@@ -54,102 +63,129 @@ impl Serialize for Value {
     }
 }
 
-struct ToValue;
-
-fn integer<T: TryInto<i64> + std::fmt::Display + Copy>(v: T) -> Result<Value, Mismatch> {
-    v.try_into()
-        .map(Value::Integer)
-        .map_err(|_| Mismatch::new(format!("is {v}, outside Lua's 64-bit integers ({} to {})", i64::MIN, i64::MAX)))
+struct Writer {
+    wit: WitValue,
+    /// Containers open around the next node.
+    depth: usize,
 }
 
-fn with_variant(variant: &str, content: Value) -> Value {
-    Value::Map(vec![(Value::from(variant), content)])
+impl Writer {
+    fn push(&mut self, node: Node) -> Result<(), Mismatch> {
+        self.wit.nodes.push(node);
+        Ok(())
+    }
+
+    fn integer<T: TryInto<i64> + std::fmt::Display + Copy>(&mut self, v: T) -> Result<(), Mismatch> {
+        let i = v.try_into().map_err(|_| {
+            Mismatch::new(format!("is {v}, outside Lua's 64-bit integers ({} to {})", i64::MIN, i64::MAX))
+        })?;
+        self.push(Node::Integer(i))
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) -> Result<(), Mismatch> {
+        let len = u32::try_from(bytes.len()).map_err(|_| Mismatch::new("is a string longer than 4 GiB"))?;
+        self.wit.bytes.extend_from_slice(bytes);
+        self.push(Node::Bytes(len))
+    }
+
+    /// Opens a container whose count is filled in when it ends.
+    fn open(&mut self, node: Node, variant: Option<&'static str>) -> Result<Compound<'_>, Mismatch> {
+        if self.depth >= MAX_DEPTH {
+            return Err(Mismatch::new(format!("nests tables deeper than {MAX_DEPTH} levels")));
+        }
+        if let Some(name) = variant {
+            self.push(Node::Map(1))?;
+            self.bytes(name.as_bytes())?;
+        }
+        self.depth += 1;
+        let index = self.wit.nodes.len();
+        self.push(node)?;
+        Ok(Compound { writer: self, index, count: 0, key: None })
+    }
+
+    /// `{variant = content}`.
+    fn variant<T: Serialize + ?Sized>(&mut self, variant: &'static str, content: &T) -> Result<(), Mismatch> {
+        self.push(Node::Map(1))?;
+        self.bytes(variant.as_bytes())?;
+        content.serialize(&mut *self).map_err(|m| m.at(|| format!(".{variant}")))
+    }
 }
 
-impl Serializer for ToValue {
-    type Ok = Value;
+impl<'w> Serializer for &'w mut Writer {
+    type Ok = ();
     type Error = Mismatch;
-    type SerializeSeq = Items;
-    type SerializeTuple = Items;
-    type SerializeTupleStruct = Items;
-    type SerializeTupleVariant = Items;
-    type SerializeMap = Entries;
-    type SerializeStruct = Entries;
-    type SerializeStructVariant = Entries;
+    type SerializeSeq = Compound<'w>;
+    type SerializeTuple = Compound<'w>;
+    type SerializeTupleStruct = Compound<'w>;
+    type SerializeTupleVariant = Compound<'w>;
+    type SerializeMap = Compound<'w>;
+    type SerializeStruct = Compound<'w>;
+    type SerializeStructVariant = Compound<'w>;
 
-    fn serialize_bool(self, v: bool) -> Result<Value, Mismatch> {
-        Ok(Value::Boolean(v))
+    fn serialize_bool(self, v: bool) -> Result<(), Mismatch> {
+        self.push(Node::Boolean(v))
     }
-    fn serialize_i8(self, v: i8) -> Result<Value, Mismatch> {
-        integer(v)
+    fn serialize_i8(self, v: i8) -> Result<(), Mismatch> {
+        self.integer(v)
     }
-    fn serialize_i16(self, v: i16) -> Result<Value, Mismatch> {
-        integer(v)
+    fn serialize_i16(self, v: i16) -> Result<(), Mismatch> {
+        self.integer(v)
     }
-    fn serialize_i32(self, v: i32) -> Result<Value, Mismatch> {
-        integer(v)
+    fn serialize_i32(self, v: i32) -> Result<(), Mismatch> {
+        self.integer(v)
     }
-    fn serialize_i64(self, v: i64) -> Result<Value, Mismatch> {
-        integer(v)
+    fn serialize_i64(self, v: i64) -> Result<(), Mismatch> {
+        self.integer(v)
     }
-    fn serialize_i128(self, v: i128) -> Result<Value, Mismatch> {
-        integer(v)
+    fn serialize_i128(self, v: i128) -> Result<(), Mismatch> {
+        self.integer(v)
     }
-    fn serialize_u8(self, v: u8) -> Result<Value, Mismatch> {
-        integer(v)
+    fn serialize_u8(self, v: u8) -> Result<(), Mismatch> {
+        self.integer(v)
     }
-    fn serialize_u16(self, v: u16) -> Result<Value, Mismatch> {
-        integer(v)
+    fn serialize_u16(self, v: u16) -> Result<(), Mismatch> {
+        self.integer(v)
     }
-    fn serialize_u32(self, v: u32) -> Result<Value, Mismatch> {
-        integer(v)
+    fn serialize_u32(self, v: u32) -> Result<(), Mismatch> {
+        self.integer(v)
     }
-    fn serialize_u64(self, v: u64) -> Result<Value, Mismatch> {
-        integer(v)
+    fn serialize_u64(self, v: u64) -> Result<(), Mismatch> {
+        self.integer(v)
     }
-    fn serialize_u128(self, v: u128) -> Result<Value, Mismatch> {
-        integer(v)
+    fn serialize_u128(self, v: u128) -> Result<(), Mismatch> {
+        self.integer(v)
     }
-    fn serialize_f32(self, v: f32) -> Result<Value, Mismatch> {
-        Ok(Value::Float(f64::from(v)))
+    fn serialize_f32(self, v: f32) -> Result<(), Mismatch> {
+        self.push(Node::Float(f64::from(v)))
     }
-    fn serialize_f64(self, v: f64) -> Result<Value, Mismatch> {
-        Ok(Value::Float(v))
+    fn serialize_f64(self, v: f64) -> Result<(), Mismatch> {
+        self.push(Node::Float(v))
     }
-    fn serialize_char(self, v: char) -> Result<Value, Mismatch> {
-        Ok(Value::from(v.to_string()))
+    fn serialize_char(self, v: char) -> Result<(), Mismatch> {
+        self.bytes(v.encode_utf8(&mut [0; 4]).as_bytes())
     }
-    fn serialize_str(self, v: &str) -> Result<Value, Mismatch> {
-        Ok(Value::from(v))
+    fn serialize_str(self, v: &str) -> Result<(), Mismatch> {
+        self.bytes(v.as_bytes())
     }
-    fn serialize_bytes(self, v: &[u8]) -> Result<Value, Mismatch> {
-        Ok(Value::String(v.to_vec()))
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Mismatch> {
+        self.bytes(v)
     }
-    fn serialize_none(self) -> Result<Value, Mismatch> {
-        Ok(Value::Nil)
+    fn serialize_none(self) -> Result<(), Mismatch> {
+        self.push(Node::Nil)
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Value, Mismatch> {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Mismatch> {
         value.serialize(self)
     }
-    fn serialize_unit(self) -> Result<Value, Mismatch> {
-        Ok(Value::Nil)
+    fn serialize_unit(self) -> Result<(), Mismatch> {
+        self.push(Node::Nil)
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<Value, Mismatch> {
-        Ok(Value::Nil)
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Mismatch> {
+        self.push(Node::Nil)
     }
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        variant: &'static str,
-    ) -> Result<Value, Mismatch> {
-        Ok(Value::from(variant))
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<(), Mismatch> {
+        self.bytes(variant.as_bytes())
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        value: &T,
-    ) -> Result<Value, Mismatch> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<(), Mismatch> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -158,78 +194,93 @@ impl Serializer for ToValue {
         _index: u32,
         variant: &'static str,
         value: &T,
-    ) -> Result<Value, Mismatch> {
-        let content = value.serialize(ToValue).map_err(|m| m.at(|| format!(".{variant}")))?;
-        Ok(with_variant(variant, content))
+    ) -> Result<(), Mismatch> {
+        self.variant(variant, value)
     }
-    fn serialize_seq(self, len: Option<usize>) -> Result<Items, Mismatch> {
-        Ok(Items { items: Vec::with_capacity(len.unwrap_or(0)), variant: None })
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'w>, Mismatch> {
+        self.open(Node::Array(0), None)
     }
-    fn serialize_tuple(self, len: usize) -> Result<Items, Mismatch> {
-        self.serialize_seq(Some(len))
+    fn serialize_tuple(self, _len: usize) -> Result<Compound<'w>, Mismatch> {
+        self.open(Node::Array(0), None)
     }
-    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Items, Mismatch> {
-        self.serialize_seq(Some(len))
+    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'w>, Mismatch> {
+        self.open(Node::Array(0), None)
     }
     fn serialize_tuple_variant(
         self,
         _name: &'static str,
         _index: u32,
         variant: &'static str,
-        len: usize,
-    ) -> Result<Items, Mismatch> {
-        Ok(Items { items: Vec::with_capacity(len), variant: Some(variant) })
+        _len: usize,
+    ) -> Result<Compound<'w>, Mismatch> {
+        self.open(Node::Array(0), Some(variant))
     }
-    fn serialize_map(self, len: Option<usize>) -> Result<Entries, Mismatch> {
-        Ok(Entries { entries: Vec::with_capacity(len.unwrap_or(0)), key: None, variant: None })
+    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'w>, Mismatch> {
+        self.open(Node::Map(0), None)
     }
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Entries, Mismatch> {
-        self.serialize_map(Some(len))
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'w>, Mismatch> {
+        self.open(Node::Map(0), None)
     }
     fn serialize_struct_variant(
         self,
         _name: &'static str,
         _index: u32,
         variant: &'static str,
-        len: usize,
-    ) -> Result<Entries, Mismatch> {
-        Ok(Entries { entries: Vec::with_capacity(len), key: None, variant: Some(variant) })
+        _len: usize,
+    ) -> Result<Compound<'w>, Mismatch> {
+        self.open(Node::Map(0), Some(variant))
     }
 }
 
-/// The elements of a sequence, tuple or tuple variant.
-struct Items {
-    items: Vec<Value>,
-    variant: Option<&'static str>,
+/// An open array or map: `index` is its node, whose count is set when it ends.
+struct Compound<'w> {
+    writer: &'w mut Writer,
+    index: usize,
+    count: u32,
+    /// A map's last key: its node and where its bytes start, for naming it in errors.
+    key: Option<(usize, usize)>,
 }
 
-impl Items {
-    fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Mismatch> {
-        let index = self.items.len() + 1;
-        self.items.push(value.serialize(ToValue).map_err(|m| m.at(|| format!("[{index}]")))?);
+impl Compound<'_> {
+    fn count_one(&mut self) -> Result<u32, Mismatch> {
+        self.count = self.count.checked_add(1).ok_or_else(|| Mismatch::new("has more than 2^32 elements"))?;
+        Ok(self.count)
+    }
+
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Mismatch> {
+        let index = self.count_one()?;
+        value.serialize(&mut *self.writer).map_err(|m| m.at(|| format!("[{index}]")))
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result<(), Mismatch> {
+        self.count_one()?;
+        self.writer.bytes(name.as_bytes())?;
+        value.serialize(&mut *self.writer).map_err(|m| m.at(|| format!(".{name}")))
+    }
+
+    fn finish(self) -> Result<(), Mismatch> {
+        let count = self.count;
+        let node = &mut self.writer.wit.nodes[self.index];
+        *node = match node {
+            Node::Array(_) => Node::Array(count),
+            _ => Node::Map(count),
+        };
+        self.writer.depth -= 1;
         Ok(())
-    }
-
-    fn finish(self) -> Value {
-        let array = Value::Array(self.items);
-        match self.variant {
-            Some(variant) => with_variant(variant, array),
-            None => array,
-        }
     }
 }
 
 /// serde's four sequence-like traits differ only in names.
 macro_rules! items_impl {
     ($($trait:path => $method:ident),*) => {
-        $(impl $trait for Items {
-            type Ok = Value;
+        $(impl $trait for Compound<'_> {
+            type Ok = ();
             type Error = Mismatch;
             fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Mismatch> {
-                self.push(value)
+                self.element(value)
             }
-            fn end(self) -> Result<Value, Mismatch> {
-                Ok(self.finish())
+            fn end(self) -> Result<(), Mismatch> {
+                self.finish()
             }
         })*
     };
@@ -242,69 +293,46 @@ items_impl! {
     ser::SerializeTupleVariant => serialize_field
 }
 
-/// The entries of a map, struct or struct variant.
-struct Entries {
-    entries: Vec<(Value, Value)>,
-    /// A map's key, waiting for its value.
-    key: Option<Value>,
-    variant: Option<&'static str>,
-}
-
-impl Entries {
-    fn field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result<(), Mismatch> {
-        let value = value.serialize(ToValue).map_err(|m| m.at(|| format!(".{name}")))?;
-        self.entries.push((Value::from(name), value));
-        Ok(())
-    }
-
-    fn finish(self) -> Value {
-        let map = Value::Map(self.entries);
-        match self.variant {
-            Some(variant) => with_variant(variant, map),
-            None => map,
-        }
-    }
-}
-
-impl SerializeMap for Entries {
-    type Ok = Value;
-    type Error = Mismatch;
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Mismatch> {
-        let key = key.serialize(ToValue)?;
-        if matches!(key, Value::Nil | Value::Array(_) | Value::Map(_)) {
-            return Err(Mismatch::new(format!("has a {} as a key", key.type_name())));
-        }
-        if matches!(key, Value::Float(f) if f.is_nan()) {
-            return Err(Mismatch::new("has NaN as a key"));
-        }
-        self.key = Some(key);
-        Ok(())
-    }
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Mismatch> {
-        let key = self.key.take().ok_or_else(|| Mismatch::new("has a map value without a key"))?;
-        let value = value.serialize(ToValue).map_err(|m| m.at(|| segment(&key)))?;
-        self.entries.push((key, value));
-        Ok(())
-    }
-    fn end(self) -> Result<Value, Mismatch> {
-        Ok(self.finish())
-    }
-}
-
 /// Structs and struct variants differ only in names.
 macro_rules! fields_impl {
     ($($trait:path),*) => {
-        $(impl $trait for Entries {
-            type Ok = Value;
+        $(impl $trait for Compound<'_> {
+            type Ok = ();
             type Error = Mismatch;
             fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Mismatch> {
                 self.field(key, value)
             }
-            fn end(self) -> Result<Value, Mismatch> {
-                Ok(self.finish())
+            fn end(self) -> Result<(), Mismatch> {
+                self.finish()
             }
         })*
     };
 }
 
 fields_impl!(ser::SerializeStruct, ser::SerializeStructVariant);
+
+impl SerializeMap for Compound<'_> {
+    type Ok = ();
+    type Error = Mismatch;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Mismatch> {
+        self.count_one()?;
+        let start = (self.writer.wit.nodes.len(), self.writer.wit.bytes.len());
+        key.serialize(&mut *self.writer)?;
+        match self.writer.wit.nodes[start.0] {
+            Node::Nil => return Err(Mismatch::new("has a nil as a key")),
+            Node::Array(_) | Node::Map(_) => return Err(Mismatch::new("has a table as a key")),
+            Node::Float(f) if f.is_nan() => return Err(Mismatch::new("has NaN as a key")),
+            _ => {}
+        }
+        self.key = Some(start);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Mismatch> {
+        let (node, byte) = self.key.take().ok_or_else(|| Mismatch::new("has a map value without a key"))?;
+        let result = value.serialize(&mut *self.writer);
+        result.map_err(|m| m.at(|| key_segment(&self.writer.wit.nodes[node], &self.writer.wit.bytes[byte..])))
+    }
+    fn end(self) -> Result<(), Mismatch> {
+        self.finish()
+    }
+}
