@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::unit::{Outcome, Unit};
-use crate::value::{Value, from_value, from_wit, to_value};
+use crate::value::{Value, from_value, from_wit};
 
 /// What [`Unit::compute_with_io`] produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -185,9 +185,13 @@ impl Unit {
     /// # Ok::<(), cu::Error>(())
     /// ```
     pub fn request<P: Serialize + ?Sized, R: DeserializeOwned>(&mut self, method: &str, params: &P) -> Result<R> {
-        let params = to_value(params, "params")?;
-        let outcome = self.call(method, &[params])?;
-        let result = outcome.values.into_iter().next().unwrap_or(Value::Nil);
-        from_value(result, &format!("the result of {method}"))
+        // Straight from `P` to the component's form and back to `R`, with no `Value` in between.
+        let params = self.encode(params, "params")?;
+        let outcome = self.call_encoded(method, &[params])?;
+        let root = format!("the result of {method}");
+        match outcome.values.into_iter().next() {
+            Some(result) => from_wit(result, &root),
+            None => from_value(Value::Nil, &root),
+        }
     }
 }

@@ -166,9 +166,12 @@ impl Unit {
             .enumerate()
             .map(|(i, arg)| self.encode(arg, &format!("args[{}]", i + 1)))
             .collect::<Result<Vec<_>>>()?;
-        let outcome =
-            self.call_guest(|store, cu, handle| cu.cu_unit_compute().unit().call_call(store, handle, name, &args))?;
-        to_outcome(outcome)
+        to_outcome(self.call_encoded(name, &args)?)
+    }
+
+    /// [`call`](Self::call) with arguments already in the component's form, returning its form.
+    pub(crate) fn call_encoded(&mut self, name: &str, args: &[WitValue]) -> Result<wit::Outcome> {
+        self.call_guest(|store, cu, handle| cu.cu_unit_compute().unit().call_call(store, handle, name, args))
     }
 
     /// Sets the global `name` to `value`.

@@ -111,6 +111,15 @@ impl Writer {
     }
 }
 
+/// Every integer type goes through `Writer::integer`, which checks that it fits 64 bits.
+macro_rules! integer_methods {
+    ($($method:ident($t:ty))*) => {
+        $(fn $method(self, v: $t) -> Result<(), Mismatch> {
+            self.integer(v)
+        })*
+    };
+}
+
 impl<'w> Serializer for &'w mut Writer {
     type Ok = ();
     type Error = Mismatch;
@@ -125,35 +134,9 @@ impl<'w> Serializer for &'w mut Writer {
     fn serialize_bool(self, v: bool) -> Result<(), Mismatch> {
         self.push(Node::Boolean(v))
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Mismatch> {
-        self.integer(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Mismatch> {
-        self.integer(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Mismatch> {
-        self.integer(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Mismatch> {
-        self.integer(v)
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), Mismatch> {
-        self.integer(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Mismatch> {
-        self.integer(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Mismatch> {
-        self.integer(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Mismatch> {
-        self.integer(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Mismatch> {
-        self.integer(v)
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), Mismatch> {
-        self.integer(v)
+    integer_methods! {
+        serialize_i8(i8) serialize_i16(i16) serialize_i32(i32) serialize_i64(i64) serialize_i128(i128)
+        serialize_u8(u8) serialize_u16(u16) serialize_u32(u32) serialize_u64(u64) serialize_u128(u128)
     }
     fn serialize_f32(self, v: f32) -> Result<(), Mismatch> {
         self.push(Node::Float(f64::from(v)))
