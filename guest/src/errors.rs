@@ -1,7 +1,10 @@
 //! Every way a call can fail, mapped to `cu:unit/types.error` in one place.
 
-use crate::bindings::cu::unit::types::{ConversionError, Error, LimitError, LimitKind, RuntimeError, SyntaxError};
+use crate::bindings::cu::unit::types::{
+    ConversionError, Error, LimitError, LimitKind, RuntimeError, StoreError, StoreErrorKind, SyntaxError,
+};
 use crate::convert::Failure;
+use crate::home::{HomeError, StoreFailure};
 
 /// How the memory error of a full `print` buffer begins (see output.rs).
 pub const PRINT_OVERFLOW: &str = "print output exceeds the memory limit";
@@ -50,6 +53,26 @@ pub fn conversion(failure: Failure, root: &str, memory_limit_bytes: u64) -> Erro
             Error::Conversion(ConversionError { path: Failure::path(&path, root), reason })
         }
         Failure::Lua(error) => from_lua(error, memory_limit_bytes),
+        Failure::Unloaded => Error::Conversion(ConversionError {
+            path: root.to_string(),
+            reason: "holds a stored table that could not be loaded".to_string(),
+        }),
+    }
+}
+
+/// A commit of `_home` writes, or a host operation on `_home`, that failed: nothing was written.
+pub fn home(error: HomeError, memory_limit_bytes: u64) -> Error {
+    let store = |kind, message: String| Error::Store(StoreError { kind, message });
+    match error {
+        HomeError::Unstorable { path, reason } => Error::Conversion(ConversionError { path, reason }),
+        HomeError::Store(failure @ StoreFailure::Conflict) => store(StoreErrorKind::Conflict, failure.to_string()),
+        HomeError::Store(failure @ StoreFailure::TooLarge(_)) => store(StoreErrorKind::TooLarge, failure.to_string()),
+        HomeError::Store(failure @ StoreFailure::Unavailable(_)) => {
+            store(StoreErrorKind::Unavailable, failure.to_string())
+        }
+        HomeError::Corrupt(message) => runtime(message, String::new(), None),
+        HomeError::NoSnapshot(name) => runtime(format!("there is no snapshot named '{name}'"), String::new(), None),
+        HomeError::Lua(error) => from_lua(error, memory_limit_bytes),
     }
 }
 

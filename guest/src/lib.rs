@@ -13,6 +13,8 @@ mod bindings {
 
 mod convert;
 mod errors;
+mod home;
+mod home_store;
 mod io;
 mod limits;
 mod output;

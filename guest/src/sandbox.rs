@@ -70,6 +70,32 @@ fn structured_data(lua: &Lua, globals: &Table) -> mlua::Result<()> {
     lua.set_named_registry_value(key, array)
 }
 
+/// The sandbox's library functions by name (`print`, `string.format`), both ways: `_home` stores
+/// them by name, since C functions have no bytecode.
+pub fn builtins(lua: &Lua) -> mlua::Result<Table> {
+    let globals = lua.globals();
+    let builtins = lua.create_table()?;
+    let add = |name: String, value: Value| -> mlua::Result<()> {
+        if let Value::Function(f) = value {
+            builtins.raw_set(f.clone(), name.as_str())?;
+            builtins.raw_set(name, f)?;
+        }
+        Ok(())
+    };
+    for pair in globals.pairs::<String, Value>() {
+        let (name, value) = pair?;
+        add(name.clone(), value)?;
+    }
+    for library in MODULES {
+        let table: Table = globals.raw_get(*library)?;
+        for pair in table.pairs::<String, Value>() {
+            let (name, value) = pair?;
+            add(format!("{library}.{name}"), value)?;
+        }
+    }
+    Ok(builtins)
+}
+
 /// Replaces the library `name` with a table holding only `keep` of its fields.
 fn keep_only(lua: &Lua, globals: &Table, name: &str, keep: &[&str]) -> mlua::Result<()> {
     let full: Table = globals.raw_get(name)?;

@@ -7,6 +7,8 @@ use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 
 use crate::bindings::cu::unit::types::{Error, Value};
 use crate::bindings::exports::cu::unit::compute::{GuestUnit, MemoryStats, Options, Outcome};
+use crate::convert::Failure;
+use crate::home::Home;
 use crate::output::Printed;
 use crate::run::{Ended, Runner};
 use crate::{convert, errors, io, limits, sandbox};
@@ -23,6 +25,7 @@ struct State {
     lua: Lua,
     runner: Runner,
     printed: Printed,
+    home: Home,
 }
 
 impl State {
@@ -34,10 +37,69 @@ impl State {
     fn try_new(options: &Options) -> mlua::Result<Self> {
         let printed = Printed::new(options.print_mode, limits::heap_limit(options.memory_limit));
         let lua = sandbox::new_state(&printed)?;
+        let home = Home::install(&lua, options.home.clone(), sandbox::builtins)?;
         let runner = Runner::new(&lua)?;
         // Last, so that setting up the sandbox never counts against a small limit.
         lua.set_memory_limit(limits::heap_limit(options.memory_limit))?;
-        Ok(Self { lua, runner, printed })
+        Ok(Self { lua, runner, printed, home })
+    }
+
+    /// Converts a Lua value for the host, loading the stored tables it reaches when it has any.
+    fn convert(&self, value: &LuaValue) -> Result<Value, Failure> {
+        match convert::from_lua(&self.lua, value) {
+            Err(Failure::Unloaded) => {
+                self.home.load_reachable(value)?;
+                convert::from_lua(&self.lua, value)
+            }
+            converted => converted,
+        }
+    }
+
+    /// Every call starts with no output and reads `_home` afresh.
+    fn start_call(&self) -> mlua::Result<()> {
+        io::start_call(&self.lua)?;
+        self.start_home()
+    }
+
+    /// `_home` afresh, and the global put back if a script replaced it.
+    fn start_home(&self) -> mlua::Result<()> {
+        self.home.start_call()?;
+        self.lua.globals().raw_set(crate::home::GLOBAL, self.home.root()?)
+    }
+}
+
+/// A host operation on `_home` in progress (see [`Unit::home_transaction`]).
+pub struct Session<'a> {
+    unit: &'a Unit,
+    state: &'a State,
+}
+
+impl Session<'_> {
+    pub fn lua(&self) -> &Lua {
+        &self.state.lua
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.state.home
+    }
+
+    /// A Lua failure as the error the host gets.
+    pub fn lua_error(&self, error: mlua::Error) -> Error {
+        self.unit.memory_error(error)
+    }
+
+    pub fn home_error(&self, error: crate::home::HomeError) -> Error {
+        errors::home(error, self.unit.options.memory_limit)
+    }
+
+    /// A value from the host as a Lua value; `root` names it in errors.
+    pub fn to_lua(&self, value: &Value, root: &str) -> Result<LuaValue, Error> {
+        convert::to_lua(&self.state.lua, value).map_err(|f| errors::conversion(f, root, self.unit.options.memory_limit))
+    }
+
+    /// A Lua value for the host; `root` names it in errors.
+    pub fn to_host(&self, value: &LuaValue, root: &str) -> Result<Value, Error> {
+        self.state.convert(value).map_err(|f| errors::conversion(f, root, self.unit.options.memory_limit))
     }
 }
 
@@ -54,11 +116,12 @@ impl Unit {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    convert::from_lua(&state.lua, v)
+                    state
+                        .convert(v)
                         .map_err(|f| errors::conversion(f, &format!("[{}]", i + 1), self.options.memory_limit))
                 })
                 .collect::<Result<Vec<Value>, Error>>(),
-            Ok(Ended::Raised { error, traceback: Some(traceback) }) => Err(self.raised(&state.lua, error, traceback)),
+            Ok(Ended::Raised { error, traceback: Some(traceback) }) => Err(self.raised(state, error, traceback)),
             Ok(Ended::Raised { error, traceback: None }) => Err(errors::unhandled(&error, self.options.memory_limit)),
             Err(error) => Err(self.memory_error(error)),
         };
@@ -66,11 +129,21 @@ impl Unit {
         if limits::deadline_tripped() {
             return Err(errors::time_limit(self.options.time_limit_ms));
         }
+        // A call's writes to `_home` are stored only when all of it succeeded.
+        let result = result.and_then(|values| {
+            state.home.commit().map_err(|e| errors::home(e, self.options.memory_limit))?;
+            Ok(values)
+        });
+        if result.is_err() {
+            // What the failed call wrote is dropped now, so the host never reads it either.
+            let _ = state.home.start_call();
+        }
         result.map(|values| Outcome { values, printed })
     }
 
     /// The runtime error for an error object a script raised.
-    fn raised(&self, lua: &Lua, error: LuaValue, traceback: String) -> Error {
+    fn raised(&self, state: &State, error: LuaValue, traceback: String) -> Error {
+        let lua = &state.lua;
         if let LuaValue::Error(wrapped) = &error {
             return errors::from_wrapped(wrapped, traceback, self.options.memory_limit);
         }
@@ -80,7 +153,7 @@ impl Unit {
         };
         let value = match &error {
             LuaValue::String(_) => None,
-            other => convert::from_lua(lua, other).ok(),
+            other => state.convert(other).ok(),
         };
         errors::runtime(message, traceback, value)
     }
@@ -104,7 +177,29 @@ impl Unit {
     pub fn take(&self, root: &str, read: impl FnOnce(&Lua) -> mlua::Result<LuaValue>) -> Result<Value, Error> {
         let state = self.state.borrow();
         let value = read(&state.lua).map_err(|e| self.memory_error(e))?;
-        convert::from_lua(&state.lua, &value).map_err(|f| errors::conversion(f, root, self.options.memory_limit))
+        state.convert(&value).map_err(|f| errors::conversion(f, root, self.options.memory_limit))
+    }
+
+    /// Runs a host operation on `_home` as one transaction, under the call deadline: it starts from
+    /// the store, and what it wrote is committed only when it succeeds.
+    pub fn home_transaction<R>(&self, op: impl FnOnce(&Session) -> Result<R, Error>) -> Result<R, Error> {
+        let state = self.state.borrow();
+        limits::start_deadline(self.options.time_limit_ms);
+        state.start_home().map_err(|e| self.memory_error(e))?;
+        let session = Session { unit: self, state: &state };
+        let result = op(&session);
+        let result = if limits::deadline_tripped() {
+            Err(errors::time_limit(self.options.time_limit_ms))
+        } else {
+            result.and_then(|r| {
+                state.home.commit().map_err(|e| session.home_error(e))?;
+                Ok(r)
+            })
+        };
+        if result.is_err() {
+            let _ = state.home.start_call();
+        }
+        result
     }
 
     fn stats(&self, lua: &Lua) -> MemoryStats {
@@ -143,7 +238,7 @@ impl GuestUnit for Unit {
     fn compute(&self, code: String, chunk_name: Option<String>) -> Result<Outcome, Error> {
         let state = self.state.borrow();
         limits::start_deadline(self.options.time_limit_ms);
-        io::start_call(&state.lua).map_err(|e| self.memory_error(e))?;
+        state.start_call().map_err(|e| self.memory_error(e))?;
         let name = chunk_name.as_deref().unwrap_or(DEFAULT_CHUNK_NAME);
         let function = state
             .lua
@@ -158,7 +253,7 @@ impl GuestUnit for Unit {
     fn call(&self, name: String, args: Vec<Value>) -> Result<Outcome, Error> {
         let state = self.state.borrow();
         limits::start_deadline(self.options.time_limit_ms);
-        io::start_call(&state.lua).map_err(|e| self.memory_error(e))?;
+        state.start_call().map_err(|e| self.memory_error(e))?;
         let function = lookup(&state.lua, &name).map_err(|e| self.memory_error(e))?;
         if function.is_nil() {
             return Err(errors::runtime(format!("'{name}' is not defined"), String::new(), None));

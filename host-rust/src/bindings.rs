@@ -4,4 +4,9 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "cu",
+    // Host functions may fail without a WIT error (a stale resource handle): that traps.
+    imports: { default: trappable },
+    with: {
+        "cu:unit/kv.bucket": crate::kv::Bucket,
+    },
 });

@@ -15,6 +15,18 @@ pub enum LimitKind {
     Memory,
 }
 
+/// Why the store did not take a call's writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// Another writer changed `_home` data the call had read. Running the call again reads the new data.
+    Conflict,
+    /// A key or value is larger than the store accepts.
+    TooLarge,
+    /// The store could not be reached or failed.
+    Unavailable,
+}
+
 /// Why an operation on an [`Engine`](crate::Engine) or a [`Unit`](crate::Unit) failed.
 ///
 /// After every variant a unit stays usable. Only when the component itself had to be stopped
@@ -53,6 +65,15 @@ pub enum Error {
         message: String,
         /// True when the guest could not stop by itself and the unit was reset to a fresh Lua state.
         reset: bool,
+    },
+
+    /// The store did not take a call's writes to `_home`; nothing of the call was written.
+    #[error("{message}")]
+    Store {
+        /// Why.
+        kind: StoreErrorKind,
+        /// A readable explanation, with the store's own message when it gave one.
+        message: String,
     },
 
     /// A value could not cross between the host and Lua.
@@ -104,7 +125,11 @@ impl Error {
     /// rather than from the engine.
     pub fn is_lua_error(&self) -> bool {
         match self {
-            Error::Syntax { .. } | Error::Runtime { .. } | Error::Limit { .. } | Error::Conversion { .. } => true,
+            Error::Syntax { .. }
+            | Error::Runtime { .. }
+            | Error::Limit { .. }
+            | Error::Conversion { .. }
+            | Error::Store { .. } => true,
             Error::Batch { source, .. } => source.is_lua_error(),
             _ => false,
         }
@@ -133,5 +158,13 @@ pub(crate) fn from_guest(error: crate::bindings::cu::unit::types::Error) -> Erro
             reset: false,
         },
         E::Conversion(e) => Error::Conversion { path: e.path, reason: e.reason },
+        E::Store(e) => Error::Store {
+            kind: match e.kind {
+                crate::bindings::cu::unit::types::StoreErrorKind::Conflict => StoreErrorKind::Conflict,
+                crate::bindings::cu::unit::types::StoreErrorKind::TooLarge => StoreErrorKind::TooLarge,
+                crate::bindings::cu::unit::types::StoreErrorKind::Unavailable => StoreErrorKind::Unavailable,
+            },
+            message: e.message,
+        },
     }
 }

@@ -18,7 +18,9 @@ mod cache;
 mod engine;
 mod error;
 mod io;
+mod kv;
 mod state;
+mod store;
 mod unit;
 mod value;
 
@@ -28,7 +30,8 @@ mod value;
 struct Readme;
 
 pub use engine::{COMPONENT, Engine, EngineBuilder, default_cache_dir};
-pub use error::{Error, LimitKind, Result};
+pub use error::{Error, LimitKind, Result, StoreErrorKind};
 pub use io::{IoOutcome, StreamProgress};
+pub use store::{Backend, Entries, Expectation, KeyRange, MAX_KEY, MAX_VALUE, Page, Store, StoreError, Write};
 pub use unit::{MemoryStats, Outcome, Print, Unit, UnitOptions};
 pub use value::{Json, MAX_DEPTH, Value, from_value, to_value};

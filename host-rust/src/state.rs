@@ -1,10 +1,12 @@
-//! What each unit's wasmtime store holds: the WASI context it grants and its memory cap.
+//! What each unit's wasmtime store holds: the WASI context it grants, its `_home` store and its
+//! memory cap.
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::store::Store;
 use crate::unit::Print;
 
 /// How much of the guest's stderr (only ever a Rust panic message) is kept for error reports.
@@ -12,13 +14,15 @@ const STDERR_CAPACITY: usize = 16 * 1024;
 
 pub(crate) struct State {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
+    /// Where the unit's `_home` lives (kv.rs).
+    pub(crate) store: Store,
     pub(crate) limiter: MemoryCap,
     pub(crate) stderr: MemoryOutputPipe,
 }
 
 impl State {
-    pub(crate) fn new(print: Print, linear_memory_cap: Option<usize>) -> Self {
+    pub(crate) fn new(print: Print, linear_memory_cap: Option<usize>, store: Store) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let mut wasi = WasiCtx::builder();
         wasi.stderr(stderr.clone());
@@ -28,6 +32,7 @@ impl State {
         Self {
             wasi: wasi.build(),
             table: ResourceTable::new(),
+            store,
             limiter: MemoryCap { cap: linear_memory_cap, denied: false },
             stderr,
         }

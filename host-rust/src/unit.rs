@@ -40,12 +40,23 @@ pub struct UnitOptions {
     pub time_limit: Option<Duration>,
     /// Where `print` goes.
     pub print: Print,
+    /// The store that holds `_home` (default: a fresh in-memory store).
+    pub store: crate::Store,
+    /// The bucket of `store` that holds this unit's `_home` (default `"home"`). Units given the
+    /// same bucket of the same store share one `_home`.
+    pub home: String,
 }
 
 impl Default for UnitOptions {
-    /// 256 MiB of Lua heap, 5 s per call, `print` captured.
+    /// 256 MiB of Lua heap, 5 s per call, `print` captured, `_home` in memory.
     fn default() -> Self {
-        Self { memory_limit: 256 * 1024 * 1024, time_limit: Some(Duration::from_secs(5)), print: Print::Capture }
+        Self {
+            memory_limit: 256 * 1024 * 1024,
+            time_limit: Some(Duration::from_secs(5)),
+            print: Print::Capture,
+            store: crate::Store::memory(),
+            home: "home".to_string(),
+        }
     }
 }
 
@@ -65,6 +76,18 @@ impl UnitOptions {
     /// Sets where `print` goes.
     pub fn print(mut self, print: Print) -> Self {
         self.print = print;
+        self
+    }
+
+    /// Keeps `_home` in `store`.
+    pub fn store(mut self, store: crate::Store) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Keeps `_home` in the bucket `name` of the store.
+    pub fn home(mut self, name: impl Into<String>) -> Self {
+        self.home = name.into();
         self
     }
 
@@ -277,7 +300,8 @@ impl Unit {
 }
 
 fn instantiate(engine: &Engine, options: &UnitOptions) -> Result<(Store<State>, Cu, ResourceAny)> {
-    let mut store = Store::new(engine.wasmtime(), State::new(options.print, options.linear_memory_cap()));
+    let mut store =
+        Store::new(engine.wasmtime(), State::new(options.print, options.linear_memory_cap(), options.store.clone()));
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(options.backstop_ticks());
     let instance = engine.pre().instantiate(&mut store).map_err(Error::Engine)?;
@@ -288,8 +312,9 @@ fn instantiate(engine: &Engine, options: &UnitOptions) -> Result<(Store<State>, 
             Print::Capture => PrintMode::Capture,
             Print::Stdout => PrintMode::Stdout,
         },
+        home: options.home.clone(),
     };
-    let handle = instance.cu_unit_compute().unit().call_constructor(&mut store, wit_options).map_err(Error::Engine)?;
+    let handle = instance.cu_unit_compute().unit().call_constructor(&mut store, &wit_options).map_err(Error::Engine)?;
     Ok((store, instance, handle))
 }
 

@@ -14,10 +14,14 @@ use mlua::{Lua, Value as LuaValue};
 
 use super::{Failure, Key, MAX_DEPTH, SHAPE_FIELD};
 use crate::bindings::cu::unit::types::{Node, Value};
+use crate::home;
 
-/// Stack slots of the value being converted and of the `__jsontype` string, inside the protected call.
+/// Stack slots inside the protected call: the value being converted, the `__jsontype` string, the
+/// metatable of stored tables and the table of their loaded backings (home/mod.rs).
 const VALUE: c_int = 1;
 const SHAPE_KEY: c_int = 2;
+const STORED_META: c_int = 3;
+const LOADED: c_int = 4;
 
 /// A marked array may have holes (they become `null`), but not so many that a few keys turn into
 /// a huge list: at most this many slots per present element, or 16 for small arrays.
@@ -29,8 +33,12 @@ pub fn from_lua(lua: &Lua, value: &LuaValue) -> Result<Value, Failure> {
     match value {
         LuaValue::Table(_) => {
             let mut walked = Ok(());
+            let meta: LuaValue = lua.named_registry_value(home_key(home::METATABLE))?;
+            let loaded: LuaValue = lua.named_registry_value(home_key(home::LOADED))?;
             // SAFETY: see the module documentation; the closure leaves only its arguments on the stack.
-            unsafe { lua.exec_raw::<()>((value, SHAPE_FIELD), |state| walked = flattener.push(state, VALUE)) }?;
+            unsafe {
+                lua.exec_raw::<()>((value, SHAPE_FIELD, meta, loaded), |state| walked = flattener.push(state, VALUE))
+            }?;
             walked?;
         }
         // mlua's error values (a failed Rust callback) cross as their message.
@@ -39,6 +47,10 @@ pub fn from_lua(lua: &Lua, value: &LuaValue) -> Result<Value, Failure> {
         scalar => flattener.value.nodes.push(scalar_node(scalar)?),
     }
     Ok(flattener.value)
+}
+
+fn home_key(key: &std::ffi::CStr) -> &str {
+    key.to_str().unwrap_or_default()
 }
 
 fn scalar_node(value: &LuaValue) -> Result<Node, Failure> {
@@ -149,15 +161,25 @@ impl Flattener {
         // SAFETY: `table` is an absolute index holding a table; every push below is within the
         // slots `lua_checkstack` reserved and is popped before the next.
         unsafe {
+            if ffi::lua_checkstack(state, 4) == 0 {
+                return Err(Failure::invalid("nests tables too deeply for Lua's stack"));
+            }
+            if is_stored(state, table) {
+                // A stored table converts as its backing, which holds every entry once loaded.
+                ffi::lua_pushvalue(state, table);
+                if ffi::lua_rawget(state, LOADED) != ffi::LUA_TTABLE {
+                    return Err(Failure::Unloaded);
+                }
+                let converted = self.table(state, ffi::lua_gettop(state));
+                ffi::lua_pop(state, 1);
+                return converted;
+            }
             let pointer = ffi::lua_topointer(state, table);
             if self.ancestors.contains(&pointer) {
                 return Err(Failure::invalid("is a cycle: a table that contains itself"));
             }
             if self.ancestors.len() >= MAX_DEPTH {
                 return Err(Failure::invalid(format!("nests tables deeper than {MAX_DEPTH} levels")));
-            }
-            if ffi::lua_checkstack(state, 4) == 0 {
-                return Err(Failure::invalid("nests tables too deeply for Lua's stack"));
             }
             self.ancestors.push(pointer);
             let shape = shape(state, table)?;
@@ -250,6 +272,19 @@ impl Flattener {
             self.value.nodes.extend_from_slice(&nodes[node_range]);
             self.value.bytes.extend_from_slice(&bytes[byte_range]);
         }
+    }
+}
+
+/// Whether the table at `table` is a proxy of a stored table.
+unsafe fn is_stored(state: *mut lua_State, table: c_int) -> bool {
+    // SAFETY: pushes the metatable (one of the reserved slots) and pops it.
+    unsafe {
+        if ffi::lua_getmetatable(state, table) == 0 {
+            return false;
+        }
+        let stored = ffi::lua_rawequal(state, -1, STORED_META) != 0;
+        ffi::lua_pop(state, 1);
+        stored
     }
 }
 

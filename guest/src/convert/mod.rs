@@ -35,6 +35,8 @@ pub enum Failure {
     Invalid { reason: String, path: Vec<String> },
     /// Lua itself failed while building the value (out of memory).
     Lua(mlua::Error),
+    /// The value holds a stored table not yet loaded: load what it reaches and convert again.
+    Unloaded,
 }
 
 impl Failure {

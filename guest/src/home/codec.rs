@@ -1,0 +1,387 @@
+//! The stored form of `_home`: keys, records and values in the `kv` bucket (docs/HOME.md is the
+//! specification; this is its only implementation).
+//!
+//! Every stored value and record starts with the format version and ends with a CRC-32 of the
+//! bytes before it, so a corrupt or foreign value is refused on read instead of being trusted.
+
+/// The version of the stored form this build writes and reads.
+pub const FORMAT: u8 = 1;
+
+/// The key naming the stored form's version, written with a bucket's first commit.
+pub const FORMAT_KEY: &[u8] = b"f";
+
+/// The id of `_home` itself.
+pub const ROOT: u64 = 0;
+
+/// The longest encoded table key: the kv limit less an entry key's own prefix.
+pub const MAX_KEY_CODE: usize = 4096 - ENTRY_PREFIX_LEN;
+
+/// The largest stored value the kv store accepts.
+pub const MAX_VALUE: usize = 16 * 1024 * 1024;
+
+/// The prefix of every key of `_home`'s own data (records and entries; not snapshots).
+pub const RECORD_TAG: u8 = b'n';
+pub const ENTRY_TAG: u8 = b'e';
+const SNAPSHOT_INFO_TAG: u8 = b's';
+const SNAPSHOT_DATA_TAG: u8 = b'S';
+const ENTRY_PREFIX_LEN: usize = 9;
+const CHECKSUM_LEN: usize = 4;
+
+/// The key of a node's record.
+pub fn record_key(id: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(9);
+    key.push(RECORD_TAG);
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// The common prefix of every entry key of table `id`.
+pub fn entry_prefix(id: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(ENTRY_PREFIX_LEN + 16);
+    key.push(ENTRY_TAG);
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// The key of one entry of table `id`.
+pub fn entry_key(id: u64, key: &KeyCode) -> Vec<u8> {
+    let mut bytes = entry_prefix(id);
+    bytes.extend_from_slice(&key.0);
+    bytes
+}
+
+/// The key of snapshot `name`'s description; all of them share the prefix `[SNAPSHOT_INFO_TAG]`.
+pub fn snapshot_info_key(name: &str) -> Vec<u8> {
+    let mut key = snapshot_info_prefix();
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
+pub fn snapshot_info_prefix() -> Vec<u8> {
+    vec![SNAPSHOT_INFO_TAG]
+}
+
+/// The prefix under which snapshot `name` keeps its copy of every key. The name's length comes
+/// first, so that no snapshot's keys are a prefix range of another's.
+pub fn snapshot_data_prefix(name: &str) -> Vec<u8> {
+    let mut key = vec![SNAPSHOT_DATA_TAG];
+    key.extend_from_slice(&(name.len() as u32).to_be_bytes());
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
+/// What a snapshot holds and when it was saved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub keys: u64,
+    pub bytes: u64,
+    pub saved_ms: u64,
+}
+
+impl SnapshotInfo {
+    pub fn encode(&self) -> Vec<u8> {
+        sealed(|out| {
+            for n in [self.keys, self.bytes, self.saved_ms] {
+                out.extend_from_slice(&n.to_le_bytes());
+            }
+        })
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<SnapshotInfo, Corrupt> {
+        let mut reader = Reader(unsealed(bytes)?);
+        Ok(SnapshotInfo { keys: reader.u64()?, bytes: reader.u64()?, saved_ms: reader.u64()? })
+    }
+}
+
+/// A table key as stored. Within each kind the bytes sort like the keys: integers by value, strings
+/// bytewise.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyCode(pub Vec<u8>);
+
+/// A table key that can be stored.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Key {
+    Boolean(bool),
+    Integer(i64),
+    /// Never NaN, never integral (Lua normalizes those keys to integers).
+    Float(f64),
+    String(Vec<u8>),
+}
+
+impl Key {
+    pub fn encode(&self) -> KeyCode {
+        let mut out = Vec::with_capacity(9);
+        match self {
+            Key::Boolean(b) => out.extend_from_slice(&[b'b', u8::from(*b)]),
+            Key::Integer(i) => {
+                out.push(b'i');
+                out.extend_from_slice(&((*i as u64) ^ (1 << 63)).to_be_bytes());
+            }
+            Key::Float(f) => {
+                out.push(b'd');
+                let bits = f.to_bits();
+                let ordered = if bits >> 63 == 1 { !bits } else { bits ^ (1 << 63) };
+                out.extend_from_slice(&ordered.to_be_bytes());
+            }
+            Key::String(s) => {
+                out.reserve(s.len());
+                out.push(b's');
+                out.extend_from_slice(s);
+            }
+        }
+        KeyCode(out)
+    }
+
+    pub fn decode(code: &[u8]) -> Result<Key, Corrupt> {
+        let (&tag, rest) = code.split_first().ok_or(Corrupt("an empty key"))?;
+        let word = || rest.try_into().map(u64::from_be_bytes).map_err(|_| Corrupt("a number key of the wrong length"));
+        Ok(match tag {
+            b'b' => match rest {
+                [0] => Key::Boolean(false),
+                [1] => Key::Boolean(true),
+                _ => return Err(Corrupt("a malformed boolean key")),
+            },
+            b'i' => Key::Integer((word()? ^ (1 << 63)) as i64),
+            b'd' => {
+                let ordered = word()?;
+                let bits = if ordered >> 63 == 1 { ordered ^ (1 << 63) } else { !ordered };
+                Key::Float(f64::from_bits(bits))
+            }
+            b's' => Key::String(rest.to_vec()),
+            _ => return Err(Corrupt("a key of an unknown kind")),
+        })
+    }
+}
+
+/// A stored value: what a table entry or a cell holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stored {
+    /// Only in a cell: an upvalue may be nil, a table entry never is.
+    Nil,
+    Boolean(bool),
+    Integer(i64),
+    Float(f64),
+    String(Vec<u8>),
+    /// JSON's null (the Lua global `null`).
+    Null,
+    /// A stored table.
+    Table(u64),
+    /// A stored Lua function.
+    Function(u64),
+    /// A function of the sandbox's libraries, by name (`string.format`).
+    Builtin(String),
+}
+
+impl Stored {
+    /// The node this value refers to, if any.
+    pub fn node(&self) -> Option<u64> {
+        match self {
+            Stored::Table(id) | Stored::Function(id) => Some(*id),
+            _ => None,
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Stored::Nil => out.push(b'L'),
+            Stored::Boolean(false) => out.push(b'F'),
+            Stored::Boolean(true) => out.push(b'T'),
+            Stored::Integer(i) => tagged(out, b'I', &i.to_le_bytes()),
+            Stored::Float(f) => tagged(out, b'D', &f.to_le_bytes()),
+            Stored::String(s) => tagged(out, b'S', s),
+            Stored::Null => out.push(b'N'),
+            Stored::Table(id) => tagged(out, b'R', &id.to_le_bytes()),
+            Stored::Function(id) => tagged(out, b'P', &id.to_le_bytes()),
+            Stored::Builtin(name) => tagged(out, b'B', name.as_bytes()),
+        }
+    }
+
+    fn read(bytes: &[u8]) -> Result<Stored, Corrupt> {
+        let (&tag, rest) = bytes.split_first().ok_or(Corrupt("an empty value"))?;
+        let word = || rest.try_into().map_err(|_| Corrupt("a number of the wrong length"));
+        Ok(match tag {
+            b'L' if rest.is_empty() => Stored::Nil,
+            b'F' if rest.is_empty() => Stored::Boolean(false),
+            b'T' if rest.is_empty() => Stored::Boolean(true),
+            b'N' if rest.is_empty() => Stored::Null,
+            b'I' => Stored::Integer(i64::from_le_bytes(word()?)),
+            b'D' => Stored::Float(f64::from_le_bytes(word()?)),
+            b'S' => Stored::String(rest.to_vec()),
+            b'R' => Stored::Table(u64::from_le_bytes(word()?)),
+            b'P' => Stored::Function(u64::from_le_bytes(word()?)),
+            b'B' => Stored::Builtin(String::from_utf8(rest.to_vec()).map_err(|_| Corrupt("a malformed builtin name"))?),
+            _ => return Err(Corrupt("a value of an unknown kind")),
+        })
+    }
+
+    /// The bytes of a table entry holding this value.
+    pub fn encode(&self) -> Vec<u8> {
+        sealed(|out| self.write(out))
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Stored, Corrupt> {
+        Stored::read(unsealed(bytes)?)
+    }
+}
+
+fn tagged(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
+    out.push(tag);
+    out.extend_from_slice(payload);
+}
+
+/// How an array-or-map rule applies to a stored table (its `__jsontype`, docs/VALUES.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Inferred,
+    Array,
+    Object,
+}
+
+/// One upvalue of a stored function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upvalue {
+    /// The unit's global table (a function's `_ENV`): whatever the globals are when it is loaded.
+    Globals,
+    /// A cell: a stored variable that closures sharing it share again when loaded.
+    Cell(u64),
+}
+
+/// What a node is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    Table(Shape),
+    Function { upvalues: Vec<Upvalue>, bytecode: Vec<u8> },
+    Cell(Stored),
+}
+
+/// A node's record: its kind and contents (a table's entries are separate keys), how many stored
+/// values refer to it, and a version that every change of the node increments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub refs: u64,
+    pub version: u64,
+    pub body: Body,
+}
+
+impl Record {
+    pub fn encode(&self) -> Vec<u8> {
+        sealed(|out| {
+            let kind = match self.body {
+                Body::Table(_) => b't',
+                Body::Function { .. } => b'f',
+                Body::Cell(_) => b'c',
+            };
+            out.push(kind);
+            out.extend_from_slice(&self.refs.to_le_bytes());
+            out.extend_from_slice(&self.version.to_le_bytes());
+            match &self.body {
+                Body::Table(shape) => out.push(match shape {
+                    Shape::Inferred => 0,
+                    Shape::Array => 1,
+                    Shape::Object => 2,
+                }),
+                Body::Function { upvalues, bytecode } => {
+                    out.extend_from_slice(&(upvalues.len() as u32).to_le_bytes());
+                    for upvalue in upvalues {
+                        match upvalue {
+                            Upvalue::Globals => out.push(0),
+                            Upvalue::Cell(id) => tagged(out, 1, &id.to_le_bytes()),
+                        }
+                    }
+                    out.extend_from_slice(bytecode);
+                }
+                Body::Cell(value) => value.write(out),
+            }
+        })
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Record, Corrupt> {
+        let mut reader = Reader(unsealed(bytes)?);
+        let kind = reader.byte()?;
+        let refs = reader.u64()?;
+        let version = reader.u64()?;
+        let body = match kind {
+            b't' => Body::Table(match reader.byte()? {
+                0 => Shape::Inferred,
+                1 => Shape::Array,
+                2 => Shape::Object,
+                _ => return Err(Corrupt("a table of an unknown shape")),
+            }),
+            b'f' => {
+                let count = reader.u32()?;
+                let upvalues = (0..count)
+                    .map(|_| match reader.byte()? {
+                        0 => Ok(Upvalue::Globals),
+                        1 => Ok(Upvalue::Cell(reader.u64()?)),
+                        _ => Err(Corrupt("an upvalue of an unknown kind")),
+                    })
+                    .collect::<Result<_, _>>()?;
+                Body::Function { upvalues, bytecode: reader.0.to_vec() }
+            }
+            b'c' => Body::Cell(Stored::read(reader.0)?),
+            _ => return Err(Corrupt("a node of an unknown kind")),
+        };
+        if matches!(body, Body::Table(_)) && !reader.0.is_empty() {
+            return Err(Corrupt("a table record with trailing bytes"));
+        }
+        Ok(Record { refs, version, body })
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], Corrupt> {
+        let (head, rest) = self.0.split_at_checked(N).ok_or(Corrupt("a record cut short"))?;
+        self.0 = rest;
+        Ok(head.try_into().unwrap_or([0; N]))
+    }
+
+    fn byte(&mut self) -> Result<u8, Corrupt> {
+        Ok(self.take::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, Corrupt> {
+        Ok(u32::from_le_bytes(self.take()?))
+    }
+
+    fn u64(&mut self) -> Result<u64, Corrupt> {
+        Ok(u64::from_le_bytes(self.take()?))
+    }
+}
+
+/// Format version, contents, checksum.
+fn sealed(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(24);
+    out.push(FORMAT);
+    write(&mut out);
+    let sum = crc32fast::hash(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out
+}
+
+/// The contents of sealed bytes, once their version and checksum are right.
+fn unsealed(bytes: &[u8]) -> Result<&[u8], Corrupt> {
+    if bytes.len() < 1 + CHECKSUM_LEN {
+        return Err(Corrupt("too short to be a stored value"));
+    }
+    let (body, sum) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
+    if crc32fast::hash(body).to_le_bytes() != sum {
+        return Err(Corrupt("its checksum does not match: the bytes were damaged"));
+    }
+    match body[0] {
+        FORMAT => Ok(&body[1..]),
+        v if v > FORMAT => Err(Corrupt("it was written by a newer version of cu")),
+        _ => Err(Corrupt("it is in an unknown format")),
+    }
+}
+
+/// Why stored bytes were refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Corrupt(pub &'static str);
+
+impl std::fmt::Display for Corrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}

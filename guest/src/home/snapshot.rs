@@ -1,0 +1,120 @@
+//! Whole-`_home` operations on the store: statistics and named snapshots. A snapshot is a copy of
+//! every record and entry under its own prefix of the same bucket (docs/HOME.md), so saving and
+//! restoring are each one atomic commit.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::codec::{self, Body, ENTRY_TAG, RECORD_TAG, Record, SnapshotInfo};
+use super::store::Entries;
+use super::{HomeError, Inner};
+use crate::bindings::cu::unit::kv::{Entry, Keys, Write};
+
+/// What `_home` holds.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub tables: u64,
+    pub functions: u64,
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+fn corrupt(what: &str, error: codec::Corrupt) -> HomeError {
+    HomeError::Corrupt(format!("{what} cannot be read: {error}"))
+}
+
+fn size(entries: &Entries) -> u64 {
+    entries.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum()
+}
+
+impl Inner {
+    /// Every record and entry of `_home`, with full keys.
+    fn everything(&mut self) -> Result<Entries, HomeError> {
+        let mut all = Vec::new();
+        for tag in [RECORD_TAG, ENTRY_TAG] {
+            all.extend(self.store.scan_prefix(&[tag])?.into_iter().map(|(mut key, value)| {
+                key.insert(0, tag);
+                (key, value)
+            }));
+        }
+        Ok(all)
+    }
+
+    pub(super) fn stats(&mut self) -> Result<Stats, HomeError> {
+        let mut stats = Stats::default();
+        let everything = self.everything()?;
+        stats.bytes = size(&everything);
+        for (key, value) in &everything {
+            if key[0] == ENTRY_TAG {
+                stats.entries += 1;
+                continue;
+            }
+            match Record::decode(value).map_err(|e| corrupt("a record of _home", e))?.body {
+                Body::Table(_) => stats.tables += 1,
+                Body::Function { .. } => stats.functions += 1,
+                Body::Cell(_) => {}
+            }
+        }
+        // `_home` itself before its first write.
+        stats.tables = stats.tables.max(1);
+        Ok(stats)
+    }
+
+    pub(super) fn save_snapshot(&mut self, name: &str) -> Result<SnapshotInfo, HomeError> {
+        let everything = self.everything()?;
+        let prefix = codec::snapshot_data_prefix(name);
+        let saved_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let info = SnapshotInfo { keys: everything.len() as u64, bytes: size(&everything), saved_ms };
+        let mut writes = Vec::with_capacity(everything.len() + 2);
+        writes.push(Write::DeleteKeys(Keys::Prefix(prefix.clone())));
+        for (key, value) in everything {
+            let mut copy = prefix.clone();
+            copy.extend_from_slice(&key);
+            writes.push(Write::Set(Entry { key: copy, value }));
+        }
+        writes.push(Write::Set(Entry { key: codec::snapshot_info_key(name), value: info.encode() }));
+        self.store.commit(writes, Vec::new())?;
+        Ok(info)
+    }
+
+    fn snapshot_info(&mut self, name: &str) -> Result<Option<SnapshotInfo>, HomeError> {
+        let found = self.store.get_many(&[codec::snapshot_info_key(name)])?.into_iter().next().flatten();
+        found
+            .map(|bytes| SnapshotInfo::decode(&bytes).map_err(|e| corrupt(&format!("snapshot '{name}'"), e)))
+            .transpose()
+    }
+
+    pub(super) fn restore_snapshot(&mut self, name: &str) -> Result<SnapshotInfo, HomeError> {
+        let info = self.snapshot_info(name)?.ok_or_else(|| HomeError::NoSnapshot(name.to_string()))?;
+        let copy = self.store.scan_prefix(&codec::snapshot_data_prefix(name))?;
+        let mut writes = Vec::with_capacity(copy.len() + 2);
+        writes.push(Write::DeleteKeys(Keys::Prefix(vec![RECORD_TAG])));
+        writes.push(Write::DeleteKeys(Keys::Prefix(vec![ENTRY_TAG])));
+        writes.extend(copy.into_iter().map(|(key, value)| Write::Set(Entry { key, value })));
+        self.store.commit(writes, Vec::new())?;
+        Ok(info)
+    }
+
+    pub(super) fn list_snapshots(&mut self) -> Result<Vec<(String, SnapshotInfo)>, HomeError> {
+        self.store
+            .scan_prefix(&codec::snapshot_info_prefix())?
+            .into_iter()
+            .map(|(name, bytes)| {
+                let name = String::from_utf8_lossy(&name).into_owned();
+                let info = SnapshotInfo::decode(&bytes).map_err(|e| corrupt(&format!("snapshot '{name}'"), e))?;
+                Ok((name, info))
+            })
+            .collect()
+    }
+
+    pub(super) fn delete_snapshot(&mut self, name: &str) -> Result<bool, HomeError> {
+        if self.snapshot_info(name)?.is_none() {
+            return Ok(false);
+        }
+        let writes = vec![
+            Write::DeleteKeys(Keys::Prefix(codec::snapshot_data_prefix(name))),
+            Write::Delete(codec::snapshot_info_key(name)),
+        ];
+        self.store.commit(writes, Vec::new())?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,119 @@
+//! The component's `kv` import, served from the unit's [`Store`]. Errors map to the WIT error in
+//! [`to_wit`] alone.
+
+use wasmtime::component::Resource;
+
+use crate::bindings::cu::unit::kv::{self as wit, Host, HostBucket};
+use crate::state::State;
+use crate::store::{Expectation, KeyRange, Store, StoreError, Write};
+
+/// An open bucket: its name in the unit's store.
+#[derive(Debug)]
+pub struct Bucket {
+    name: String,
+}
+
+fn to_wit(error: StoreError) -> wit::Error {
+    match error {
+        StoreError::Conflict => wit::Error::Conflict,
+        StoreError::TooLarge(message) => wit::Error::TooLarge(message),
+        StoreError::Unavailable(message) => wit::Error::Unavailable(message),
+    }
+}
+
+fn range(keys: wit::Keys) -> KeyRange {
+    match keys {
+        wit::Keys::Prefix(prefix) => KeyRange::prefix(&prefix),
+        wit::Keys::Range(wit::KeyRange { start, end }) => KeyRange { start, end },
+    }
+}
+
+impl State {
+    /// The store and the name of an open bucket.
+    fn bucket(&self, bucket: &Resource<Bucket>) -> wasmtime::Result<(&Store, &str)> {
+        Ok((&self.store, self.table.get(bucket)?.name.as_str()))
+    }
+}
+
+type KvResult<T> = wasmtime::Result<Result<T, wit::Error>>;
+
+impl HostBucket for State {
+    fn open(&mut self, name: String) -> KvResult<Resource<Bucket>> {
+        Ok(Ok(self.table.push(Bucket { name })?))
+    }
+
+    fn get(&mut self, bucket: Resource<Bucket>, key: Vec<u8>) -> KvResult<Option<Vec<u8>>> {
+        let (store, name) = self.bucket(&bucket)?;
+        Ok(store.get(name, &key).map_err(to_wit))
+    }
+
+    fn get_many(&mut self, bucket: Resource<Bucket>, keys: Vec<Vec<u8>>) -> KvResult<Vec<Option<Vec<u8>>>> {
+        let (store, name) = self.bucket(&bucket)?;
+        Ok(store.get_many(name, &keys).map_err(to_wit))
+    }
+
+    fn exists(&mut self, bucket: Resource<Bucket>, key: Vec<u8>) -> KvResult<bool> {
+        let (store, name) = self.bucket(&bucket)?;
+        Ok(store.get(name, &key).map(|v| v.is_some()).map_err(to_wit))
+    }
+
+    fn set(&mut self, bucket: Resource<Bucket>, key: Vec<u8>, value: Vec<u8>) -> KvResult<()> {
+        let (store, name) = self.bucket(&bucket)?;
+        Ok(store.commit(name, &[Write::Set(key, value)], &[]).map_err(to_wit))
+    }
+
+    fn set_many(&mut self, bucket: Resource<Bucket>, entries: Vec<wit::Entry>) -> KvResult<()> {
+        let (store, name) = self.bucket(&bucket)?;
+        let writes: Vec<Write> = entries.into_iter().map(|e| Write::Set(e.key, e.value)).collect();
+        Ok(store.commit(name, &writes, &[]).map_err(to_wit))
+    }
+
+    fn delete(&mut self, bucket: Resource<Bucket>, key: Vec<u8>) -> KvResult<()> {
+        let (store, name) = self.bucket(&bucket)?;
+        Ok(store.commit(name, &[Write::Delete(key)], &[]).map_err(to_wit))
+    }
+
+    fn scan(
+        &mut self,
+        bucket: Resource<Bucket>,
+        keys: wit::Keys,
+        cursor: Option<Vec<u8>>,
+        limit: u32,
+    ) -> KvResult<wit::Page> {
+        let (store, name) = self.bucket(&bucket)?;
+        let page = store.scan(name, &range(keys), cursor.as_deref(), limit as usize);
+        Ok(page
+            .map(|page| wit::Page {
+                entries: page.entries.into_iter().map(|(key, value)| wit::Entry { key, value }).collect(),
+                cursor: page.cursor,
+            })
+            .map_err(to_wit))
+    }
+
+    fn commit(
+        &mut self,
+        bucket: Resource<Bucket>,
+        writes: Vec<wit::Write>,
+        expected: Vec<wit::Expectation>,
+    ) -> KvResult<()> {
+        let (store, name) = self.bucket(&bucket)?;
+        let writes: Vec<Write> = writes
+            .into_iter()
+            .map(|write| match write {
+                wit::Write::Set(wit::Entry { key, value }) => Write::Set(key, value),
+                wit::Write::Delete(key) => Write::Delete(key),
+                wit::Write::DeleteKeys(keys) => Write::DeleteRange(range(keys)),
+            })
+            .collect();
+        let expected: Vec<Expectation> =
+            expected.into_iter().map(|e| Expectation { key: e.key, value: e.value }).collect();
+        Ok(store.commit(name, &writes, &expected).map_err(to_wit))
+    }
+
+    fn drop(&mut self, bucket: Resource<Bucket>) -> wasmtime::Result<()> {
+        self.table.delete(bucket)?;
+        Ok(())
+    }
+}
+
+impl Host for State {}

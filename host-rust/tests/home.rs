@@ -1,0 +1,313 @@
+//! `_home` through the real component, on every backend: persistence across units, stored
+//! functions and closures, transactions, table semantics, and bad input.
+
+mod common;
+
+use std::time::Duration;
+
+use cu::{Error, Store, StoreErrorKind, Unit, UnitOptions, Value};
+
+/// A store of each backend, with whatever keeps it alive (a temporary directory, a server).
+struct Backend {
+    store: Store,
+    _keep: Box<dyn std::any::Any>,
+}
+
+fn memory() -> Backend {
+    Backend { store: Store::memory(), _keep: Box::new(()) }
+}
+
+fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = Store::sqlite(dir.path().join("home.sqlite"));
+    Backend { store, _keep: Box::new(dir) }
+}
+
+/// A unit on `store`, as a new process would make it.
+fn unit_on(store: &Store) -> Unit {
+    common::unit_with(
+        UnitOptions::default().memory_limit(64 << 20).time_limit(Some(Duration::from_secs(2))).store(store.clone()),
+    )
+}
+
+fn run(unit: &mut Unit, code: &str) -> Vec<Value> {
+    common::values(unit, code)
+}
+
+fn one(unit: &mut Unit, code: &str) -> Value {
+    run(unit, code).into_iter().next().unwrap_or(Value::Nil)
+}
+
+fn int(i: i64) -> Value {
+    Value::Integer(i)
+}
+
+/// Runs each test body once per backend.
+macro_rules! on_every_backend {
+    ($($name:ident($store:ident) $body:block)*) => {
+        mod memory_backend { use super::*; $( #[test] fn $name() { let b = memory(); let $store = &b.store; $body } )* }
+        mod sqlite_backend { use super::*; $( #[test] fn $name() { let b = sqlite(); let $store = &b.store; $body } )* }
+    };
+}
+
+on_every_backend! {
+    seed_data_persists_across_units(store) {
+        run(&mut unit_on(store), "
+            _home.users = _home.users or {}
+            _home.users.user1 = { name = 'Alice', age = 30 }
+            _home.users.user2 = { name = 'Bob', age = 25 }
+        ");
+        let mut later = unit_on(store);
+        assert_eq!(one(&mut later, "return _home.users.user1.name"), Value::from("Alice"));
+        assert_eq!(one(&mut later, "
+            local n, ages = 0, 0
+            for key, user in pairs(_home.users) do n = n + 1 ages = ages + user.age end
+            return n * 1000 + ages
+        "), int(2055));
+    }
+
+    seed_fibonacci_is_a_stored_function(store) {
+        run(&mut unit_on(store), "
+            function _home.fibonacci(n)
+                if n <= 1 then return n end
+                return _home.fibonacci(n - 1) + _home.fibonacci(n - 2)
+            end
+        ");
+        assert_eq!(one(&mut unit_on(store), "return _home.fibonacci(10)"), int(55));
+    }
+
+    seed_counter_closure_keeps_counting_across_restarts(store) {
+        run(&mut unit_on(store), "
+            local count = 0
+            function _home.counterFactory()
+                count = count + 1
+                return count
+            end
+        ");
+        assert_eq!(run(&mut unit_on(store), "return _home.counterFactory(), _home.counterFactory()"), vec![int(1), int(2)]);
+        assert_eq!(one(&mut unit_on(store), "return _home.counterFactory()"), int(3));
+    }
+
+    shared_upvalues_stay_shared(store) {
+        run(&mut unit_on(store), "
+            local n = 0
+            function _home.inc() n = n + 1 end
+            function _home.get() return n end
+        ");
+        assert_eq!(one(&mut unit_on(store), "_home.inc() _home.inc() return _home.get()"), int(2));
+        assert_eq!(one(&mut unit_on(store), "_home.inc() return _home.get()"), int(3));
+    }
+
+    function_with_a_stored_table_as_upvalue(store) {
+        run(&mut unit_on(store), "
+            _home.config = { rate = 0.1 }
+            local config = _home.config
+            local cache = {}
+            function _home.tax(income)
+                cache[#cache + 1] = income
+                return income * config.rate
+            end
+            function _home.seen() return #cache end
+        ");
+        assert_eq!(one(&mut unit_on(store), "return _home.tax(1000)"), Value::Float(100.0));
+        assert_eq!(one(&mut unit_on(store), "_home.config.rate = 0.2 return _home.tax(1000)"), Value::Float(200.0));
+        assert_eq!(one(&mut unit_on(store), "return _home.seen()"), int(2));
+    }
+
+    library_functions_and_globals_in_stored_functions(store) {
+        run(&mut unit_on(store), "
+            local fmt, insert = string.format, table.insert
+            function _home.describe(t)
+                local parts = {}
+                for _, v in ipairs(t) do insert(parts, fmt('<%s>', v)) end
+                return table.concat(parts)
+            end
+            _home.printer = print
+        ");
+        let mut later = unit_on(store);
+        assert_eq!(one(&mut later, "return _home.describe({1, 'a'})"), Value::from("<1><a>"));
+        assert_eq!(one(&mut later, "return _home.printer == print"), Value::Boolean(true));
+    }
+
+    a_failed_call_writes_nothing(store) {
+        let mut unit = unit_on(store);
+        run(&mut unit, "_home.kept = 1");
+        let failures = [
+            "_home.x = 1 _home.kept = 2 error('boom')",
+            "_home.x = 1 _home.kept = 2 while true do end",
+            "_home.x = 1 _home.kept = 2 local t = {} for i = 1, 1e9 do t[i] = {} end",
+            "_home.x = 1 _home.kept = 2 return function() end",
+        ];
+        for code in failures {
+            assert!(unit.compute(code).is_err(), "`{code}` should fail");
+            assert_eq!(run(&mut unit_on(store), "return _home.x, _home.kept"), vec![Value::Nil, int(1)], "after `{code}`");
+            assert_eq!(run(&mut unit, "return _home.x, _home.kept"), vec![Value::Nil, int(1)], "after `{code}`");
+        }
+    }
+
+    reads_see_the_calls_own_writes_and_tables_keep_identity(store) {
+        let mut unit = unit_on(store);
+        assert_eq!(run(&mut unit, "
+            local t = { v = 1 }
+            _home.a = t
+            _home.b = t
+            t.v = 2
+            return _home.a.v, rawequal(_home.a, t), rawequal(_home.a, _home.b)
+        "), vec![int(2), Value::Boolean(true), Value::Boolean(true)]);
+        assert_eq!(run(&mut unit_on(store), "
+            local same = rawequal(_home.a, _home.b)
+            _home.a.v = 3
+            return same, _home.b.v
+        "), vec![Value::Boolean(true), int(3)]);
+        assert_eq!(one(&mut unit_on(store), "return _home.b.v"), int(3));
+    }
+
+    stored_tables_work_like_tables(store) {
+        run(&mut unit_on(store), "_home.list = {5, 3, 9, 1} _home.map = {x = 1, y = 2}");
+        let mut unit = unit_on(store);
+        assert_eq!(run(&mut unit, "
+            local l = _home.list
+            table.insert(l, 7)
+            table.sort(l)
+            local sum = 0
+            for i, v in ipairs(l) do sum = sum + i * v end
+            local keys = 0
+            for k in pairs(_home.map) do keys = keys + 1 end
+            local k, v = next(_home.map)
+            return #l, sum, keys, type(k), next({}) == nil
+        "), vec![int(5), int(1 + 2 * 3 + 3 * 5 + 4 * 7 + 5 * 9), int(2), Value::from("string"), Value::Boolean(true)]);
+        assert_eq!(
+            one(&mut unit_on(store), "return _home.list"),
+            Value::Array(vec![int(1), int(3), int(5), int(7), int(9)])
+        );
+    }
+
+    assigning_nil_deletes_and_frees_what_it_held(store) {
+        let mut unit = unit_on(store);
+        run(&mut unit, "_home.tree = { a = { b = { c = {1, 2, 3} } }, f = function() return 1 end }");
+        let full = count_nodes(store);
+        run(&mut unit, "_home.tree = nil");
+        assert_eq!(one(&mut unit_on(store), "return _home.tree"), Value::Nil);
+        assert!(full >= 5, "the tree, its three tables and a function are nodes: {full}");
+        assert_eq!(count_nodes(store), 1, "only _home itself is left");
+    }
+
+    things_that_cannot_be_stored_are_refused_at_assignment(store) {
+        let mut unit = unit_on(store);
+        for (code, expected) in [
+            ("_home.co = coroutine.create(print)", "_home.co: a thread (coroutine) cannot be stored"),
+            ("local co = coroutine.create(print) _home.f = function() return co end", "upvalue 1 is a thread"),
+            ("_home[{}] = 1", "a table cannot be a key"),
+            ("_home[string.rep('k', 5000)] = 1", "the key is 5001 bytes"),
+            ("_home.big = string.rep('x', 17 * 1024 * 1024)", "more than the store's limit"),
+        ] {
+            let message = match unit.compute(code) {
+                Err(Error::Runtime { message, .. }) => message,
+                other => panic!("`{code}` gave {other:?}"),
+            };
+            assert!(message.contains(expected), "`{code}`: {message}");
+            let caught = format!("local ok, e = pcall(function() {code} end) return ok");
+            assert_eq!(one(&mut unit, &caught), Value::Boolean(false), "pcall catches `{code}`");
+        }
+        assert_eq!(count_nodes(store), 0, "nothing was written");
+    }
+
+    unstorable_values_deep_in_a_table_fail_the_commit(store) {
+        let mut unit = unit_on(store);
+        run(&mut unit, "_home.kept = 1");
+        match unit.compute("_home.kept = 2 _home.t = { inner = { co = coroutine.create(print) } }") {
+            Err(Error::Conversion { path, reason }) => {
+                assert_eq!(path, "_home.t.inner.co");
+                assert!(reason.contains("thread"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(run(&mut unit, "return _home.kept, _home.t"), vec![int(1), Value::Nil]);
+        match unit.compute("_home.obj = setmetatable({}, {__index = string})") {
+            Err(Error::Conversion { path, reason }) => {
+                assert_eq!(path, "_home.obj");
+                assert!(reason.contains("metatable"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    corrupt_bytes_name_the_key_and_spare_the_rest(store) {
+        let mut unit = unit_on(store);
+        run(&mut unit, "_home.good = 'fine' _home.bad = 'soon broken'");
+        let key = entry_key(0, b"bad");
+        let mut value = store.get("home", &key).expect("reads").expect("the entry exists");
+        let last = value.len() - 1;
+        value[last] ^= 0xff;
+        store.set("home", &key, &value).expect("writes");
+        match unit.compute("return _home.bad") {
+            Err(Error::Runtime { message, .. }) => {
+                assert!(message.contains("_home.bad cannot be read"), "{message}");
+                assert!(message.contains("checksum"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(one(&mut unit, "return _home.good"), Value::from("fine"));
+        assert_eq!(one(&mut unit, "return select(2, pcall(function() return _home.bad end)):match('checksum') ~= nil"), Value::Boolean(true));
+    }
+
+    concurrent_writers_lose_no_update(store) {
+        // Two units increment one counter from two threads; a conflicted call is run again.
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let mut unit = unit_on(&store);
+                    let mut conflicts = 0;
+                    for _ in 0..25 {
+                        loop {
+                            match unit.compute("_home.n = (_home.n or 0) + 1") {
+                                Ok(_) => break,
+                                Err(Error::Store { kind: StoreErrorKind::Conflict, .. }) => conflicts += 1,
+                                Err(other) => panic!("{other:?}"),
+                            }
+                        }
+                    }
+                    conflicts
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("the thread finishes");
+        }
+        assert_eq!(one(&mut unit_on(store), "return _home.n"), int(50));
+    }
+}
+
+#[test]
+fn a_unit_sees_what_another_committed_since_its_last_call() {
+    let store = Store::memory();
+    let (mut a, mut b) = (unit_on(&store), unit_on(&store));
+    run(&mut a, "_home.x = 1");
+    assert_eq!(one(&mut b, "return _home.x"), int(1));
+    run(&mut a, "_home.x = 2");
+    assert_eq!(one(&mut b, "return _home.x"), int(2));
+}
+
+#[test]
+fn units_on_different_buckets_do_not_share() {
+    let store = Store::memory();
+    let mut a = unit_on(&store);
+    let mut b = common::unit_with(UnitOptions::default().store(store.clone()).home("other"));
+    run(&mut a, "_home.x = 1");
+    assert_eq!(one(&mut b, "return _home.x"), Value::Nil);
+}
+
+/// The stored key of entry `key` (a string) of node `id` (docs/HOME.md).
+fn entry_key(id: u64, key: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![b'e'];
+    bytes.extend_from_slice(&id.to_be_bytes());
+    bytes.push(b's');
+    bytes.extend_from_slice(key);
+    bytes
+}
+
+/// How many node records the `home` bucket holds.
+fn count_nodes(store: &Store) -> usize {
+    store.scan_all("home", b"n").expect("scans").len()
+}
