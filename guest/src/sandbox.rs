@@ -4,8 +4,9 @@
 //! `string`, `table`, `math`, `utf8`, `coroutine`, `os.time`/`os.date`/`os.clock`/`os.difftime`,
 //! `debug.traceback`, and a `require` that returns only built-in modules. No `io`, no `package`,
 //! nothing that reaches files, processes, the environment or the network. Lua 5.1 names the seed
-//! documents use (`unpack`, `loadstring`) are kept as aliases. Two globals are cu's own: `null`
-//! (JSON's null) and `_io` (the structured input and output, io.rs).
+//! documents use (`unpack`, `loadstring`) are kept as aliases. Three globals are cu's own: `null`
+//! (JSON's null), `_io` (the structured input and output, io.rs) and `_home` (persistent tables,
+//! home/), whose `next` replaces Lua's so that it sees stored tables.
 
 use std::time::Instant;
 

@@ -17,6 +17,7 @@ mod bindings;
 mod cache;
 mod engine;
 mod error;
+mod home;
 mod io;
 mod kv;
 mod state;
@@ -31,6 +32,7 @@ struct Readme;
 
 pub use engine::{COMPONENT, Engine, EngineBuilder, default_cache_dir};
 pub use error::{Error, LimitKind, Result, StoreErrorKind};
+pub use home::{HomeKind, HomeStats, Snapshot};
 pub use io::{IoOutcome, StreamProgress};
 pub use store::{Backend, Entries, Expectation, KeyRange, MAX_KEY, MAX_VALUE, Page, Store, StoreError, Write};
 pub use unit::{MemoryStats, Outcome, Print, Unit, UnitOptions};

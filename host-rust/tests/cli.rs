@@ -23,10 +23,15 @@ fn cache_dir() -> &'static std::path::Path {
 }
 
 fn cu(args: &[&str], stdin: Option<&str>, cache: &std::path::Path) -> Run {
+    cu_in(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")), args, stdin, cache)
+}
+
+/// Runs cu with `dir` as the current directory.
+fn cu_in(dir: &std::path::Path, args: &[&str], stdin: Option<&str>, cache: &std::path::Path) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cu"))
         .args(args)
         .env("CU_CACHE_DIR", cache)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -455,4 +460,53 @@ fn stream_shows_progress_on_a_terminal() {
         &screen[screen.len().saturating_sub(2000)..]
     );
     assert!(screen.contains("39998, 40000}"), "the last batch is missing");
+}
+
+/// The seeds' `_home` examples, each line a separate `cu` process on the default store.
+#[test]
+fn home_persists_across_processes_in_the_current_directory() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let cu = |args: &[&str]| {
+        let run = cu_in(dir.path(), args, None, cache_dir());
+        assert_eq!(run.status, 0, "{args:?}: {}", run.stderr);
+        run.stdout
+    };
+    cu(&[
+        "eval",
+        "function _home.fibonacci(n) if n <= 1 then return n end \
+                   return _home.fibonacci(n - 1) + _home.fibonacci(n - 2) end",
+    ]);
+    cu(&["eval", "local count = 0 function _home.counterFactory() count = count + 1 return count end"]);
+    cu(&["eval", "_home.users = _home.users or {} _home.users.user1 = { name = 'Alice', age = 30 }"]);
+    assert_eq!(cu(&["eval", "return _home.fibonacci(10)"]), "55\n");
+    assert_eq!(cu(&["eval", "return _home.counterFactory()"]), "1\n");
+    assert_eq!(cu(&["eval", "return _home.counterFactory()"]), "2\n");
+    assert_eq!(cu(&["eval", "return _home.users.user1.name"]), "\"Alice\"\n");
+    assert!(dir.path().join(".cu/home.sqlite").is_file(), "the default store is .cu/home.sqlite");
+}
+
+#[test]
+fn home_and_snapshot_commands() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = format!("sqlite:{}", dir.path().join("s.sqlite").display());
+    let cu = |args: &[&str]| {
+        let mut all = vec!["--store", store.as_str()];
+        all.extend_from_slice(args);
+        run(&all)
+    };
+    assert_eq!(cu(&["home", "set", "users.alice", r#"{"name": "Alice", "tags": ["a"]}"#]).status, 0);
+    assert_eq!(cu(&["--json", "home", "get", "users"]).stdout, "{\"alice\":{\"name\":\"Alice\",\"tags\":[\"a\"]}}\n");
+    assert_eq!(cu(&["eval", "function _home.f() return 1 end"]).status, 0);
+    assert_eq!(cu(&["home", "keys"]).stdout, "\"f\"\tfunction\n\"users\"\ttable\n");
+    assert!(cu(&["snapshot", "save", "one"]).stdout.starts_with("saved one: "));
+    assert_eq!(cu(&["home", "delete", "users"]).status, 0);
+    assert_eq!(cu(&["home", "get", "users"]).stdout, "nil\n");
+    assert!(cu(&["snapshot", "restore", "one"]).stdout.starts_with("restored one: "));
+    assert_eq!(cu(&["home", "get", "users.alice.tags[1]"]).stdout, "\"a\"\n");
+    assert!(cu(&["snapshot", "list"]).stdout.starts_with("one: "));
+    let missing = cu(&["snapshot", "restore", "two"]);
+    assert_eq!((missing.status, missing.stderr.trim()), (1, "cu: error: there is no snapshot named 'two'"));
+    let bad = run(&["--store", "nowhere", "eval", "return 1"]);
+    assert_eq!(bad.status, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("unknown store `nowhere`"), "{}", bad.stderr);
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use cu::{Error, Store, StoreErrorKind, Unit, UnitOptions, Value};
+use cu::{Error, HomeKind, Store, StoreErrorKind, Unit, UnitOptions, Value};
 
 /// A store of each backend, with whatever keeps it alive (a temporary directory, a server).
 struct Backend {
@@ -277,6 +277,41 @@ on_every_backend! {
         }
         assert_eq!(one(&mut unit_on(store), "return _home.n"), int(50));
     }
+}
+
+#[test]
+fn host_operations_and_snapshots() {
+    let store = Store::memory();
+    let mut unit = unit_on(&store);
+    unit.home_set("users.alice", &serde_json::json!({"age": 30})).expect("sets");
+    unit.home_set("list", &vec![1, 2, 3]).expect("sets");
+    run(&mut unit, "function _home.f() return 1 end");
+    assert_eq!(unit.home_get::<i64>("users.alice.age").expect("gets"), 30);
+    assert_eq!(unit.home_get::<i64>("_home.list[3]").expect("gets"), 3);
+    let keys: Vec<(Value, HomeKind)> = unit.home_keys("").expect("lists");
+    assert_eq!(
+        keys,
+        vec![
+            (Value::from("f"), HomeKind::Function),
+            (Value::from("list"), HomeKind::Table),
+            (Value::from("users"), HomeKind::Table)
+        ]
+    );
+    let saved = unit.save_snapshot("before").expect("saves");
+    assert!(saved.keys >= 8, "{saved:?}");
+    unit.home_delete("users").expect("deletes");
+    run(&mut unit, "_home.list[1] = 100 _home.extra = true");
+    assert_eq!(unit.home_stats().expect("counts").tables, 2);
+    unit.restore_snapshot("before").expect("restores");
+    assert_eq!(
+        run(&mut unit, "return _home.users.alice.age, _home.list[1], _home.extra, _home.f()"),
+        vec![int(30), int(1), Value::Nil, int(1)]
+    );
+    assert_eq!(unit.list_snapshots().expect("lists").iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["before"]);
+    assert!(unit.delete_snapshot("before").expect("deletes"));
+    assert!(!unit.delete_snapshot("before").expect("deletes"));
+    assert!(matches!(unit.restore_snapshot("before"), Err(Error::Runtime { .. })));
+    assert!(unit.home_get::<Value>("users.alice.age.x").is_err(), "a number is not a table");
 }
 
 #[test]

@@ -25,7 +25,9 @@ pub const EXIT_ENGINE: u8 = 3;
         2 usage error, unreadable script or input; 3 the engine failed.\n\n\
         Examples:\n  cu eval 'return 2 + 2, \"two\", {a = 1}'\n  cu run script.lua one two\n  \
         cu run filter.lua --input data.json --json | jq .output\n  \
-        cu stream double.lua --input items.json --batch 1000 --json\n  cu repl"
+        cu stream double.lua --input items.json --batch 1000 --json\n  cu repl\n  \
+        cu eval 'function _home.greet(n) return \"hi \" .. n end'   # kept in .cu/home.sqlite\n  \
+        cu home keys\n  cu snapshot save before-import"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -60,6 +62,12 @@ pub struct Cli {
     /// Compile the component on every start instead of caching it
     #[arg(long, global = true)]
     pub no_cache: bool,
+
+    /// Where `_home` is kept: sqlite:PATH (a file, made on first use), or memory (gone when cu
+    /// exits). The default keeps it in .cu/home.sqlite under the current directory, so state
+    /// persists between runs started there
+    #[arg(long, global = true, env = "CU_STORE", default_value = "sqlite:.cu/home.sqlite", value_name = "STORE")]
+    pub store: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +98,59 @@ pub enum Command {
     /// Start an interactive session: globals persist between lines, `=expr` prints an expression,
     /// unfinished statements continue on the next line, Ctrl-C clears the input, Ctrl-D quits
     Repl,
+    /// Read and change `_home` without running Lua code. PATH is like users.alice or list[2];
+    /// empty for all of `_home`
+    Home {
+        #[command(subcommand)]
+        action: HomeAction,
+    },
+    /// Save, restore, list and delete named copies of `_home`
+    Snapshot {
+        #[command(subcommand)]
+        action: SnapshotAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HomeAction {
+    /// Print the value at PATH (stored functions cannot be printed: use `keys`)
+    Get {
+        #[arg(default_value = "")]
+        path: String,
+    },
+    /// Store a JSON value at PATH, making missing tables on the way (null deletes)
+    Set {
+        path: String,
+        /// The value as JSON, e.g. '{"name": "Alice"}'
+        value: String,
+    },
+    /// Delete the value at PATH
+    Delete { path: String },
+    /// List the keys of the table at PATH with what each holds
+    Keys {
+        #[arg(default_value = "")]
+        path: String,
+    },
+    /// Count the tables, functions, entries and bytes of `_home`
+    Stats,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotAction {
+    /// Save a copy of `_home` as NAME (replacing one of that name)
+    Save {
+        #[arg(default_value = "default")]
+        name: String,
+    },
+    /// Replace `_home` with the snapshot NAME
+    Restore {
+        #[arg(default_value = "default")]
+        name: String,
+    },
+    /// List the snapshots
+    List,
+    /// Delete the snapshot NAME
+    Delete { name: String },
 }
 
 /// A time limit; `None` is no limit.

@@ -1,6 +1,7 @@
 //! `cu`: run Lua 5.4 in the cu sandbox from the command line.
 
 mod args;
+mod home;
 mod input;
 mod repl;
 mod report;
@@ -10,7 +11,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cu::{Engine, Print, Unit, UnitOptions, Value};
+use cu::{Engine, Print, Store, Unit, UnitOptions, Value};
 
 use args::{Cli, Command, EXIT_USAGE};
 
@@ -20,7 +21,12 @@ fn main() -> ExitCode {
         Ok(engine) => engine,
         Err(error) => return report::failure(&error, cli.json),
     };
+    let store = match Store::open(&cli.store) {
+        Ok(store) => store,
+        Err(message) => return usage(&format!("--store: {message}")),
+    };
     let options = UnitOptions::default()
+        .store(store)
         .memory_limit(cli.memory_limit.0)
         .time_limit(cli.timeout.0)
         // JSON output must stay one clean document, so `print` is collected into it.
@@ -40,7 +46,7 @@ fn main() -> ExitCode {
             Ok(script) => Some(script),
             Err(message) => return usage(&message),
         },
-        Command::Eval { .. } | Command::Repl => None,
+        Command::Eval { .. } | Command::Repl | Command::Home { .. } | Command::Snapshot { .. } => None,
     };
     if let Err(exit) = load_io(&mut unit, &cli) {
         return exit;
@@ -66,6 +72,8 @@ fn main() -> ExitCode {
             }
         }
         Command::Repl => repl::run(&mut unit, cli.json, std::io::stdin().is_terminal()),
+        Command::Home { action } => home::home(&mut unit, action, cli.json),
+        Command::Snapshot { action } => home::snapshot(&mut unit, action, cli.json),
     }
 }
 
@@ -93,7 +101,7 @@ fn load_io(unit: &mut Unit, cli: &Cli) -> Result<(), ExitCode> {
     Ok(())
 }
 
-fn usage(message: &str) -> ExitCode {
+pub(crate) fn usage(message: &str) -> ExitCode {
     eprintln!("cu: {message}");
     ExitCode::from(EXIT_USAGE)
 }
