@@ -1,8 +1,8 @@
 //! `_home` from Rust, without running Lua code: read and write by path, list keys, statistics and
 //! named snapshots (the `home-store` export). Each method is one transaction (docs/HOME.md).
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::bindings::exports::cu::unit::home_store::{self as wit, Segment};
 use crate::error::{Error, Result};
@@ -50,6 +50,31 @@ pub struct Snapshot {
     pub bytes: u64,
     /// When it was saved, in milliseconds since the Unix epoch.
     pub saved_ms: u64,
+}
+
+/// One operation of [`Unit::home_batch`], on a path as [`Unit::home_get`] takes it. With serde it
+/// is the seeds' form: `{"type": "set", "path": "users.alice", "value": {"age": 30}}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum HomeOp {
+    /// Reads the value at `path`; its result is the value, nil when absent.
+    Get {
+        /// Where to read.
+        path: String,
+    },
+    /// Stores `value` at `path` as [`Unit::home_set`] does; its result is nil.
+    Set {
+        /// Where to store.
+        path: String,
+        /// What to store; nil deletes.
+        value: Value,
+    },
+    /// Deletes the value at `path`; its result is nil.
+    Delete {
+        /// What to delete.
+        path: String,
+    },
 }
 
 impl From<wit::Snapshot> for Snapshot {
@@ -120,6 +145,25 @@ impl Unit {
                 Ok((Value::from_wit(info.key)?, kind))
             })
             .collect()
+    }
+
+    /// Runs `operations` in order as one transaction, each seeing the writes of those before it,
+    /// and returns one value per operation: what a `Get` read, nil for the others. When one
+    /// fails, nothing of the batch is written.
+    pub fn home_batch(&mut self, operations: &[HomeOp]) -> Result<Vec<Value>> {
+        let operations = operations
+            .iter()
+            .map(|operation| {
+                Ok(match operation {
+                    HomeOp::Get { path } => wit::Operation::Get(parse(path)?),
+                    HomeOp::Set { path, value } => wit::Operation::Set((parse(path)?, self.encode(value, path)?)),
+                    HomeOp::Delete { path } => wit::Operation::Delete(parse(path)?),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let values =
+            self.call_guest(|store, cu, handle| cu.cu_unit_home_store().call_batch(store, handle, &operations))?;
+        values.into_iter().map(Value::from_wit).collect()
     }
 
     /// Counts what `_home` holds.

@@ -1,5 +1,7 @@
 //! The `cu` binary end to end: stdout, stderr and exit codes.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -31,6 +33,8 @@ fn cu_in(dir: &std::path::Path, args: &[&str], stdin: Option<&str>, cache: &std:
     let mut child = Command::new(env!("CARGO_BIN_EXE_cu"))
         .args(args)
         .env("CU_CACHE_DIR", cache)
+        // The default store, not one the environment running the tests may name.
+        .env_remove("CU_STORE")
         .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -259,6 +263,8 @@ fn repl_on_a_terminal() {
     let mut child = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .env("CU_CACHE_DIR", cache_dir())
+        // Whatever the session does to `_home` must not leave a store in the source tree.
+        .env("CU_STORE", "memory")
         .env("XDG_DATA_HOME", &data)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -449,6 +455,8 @@ fn stream_shows_progress_on_a_terminal() {
     let out = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .env("CU_CACHE_DIR", cache_dir())
+        // Whatever the session does to `_home` must not leave a store in the source tree.
+        .env("CU_STORE", "memory")
         .stdin(Stdio::null())
         .output()
         .expect("script (util-linux) runs");
@@ -471,6 +479,8 @@ fn home_persists_across_processes_in_the_current_directory() {
         assert_eq!(run.status, 0, "{args:?}: {}", run.stderr);
         run.stdout
     };
+    cu(&["eval", "return 1"]);
+    assert!(!dir.path().join(".cu").exists(), "a run that does not touch _home makes no store");
     cu(&[
         "eval",
         "function _home.fibonacci(n) if n <= 1 then return n end \
@@ -504,9 +514,33 @@ fn home_and_snapshot_commands() {
     assert!(cu(&["snapshot", "restore", "one"]).stdout.starts_with("restored one: "));
     assert_eq!(cu(&["home", "get", "users.alice.tags[1]"]).stdout, "\"a\"\n");
     assert!(cu(&["snapshot", "list"]).stdout.starts_with("one: "));
+    let batch = |ops: &str| run_with_stdin(&["--store", store.as_str(), "home", "batch", "-"], ops);
+    let done = batch(r#"[{"type": "set", "path": "n", "value": 5}, {"type": "get", "path": "n"}]"#);
+    assert_eq!((done.status, done.stdout.as_str()), (0, "nil\n5\n"), "{}", done.stderr);
+    let bad = batch(r#"[{"type": "frob", "path": "n"}]"#);
+    assert_eq!(bad.status, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("the batch in -") && bad.stderr.contains("unknown variant `frob`"), "{}", bad.stderr);
     let missing = cu(&["snapshot", "restore", "two"]);
     assert_eq!((missing.status, missing.stderr.trim()), (1, "cu: error: there is no snapshot named 'two'"));
     let bad = run(&["--store", "nowhere", "eval", "return 1"]);
     assert_eq!(bad.status, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("unknown store `nowhere`"), "{}", bad.stderr);
+    let bad = run(&["--store", "redis://127.0.0.1:6379/x", "eval", "return 1"]);
+    assert_eq!(bad.status, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("is not a Redis URL"), "{}", bad.stderr);
+}
+
+/// Two `cu` processes share `_home` through a Redis server.
+#[test]
+fn home_on_a_redis_server() {
+    let server = common::redis_server::RedisServer::start();
+    let url = server.url(0);
+    let cu = |args: &[&str]| {
+        let run = run(&[&["--store", url.as_str()], args].concat());
+        assert_eq!(run.status, 0, "{args:?}: {}", run.stderr);
+        run.stdout
+    };
+    assert_eq!(cu(&["eval", "_home.n = (_home.n or 0) + 1 return _home.n"]), "1\n");
+    assert_eq!(cu(&["eval", "_home.n = (_home.n or 0) + 1 return _home.n"]), "2\n");
+    assert_eq!(cu(&["home", "get", "n"]), "2\n");
 }

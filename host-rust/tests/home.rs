@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use cu::{Error, HomeKind, Store, StoreErrorKind, Unit, UnitOptions, Value};
+use cu::{Error, HomeKind, HomeOp, Store, StoreErrorKind, Unit, UnitOptions, Value};
 
 /// A store of each backend, with whatever keeps it alive (a temporary directory, a server).
 struct Backend {
@@ -21,6 +21,12 @@ fn sqlite() -> Backend {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = Store::sqlite(dir.path().join("home.sqlite"));
     Backend { store, _keep: Box::new(dir) }
+}
+
+fn redis() -> Backend {
+    let server = common::redis_server::RedisServer::start();
+    let store = Store::redis(&server.url(0)).expect("a Redis URL");
+    Backend { store, _keep: Box::new(server) }
 }
 
 /// A unit on `store`, as a new process would make it.
@@ -47,6 +53,7 @@ macro_rules! on_every_backend {
     ($($name:ident($store:ident) $body:block)*) => {
         mod memory_backend { use super::*; $( #[test] fn $name() { let b = memory(); let $store = &b.store; $body } )* }
         mod sqlite_backend { use super::*; $( #[test] fn $name() { let b = sqlite(); let $store = &b.store; $body } )* }
+        mod redis_backend { use super::*; $( #[test] fn $name() { let b = redis(); let $store = &b.store; $body } )* }
     };
 }
 
@@ -312,6 +319,89 @@ fn host_operations_and_snapshots() {
     assert!(!unit.delete_snapshot("before").expect("deletes"));
     assert!(matches!(unit.restore_snapshot("before"), Err(Error::Runtime { .. })));
     assert!(unit.home_get::<Value>("users.alice.age.x").is_err(), "a number is not a table");
+}
+
+#[test]
+fn a_batch_is_one_transaction() {
+    let store = Store::memory();
+    let mut unit = unit_on(&store);
+    let set = |path: &str, value: Value| HomeOp::Set { path: path.into(), value };
+    let get = |path: &str| HomeOp::Get { path: path.into() };
+    let results = unit
+        .home_batch(&[
+            set("users.alice", Value::Map(vec![(Value::from("age"), int(30))])),
+            set("users.bob.age", int(40)),
+            get("users.alice.age"),
+            HomeOp::Delete { path: "users.alice".into() },
+            get("users.alice"),
+            get("users.bob.age"),
+        ])
+        .expect("the batch runs");
+    assert_eq!(results, [Value::Nil, Value::Nil, int(30), Value::Nil, Value::Nil, int(40)]);
+    assert_eq!(one(&mut unit, "return _home.users.bob.age"), int(40));
+
+    // The second operation fails (a number is not a table), so the first is not written either.
+    let failed = unit.home_batch(&[set("users.carol", int(1)), set("users.bob.age.x", int(2))]);
+    assert!(matches!(failed, Err(Error::Runtime { .. })), "{failed:?}");
+    assert_eq!(one(&mut unit, "return _home.users.carol"), Value::Nil);
+
+    // The seeds' form, through serde.
+    let ops: Vec<HomeOp> = serde_json::from_str(
+        r#"[{"type": "set", "path": "appUsers.user_1", "value": {"score": 7}}, {"type": "get", "path": "appUsers.user_1.score"}]"#,
+    )
+    .expect("parses");
+    assert_eq!(unit.home_batch(&ops).expect("runs"), [Value::Nil, int(7)]);
+    let unknown = serde_json::from_str::<Vec<HomeOp>>(r#"[{"type": "query", "path": "x"}]"#);
+    assert!(unknown.is_err_and(|e| e.to_string().contains("unknown variant `query`")));
+}
+
+/// A store that lets another unit commit in the middle of the first scan made through it, as a
+/// concurrent writer on another host could.
+struct Interfering {
+    inner: Store,
+    writer: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl std::fmt::Debug for Interfering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Interfering")
+    }
+}
+
+impl cu::Backend for Interfering {
+    fn get_many(&self, bucket: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, cu::StoreError> {
+        self.inner.get_many(bucket, keys)
+    }
+
+    fn scan(&self, bucket: &str, range: &cu::KeyRange, start: &[u8], limit: usize) -> Result<cu::Page, cu::StoreError> {
+        let page = self.inner.scan(bucket, range, Some(start), limit);
+        if let Some(write) = self.writer.lock().expect("not poisoned").take() {
+            write();
+        }
+        page
+    }
+
+    fn commit(&self, bucket: &str, writes: &[cu::Write], expected: &[cu::Expectation]) -> Result<(), cu::StoreError> {
+        self.inner.commit(bucket, writes, expected)
+    }
+}
+
+#[test]
+fn a_snapshot_is_one_state_or_a_conflict() {
+    let inner = Store::memory();
+    run(&mut unit_on(&inner), "_home.a = {x = 1} _home.b = {y = 1}");
+    let other = inner.clone();
+    let writer = move || drop(run(&mut unit_on(&other), "_home.b.y = 2"));
+    let interfering = Interfering { inner: inner.clone(), writer: std::sync::Mutex::new(Some(Box::new(writer))) };
+    let mut unit = unit_on(&Store::from_backend(interfering));
+    let saved = unit.save_snapshot("s");
+    assert!(matches!(saved, Err(Error::Store { kind: StoreErrorKind::Conflict, .. })), "{saved:?}");
+    assert!(unit.list_snapshots().expect("lists").is_empty(), "the failed save wrote nothing");
+    // With no other writer, it saves; run again, it reads the new state.
+    unit.save_snapshot("s").expect("saves");
+    run(&mut unit, "_home.b.y = 3");
+    unit.restore_snapshot("s").expect("restores");
+    assert_eq!(run(&mut unit, "return _home.a.x, _home.b.y"), [int(1), int(2)]);
 }
 
 #[test]

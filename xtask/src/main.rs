@@ -1,8 +1,8 @@
 //! Build, test and benchmark automation for cu. Run `cargo xtask help`.
 //!
 //! Everything a fresh machine needs (the wasm32-wasip2 target, clang-22 and the WASI headers from
-//! apt, Lua 5.4 for the benchmark) is installed here when missing, so that the README's two
-//! commands work on a new Debian 12 machine with only Rust.
+//! apt, a Redis server for the tests, Lua 5.4 for the benchmark) is installed here when missing,
+//! so that the README's two commands work on a new Debian 12 machine with only Rust.
 
 mod cmd;
 mod setup;
@@ -16,9 +16,12 @@ cargo xtask <command>
 Commands:
   build      install missing tools, build the guest component and the `cu` CLI (release)
   install    build, copy `cu` into ~/.cargo/bin, and run examples/hello.lua with it
-  test       build, check the guest build is reproducible, and run every test
-  bench      build and run the benchmarks against native Lua 5.4 (installed if missing);
-             options: --runs N (default 7), program names from bench/programs to run only those
+  test       build, check the guest build is reproducible, and run every test (installs
+             Debian's redis-server, which the Redis store's tests start, if missing)
+  bench      build and run the benchmarks: Lua programs and structured data against native
+             Lua 5.4, `_home` on memory, SQLite and Redis (Lua 5.4 and redis-server are
+             installed if missing); options: --runs N (default 7), program names from
+             bench/programs to run only those
   help       show this text
 
 Outputs: target/wasm32-wasip2/guest/guest.wasm (the component), target/release/cu (the CLI).";

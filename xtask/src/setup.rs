@@ -14,6 +14,10 @@ pub const WASM_TARGET: &str = "wasm32-wasip2";
 /// wasi-libc provides the C headers. Linking is done by Rust's bundled linker, so no lld.
 pub const BUILD_PACKAGES: &[&str] = &["clang-22", "llvm-22", "wasi-libc"];
 
+/// Debian packages the tests need: a Redis server, which the tests of the Redis store start on
+/// free ports of their own.
+pub const TEST_PACKAGES: &[&str] = &["redis-server"];
+
 /// Debian packages the benchmark needs: native Lua 5.4, the reference.
 pub const BENCH_PACKAGES: &[&str] = &["lua5.4"];
 

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
 use crate::cmd::{self, cargo, root};
-use crate::setup::{self, BENCH_PACKAGES, BUILD_PACKAGES, WASM_TARGET};
+use crate::setup::{self, BENCH_PACKAGES, BUILD_PACKAGES, TEST_PACKAGES, WASM_TARGET};
 
 /// The Cargo profile of the guest (see the root Cargo.toml).
 const GUEST_PROFILE: &str = "guest";
@@ -47,9 +47,11 @@ pub fn install() -> Result<()> {
     cmd::run(Command::new(&dest).arg("run").arg(root().join("examples/hello.lua")).arg("world"))
 }
 
-/// Builds, checks that a clean second build of the guest has the same bytes, and runs every test.
+/// Builds, checks that a clean second build of the guest has the same bytes, installs what the
+/// tests need, and runs every test.
 pub fn test(extra: &[String]) -> Result<()> {
     let built = all()?;
+    setup::apt(TEST_PACKAGES)?;
     reproducible(&built.component)?;
     cmd::run(
         cargo()
@@ -59,24 +61,29 @@ pub fn test(extra: &[String]) -> Result<()> {
     )
 }
 
-/// Builds, installs native Lua 5.4, and runs the benchmarks: Lua programs, then structured data.
+/// Builds, installs native Lua 5.4 and a Redis server, and runs the benchmarks: Lua programs,
+/// structured data, then `_home`.
 pub fn bench(extra: &[String]) -> Result<()> {
     let built = all()?;
-    setup::apt(BENCH_PACKAGES)?;
+    // The `_home` benchmark starts a Redis server, as the tests do.
+    setup::apt(&[BENCH_PACKAGES, TEST_PACKAGES].concat())?;
     cmd::run(
         cargo()
             .args(["bench", "--locked", "-p", "host-rust", "--bench", "lua", "--"])
             .args(extra)
             .env("CU_COMPONENT", &built.component),
     )?;
-    // The structured-data benchmark takes only the number of runs; program names are the Lua bench's.
+    // The other benchmarks take only the number of runs; program names are the Lua bench's.
     let runs = extra.iter().position(|a| a == "--runs").map(|i| &extra[i..(i + 2).min(extra.len())]);
-    cmd::run(
-        cargo()
-            .args(["bench", "--locked", "-p", "host-rust", "--bench", "io", "--"])
-            .args(runs.unwrap_or_default())
-            .env("CU_COMPONENT", &built.component),
-    )
+    for bench in ["io", "home"] {
+        cmd::run(
+            cargo()
+                .args(["bench", "--locked", "-p", "host-rust", "--bench", bench, "--"])
+                .args(runs.unwrap_or_default())
+                .env("CU_COMPONENT", &built.component),
+        )?;
+    }
+    Ok(())
 }
 
 /// Builds the guest component into `target_dir` and returns its path.

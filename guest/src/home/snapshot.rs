@@ -1,13 +1,15 @@
 //! Whole-`_home` operations on the store: statistics and named snapshots. A snapshot is a copy of
 //! every record and entry under its own prefix of the same bucket (docs/HOME.md), so saving and
-//! restoring are each one atomic commit.
+//! restoring are each one atomic commit. Both read in several pages, so both expect what they
+//! read to be unchanged when they commit: a concurrent writer makes them fail with a conflict
+//! rather than save a mix of two states.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::codec::{self, Body, ENTRY_TAG, RECORD_TAG, Record, SnapshotInfo};
 use super::store::Entries;
 use super::{HomeError, Inner};
-use crate::bindings::cu::unit::kv::{Entry, Keys, Write};
+use crate::bindings::cu::unit::kv::{Entry, Expectation, Keys, Write};
 
 /// What `_home` holds.
 #[derive(Debug, Default)]
@@ -64,6 +66,13 @@ impl Inner {
         let prefix = codec::snapshot_data_prefix(name);
         let saved_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         let info = SnapshotInfo { keys: everything.len() as u64, bytes: size(&everything), saved_ms };
+        // Every commit that changes a node or its entries changes the node's record (its version),
+        // so the records alone show whether the copy is still one state.
+        let expected = everything
+            .iter()
+            .filter(|(key, _)| key[0] == RECORD_TAG)
+            .map(|(key, value)| Expectation { key: key.clone(), value: Some(value.clone()) })
+            .collect();
         let mut writes = Vec::with_capacity(everything.len() + 2);
         writes.push(Write::DeleteKeys(Keys::Prefix(prefix.clone())));
         for (key, value) in everything {
@@ -72,25 +81,29 @@ impl Inner {
             writes.push(Write::Set(Entry { key: copy, value }));
         }
         writes.push(Write::Set(Entry { key: codec::snapshot_info_key(name), value: info.encode() }));
-        self.store.commit(writes, Vec::new())?;
+        self.store.commit(writes, expected)?;
         Ok(info)
     }
 
-    fn snapshot_info(&mut self, name: &str) -> Result<Option<SnapshotInfo>, HomeError> {
-        let found = self.store.get_many(&[codec::snapshot_info_key(name)])?.into_iter().next().flatten();
-        found
-            .map(|bytes| SnapshotInfo::decode(&bytes).map_err(|e| corrupt(&format!("snapshot '{name}'"), e)))
-            .transpose()
+    /// Snapshot `name`'s description, decoded and as stored.
+    fn snapshot_info(&mut self, name: &str) -> Result<Option<(SnapshotInfo, Expectation)>, HomeError> {
+        let key = codec::snapshot_info_key(name);
+        let Some(bytes) = self.store.get_many(std::slice::from_ref(&key))?.into_iter().next().flatten() else {
+            return Ok(None);
+        };
+        let info = SnapshotInfo::decode(&bytes).map_err(|e| corrupt(&format!("snapshot '{name}'"), e))?;
+        Ok(Some((info, Expectation { key, value: Some(bytes) })))
     }
 
     pub(super) fn restore_snapshot(&mut self, name: &str) -> Result<SnapshotInfo, HomeError> {
-        let info = self.snapshot_info(name)?.ok_or_else(|| HomeError::NoSnapshot(name.to_string()))?;
+        let (info, unchanged) = self.snapshot_info(name)?.ok_or_else(|| HomeError::NoSnapshot(name.to_string()))?;
         let copy = self.store.scan_prefix(&codec::snapshot_data_prefix(name))?;
         let mut writes = Vec::with_capacity(copy.len() + 2);
         writes.push(Write::DeleteKeys(Keys::Prefix(vec![RECORD_TAG])));
         writes.push(Write::DeleteKeys(Keys::Prefix(vec![ENTRY_TAG])));
         writes.extend(copy.into_iter().map(|(key, value)| Write::Set(Entry { key, value })));
-        self.store.commit(writes, Vec::new())?;
+        // Saving the snapshot again while it is read changes its description's time.
+        self.store.commit(writes, vec![unchanged])?;
         Ok(info)
     }
 

@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each bench uses a different part
 //! What the benchmarks share: native Lua, medians, and how figures are printed.
 
 use std::error::Error;

@@ -1,24 +1,29 @@
-//! A store in memory: tests and ephemeral runs.
+//! A store in this process's memory: tests and runs that keep nothing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Mutex;
 
-use super::{Backend, Expectation, KeyRange, Page, StoreError, Write, scan_start};
+use super::{Backend, Expectation, KeyRange, Page, StoreError, Write, lock};
 
 type Bucket = BTreeMap<Vec<u8>, Vec<u8>>;
 
+/// Every bucket behind one lock, so a commit's check and writes happen with no other operation between.
 #[derive(Debug, Default)]
-pub struct Memory {
+pub(super) struct Memory {
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
 impl Memory {
     fn with<R>(&self, bucket: &str, f: impl FnOnce(&mut Bucket) -> R) -> R {
-        // Nothing panics while the lock is held, so a poisoned lock cannot hide a half-applied commit.
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(buckets.entry(bucket.to_string()).or_default())
+        f(lock(&self.buckets).entry(bucket.to_string()).or_default())
     }
+}
+
+/// The keys of `range` from `start` on, as a `BTreeMap::range` argument. The range must not end
+/// by `start`, or `BTreeMap::range` panics.
+fn bounds(range: &KeyRange, start: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    (Bound::Included(start.to_vec()), range.end.clone().map_or(Bound::Unbounded, Bound::Excluded))
 }
 
 impl Backend for Memory {
@@ -26,14 +31,10 @@ impl Backend for Memory {
         Ok(self.with(bucket, |b| keys.iter().map(|k| b.get(k).cloned()).collect()))
     }
 
-    fn scan(&self, bucket: &str, range: &KeyRange, cursor: Option<&[u8]>, limit: usize) -> Result<Page, StoreError> {
+    fn scan(&self, bucket: &str, range: &KeyRange, start: &[u8], limit: usize) -> Result<Page, StoreError> {
         Ok(self.with(bucket, |b| {
-            let start = Bound::Included(scan_start(range, cursor).to_vec());
-            let end = range.end.clone().map_or(Bound::Unbounded, Bound::Excluded);
-            let mut entries: Vec<_> =
-                b.range((start, end)).take(limit + 1).map(|(k, v)| (k.clone(), v.clone())).collect();
-            let cursor = (entries.len() > limit).then(|| entries.pop().map(|(k, _)| k)).flatten();
-            Page { entries, cursor }
+            let entries = b.range(bounds(range, start)).take(limit + 1).map(|(k, v)| (k.clone(), v.clone()));
+            Page::from_overread(entries.collect(), limit)
         }))
     }
 
@@ -50,10 +51,10 @@ impl Backend for Memory {
                     Write::Delete(key) => {
                         b.remove(key);
                     }
+                    Write::DeleteRange(range) if range.ends_by(&range.start) => {}
                     Write::DeleteRange(range) => {
-                        let end = range.end.clone().map_or(Bound::Unbounded, Bound::Excluded);
                         let doomed: Vec<Vec<u8>> =
-                            b.range((Bound::Included(range.start.clone()), end)).map(|(k, _)| k.clone()).collect();
+                            b.range(bounds(range, &range.start)).map(|(k, _)| k.clone()).collect();
                         for key in doomed {
                             b.remove(&key);
                         }

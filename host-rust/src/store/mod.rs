@@ -1,17 +1,24 @@
 //! Where `_home` lives: the ordered key-value stores behind the component's `kv` import, kept
-//! apart from the WIT layer (kv.rs). One module per backend; [`Store`] is the handle units share.
+//! apart from the WIT layer (kv.rs). One module per backend; [`Store`] is the handle units share,
+//! and the one place the limits of wit/kv.wit are enforced.
 
+mod connection;
 mod memory;
+mod redis;
 mod sqlite;
 
 use std::fmt::Debug;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The longest key a store accepts, in bytes (wit/kv.wit).
 pub const MAX_KEY: usize = 4096;
 /// The largest value a store accepts, in bytes (wit/kv.wit).
 pub const MAX_VALUE: usize = 16 * 1024 * 1024;
+
+/// Entries a scan page holds at most, whatever the limit asked for: a page is built in one piece
+/// (in Redis, inside one script that blocks the server), so it must stay small.
+const MAX_PAGE: usize = 4096;
 
 /// Why a store operation failed. Nothing was written.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -20,7 +27,7 @@ pub enum StoreError {
     /// An expectation of a commit no longer held: another writer changed a key in between.
     #[error("another writer changed the data first")]
     Conflict,
-    /// A key or value over the limits ([`MAX_KEY`], [`MAX_VALUE`]).
+    /// A key or value over the limits ([`MAX_KEY`], [`MAX_VALUE`]), described.
     #[error("too large: {0}")]
     TooLarge(String),
     /// The store could not be reached or failed, with its own message.
@@ -28,42 +35,51 @@ pub enum StoreError {
     Unavailable(String),
 }
 
-/// Keys from `start` (included) up to `end` (excluded; `None`: to the last key).
+/// Keys from `start` (included) up to `end` (excluded; `None`: to the last key), bytewise.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyRange {
+    /// The first key of the range.
     pub start: Vec<u8>,
+    /// The first key after the range, if any.
     pub end: Option<Vec<u8>>,
 }
 
 impl KeyRange {
-    /// Every key beginning with `prefix`.
+    /// Every key beginning with `prefix` (every key when it is empty).
     pub fn prefix(prefix: &[u8]) -> Self {
-        // The first key after all keys with this prefix: drop trailing 0xff bytes, increment the last.
-        let mut end = prefix.to_vec();
-        while end.last() == Some(&0xff) {
-            end.pop();
-        }
-        let end = end.last_mut().map(|last| *last += 1).map(|()| end.clone());
+        // The least key after all keys with this prefix: trailing 0xff bytes cannot be incremented,
+        // so drop them and increment the last byte left. A prefix of only 0xff bytes has no end.
+        let end = prefix.iter().rposition(|&byte| byte != 0xff).map(|last| {
+            let mut end = prefix[..=last].to_vec();
+            end[last] += 1;
+            end
+        });
         KeyRange { start: prefix.to_vec(), end }
     }
 
-    pub fn contains(&self, key: &[u8]) -> bool {
-        key >= self.start.as_slice() && self.end.as_deref().is_none_or(|end| key < end)
+    /// Whether the range holds no key from `start` on.
+    fn ends_by(&self, start: &[u8]) -> bool {
+        self.end.as_deref().is_some_and(|end| start >= end)
     }
 }
 
 /// One write of a commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Write {
+    /// Stores a value (the second field) under a key, replacing any value it had.
     Set(Vec<u8>, Vec<u8>),
+    /// Removes a key; removing a missing key is not an error.
     Delete(Vec<u8>),
+    /// Removes every key of a range.
     DeleteRange(KeyRange),
 }
 
-/// A condition of a commit: `key` holds exactly `value` (`None`: absent).
+/// A condition of a commit: `key` holds exactly `value` (`None`: the key is absent).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expectation {
+    /// The key.
     pub key: Vec<u8>,
+    /// The value it must hold.
     pub value: Option<Vec<u8>>,
 }
 
@@ -73,18 +89,30 @@ pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 /// One page of a scan: entries in key order and where the next page starts, if there may be one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Page {
+    /// Entries in key order.
     pub entries: Entries,
+    /// The first key of the next page: pass it as the cursor of the next scan. `None` on the last page.
     pub cursor: Option<Vec<u8>>,
 }
 
-/// What every backend implements. Buckets are independent key spaces, created on first write.
+impl Page {
+    /// A page from up to `limit + 1` entries read from the start of a page: an entry past the
+    /// limit is not returned but shows that there is a next page, and where it starts.
+    fn from_overread(mut entries: Entries, limit: usize) -> Self {
+        let cursor = if entries.len() > limit { entries.drain(limit..).next().map(|(key, _)| key) } else { None };
+        Page { entries, cursor }
+    }
+}
+
+/// What every backend implements; [`Store`] wraps one. Buckets are independent key spaces,
+/// created on first write. Keys are ordered bytewise.
 pub trait Backend: Send + Sync + Debug {
-    /// The values of `keys`, in order.
+    /// The values of `keys`, in order, as of one moment.
     fn get_many(&self, bucket: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
-    /// Up to `limit` entries of `range` from `cursor` (included) on, in key order.
-    fn scan(&self, bucket: &str, range: &KeyRange, cursor: Option<&[u8]>, limit: usize) -> Result<Page, StoreError>;
+    /// Up to `limit` (at least 1) entries of `range` from `start` (included) on, in key order.
+    fn scan(&self, bucket: &str, range: &KeyRange, start: &[u8], limit: usize) -> Result<Page, StoreError>;
     /// Checks every expectation and, if all hold, applies `writes` in order, atomically with the
-    /// check; otherwise [`StoreError::Conflict`] and nothing written. Limits are checked by [`Store`].
+    /// check; otherwise [`StoreError::Conflict`] and nothing written. [`Store`] has checked the limits.
     fn commit(&self, bucket: &str, writes: &[Write], expected: &[Expectation]) -> Result<(), StoreError>;
 }
 
@@ -100,9 +128,16 @@ impl Store {
         Self::from_backend(memory::Memory::default())
     }
 
-    /// A SQLite database file, created (with its directory) on first use.
+    /// A SQLite database file, created (with its directory) on first use. Any number of stores,
+    /// in this process or others, may share one file.
     pub fn sqlite(path: impl Into<PathBuf>) -> Self {
         Self::from_backend(sqlite::Sqlite::new(path.into()))
+    }
+
+    /// A Redis server at `url` (`redis://HOST:PORT/DB`, `redis+unix:///PATH?db=DB`), connected to
+    /// on first use and again after a failure. Fails only when `url` is not a Redis URL.
+    pub fn redis(url: &str) -> Result<Self, String> {
+        redis::Redis::new(url).map(Self::from_backend)
     }
 
     /// A store on any backend.
@@ -110,7 +145,8 @@ impl Store {
         Self { backend: Arc::new(backend) }
     }
 
-    /// Opens a store from its spec: `memory`, `sqlite:PATH`.
+    /// Opens a store from its spec: `memory`, `sqlite:PATH` or a Redis URL (see [`Store::redis`]).
+    /// The error says what is wrong with the spec.
     pub fn open(spec: &str) -> Result<Self, String> {
         if spec == "memory" {
             return Ok(Self::memory());
@@ -121,17 +157,28 @@ impl Store {
             }
             return Ok(Self::sqlite(path));
         }
-        Err(format!("unknown store `{spec}`: use `memory` or `sqlite:PATH`"))
+        if spec.starts_with("redis://") || spec.starts_with("redis+unix://") {
+            return Self::redis(spec);
+        }
+        Err(format!("unknown store `{spec}`: use `memory`, `sqlite:PATH` or `redis://HOST:PORT/DB`"))
     }
 
+    /// The value of `key`, if it has one.
     pub fn get(&self, bucket: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.get_many(bucket, &[key.to_vec()])?.pop().flatten())
     }
 
+    /// The values of `keys`, in order, as of one moment.
     pub fn get_many(&self, bucket: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
         self.backend.get_many(bucket, keys)
     }
 
+    /// Up to `limit` entries of `range` in key order, from `cursor` (a page's cursor) on, or from
+    /// the range's start when `None`. A page may hold fewer entries than asked for and still have
+    /// a cursor; a limit of 0 is taken as 1, so that paging always moves on.
     pub fn scan(
         &self,
         bucket: &str,
@@ -139,7 +186,12 @@ impl Store {
         cursor: Option<&[u8]>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        self.backend.scan(bucket, range, cursor, limit.max(1))
+        // A cursor before the range (from another range's page) must not widen it.
+        let start = cursor.filter(|cursor| *cursor > range.start.as_slice()).unwrap_or(&range.start);
+        if range.ends_by(start) {
+            return Ok(Page::default());
+        }
+        self.backend.scan(bucket, range, start, limit.clamp(1, MAX_PAGE))
     }
 
     /// Every entry under `prefix`, in key order.
@@ -148,7 +200,7 @@ impl Store {
         let mut entries = Vec::new();
         let mut cursor = None;
         loop {
-            let page = self.scan(bucket, &range, cursor.as_deref(), 1024)?;
+            let page = self.scan(bucket, &range, cursor.as_deref(), MAX_PAGE)?;
             entries.extend(page.entries);
             match page.cursor {
                 Some(next) => cursor = Some(next),
@@ -157,35 +209,38 @@ impl Store {
         }
     }
 
+    /// Stores `value` under `key`: a commit of one write, without expectations.
     pub fn set(&self, bucket: &str, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         self.commit(bucket, &[Write::Set(key.to_vec(), value.to_vec())], &[])
     }
 
-    /// See [`Backend::commit`]; refuses keys and values over the limits first.
+    /// Checks every expectation and, if all hold, applies `writes` in order, atomically with the
+    /// check; otherwise fails with [`StoreError::Conflict`]. A key or value over the limits fails
+    /// the commit with [`StoreError::TooLarge`]. Nothing is written when it fails.
     pub fn commit(&self, bucket: &str, writes: &[Write], expected: &[Expectation]) -> Result<(), StoreError> {
         for write in writes {
             if let Write::Set(key, value) = write {
-                check_key(key)?;
-                if value.len() > MAX_VALUE {
-                    return Err(StoreError::TooLarge(format!(
-                        "a value of {} bytes, more than the limit of {MAX_VALUE}",
-                        value.len()
-                    )));
-                }
+                check_size("key", key, MAX_KEY)?;
+                check_size("value", value, MAX_VALUE)?;
             }
+        }
+        if writes.is_empty() && expected.is_empty() {
+            return Ok(());
         }
         self.backend.commit(bucket, writes, expected)
     }
 }
 
-fn check_key(key: &[u8]) -> Result<(), StoreError> {
-    if key.len() > MAX_KEY {
-        return Err(StoreError::TooLarge(format!("a key of {} bytes, more than the limit of {MAX_KEY}", key.len())));
+fn check_size(what: &str, bytes: &[u8], limit: usize) -> Result<(), StoreError> {
+    if bytes.len() > limit {
+        return Err(StoreError::TooLarge(format!("a {what} of {} bytes, more than the limit of {limit}", bytes.len())));
     }
     Ok(())
 }
 
-/// Where a scan page starts: the cursor, unless it lies before the range.
-fn scan_start<'a>(range: &'a KeyRange, cursor: Option<&'a [u8]>) -> &'a [u8] {
-    cursor.filter(|c| *c > range.start.as_slice()).unwrap_or(&range.start)
+/// Locks `mutex` even when another thread panicked while holding it: nothing the backends run
+/// under their locks panics (running out of memory aborts), so a poisoned lock cannot hide a
+/// half-applied commit.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

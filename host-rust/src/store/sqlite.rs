@@ -3,14 +3,17 @@
 //! with no other writer in between, even from another process.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
-use super::{Backend, Expectation, KeyRange, Page, StoreError, Write, scan_start};
+use super::connection::Lazy;
+use super::{Backend, Expectation, KeyRange, Page, StoreError, Write};
 
-/// How long a commit waits for another process's transaction before giving up.
+/// How long an operation waits for another connection's write transaction (in this process or
+/// another) before failing: commits are short, so waiting is almost always better than failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS kv (
@@ -20,46 +23,70 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS kv (
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID";
 
+const GET: &str = "SELECT value FROM kv WHERE bucket = ?1 AND key = ?2";
+const SET: &str = "INSERT OR REPLACE INTO kv (bucket, key, value) VALUES (?1, ?2, ?3)";
+const DELETE: &str = "DELETE FROM kv WHERE bucket = ?1 AND key = ?2";
+// Ranges with and without an end: `key < ?n OR ?n IS NULL` would keep SQLite from stopping at the end.
+const SCAN: &str = "SELECT key, value FROM kv WHERE bucket = ?1 AND key >= ?2 ORDER BY key LIMIT ?3";
+const SCAN_TO: &str = "SELECT key, value FROM kv WHERE bucket = ?1 AND key >= ?2 AND key < ?4 ORDER BY key LIMIT ?3";
+const DELETE_RANGE: &str = "DELETE FROM kv WHERE bucket = ?1 AND key >= ?2";
+const DELETE_RANGE_TO: &str = "DELETE FROM kv WHERE bucket = ?1 AND key >= ?2 AND key < ?3";
+
 #[derive(Debug)]
-pub struct Sqlite {
+pub(super) struct Sqlite {
     path: PathBuf,
-    /// Opened on first use, so that a run that never touches `_home` creates no file.
-    connection: Mutex<Option<Connection>>,
+    connection: Lazy<Connection>,
 }
 
-fn failed(error: impl std::fmt::Display) -> StoreError {
+fn failed(error: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(format!("SQLite: {error}"))
 }
 
 impl Sqlite {
-    pub fn new(path: PathBuf) -> Self {
-        Self { path, connection: Mutex::new(None) }
+    pub(super) fn new(path: PathBuf) -> Self {
+        Self { path, connection: Lazy::new() }
     }
 
-    fn open(&self) -> Result<Connection, StoreError> {
+    /// Opens the file, making it and its directory if need be.
+    fn connect(&self) -> Result<Connection, StoreError> {
         let fail = |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("SQLite {}: {e}", self.path.display()));
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         }
         let connection = Connection::open(&self.path).map_err(|e| fail(&e))?;
+        // Set first: the statements below may wait for another connection that is setting up the file.
         connection.busy_timeout(BUSY_TIMEOUT).map_err(|e| fail(&e))?;
-        connection.pragma_update(None, "journal_mode", "WAL").map_err(|e| fail(&e))?;
+        when_not_busy(|| connection.pragma_update(None, "journal_mode", "WAL")).map_err(|e| fail(&e))?;
         // With WAL, NORMAL still never corrupts the database; a power loss may drop the last commits.
         connection.pragma_update(None, "synchronous", "NORMAL").map_err(|e| fail(&e))?;
         connection.execute(SCHEMA, []).map_err(|e| fail(&e))?;
         Ok(connection)
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
-        let mut guard = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if guard.is_none() {
-            *guard = Some(self.open()?);
-        }
-        match guard.as_mut() {
-            Some(connection) => f(connection),
-            None => Err(failed("the connection is not open")),
+    fn with<R>(&self, operation: impl FnOnce(&mut Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        self.connection.with(|| self.connect(), operation)
+    }
+}
+
+/// Runs `statement` until SQLite does not answer "busy", for up to [`BUSY_TIMEOUT`]. Switching a
+/// file to WAL needs it to itself, and SQLite tells a connection that cannot have it so at once,
+/// without waiting: this is how two connections setting up a new file at once both succeed.
+fn when_not_busy(mut statement: impl FnMut() -> rusqlite::Result<()>) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match statement() {
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) && Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(5));
+            }
+            result => return result,
         }
     }
+}
+
+/// The parameters of a range statement: the fixed ones, then the range's end if it has one.
+fn with_end<'a>(mut fixed: Vec<&'a dyn ToSql>, range: &'a KeyRange) -> Vec<&'a dyn ToSql> {
+    fixed.extend(range.end.as_ref().map(|end| end as &dyn ToSql));
+    fixed
 }
 
 impl Backend for Sqlite {
@@ -68,8 +95,7 @@ impl Backend for Sqlite {
             // One read transaction, so the values are consistent with each other.
             let tx = c.transaction().map_err(failed)?;
             let values = {
-                let mut get =
-                    tx.prepare_cached("SELECT value FROM kv WHERE bucket = ?1 AND key = ?2").map_err(failed)?;
+                let mut get = tx.prepare_cached(GET).map_err(failed)?;
                 keys.iter()
                     .map(|key| get.query_row(params![bucket, key], |row| row.get(0)).optional().map_err(failed))
                     .collect::<Result<Vec<_>, _>>()?
@@ -79,43 +105,29 @@ impl Backend for Sqlite {
         })
     }
 
-    fn scan(&self, bucket: &str, range: &KeyRange, cursor: Option<&[u8]>, limit: usize) -> Result<Page, StoreError> {
+    fn scan(&self, bucket: &str, range: &KeyRange, start: &[u8], limit: usize) -> Result<Page, StoreError> {
         self.with(|c| {
-            let start = scan_start(range, cursor);
+            let sql = if range.end.is_some() { SCAN_TO } else { SCAN };
             let take = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
-            let mut entries: Vec<(Vec<u8>, Vec<u8>)> = match &range.end {
-                Some(end) => {
-                    let mut scan = c
-                        .prepare_cached(
-                            "SELECT key, value FROM kv WHERE bucket = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT ?4",
-                        )
-                        .map_err(failed)?;
-                    scan.query_map(params![bucket, start, end, take], |row| Ok((row.get(0)?, row.get(1)?)))
-                        .map_err(failed)?
-                        .collect::<Result<_, _>>()
-                        .map_err(failed)?
-                }
-                None => {
-                    let mut scan = c
-                        .prepare_cached("SELECT key, value FROM kv WHERE bucket = ?1 AND key >= ?2 ORDER BY key LIMIT ?3")
-                        .map_err(failed)?;
-                    scan.query_map(params![bucket, start, take], |row| Ok((row.get(0)?, row.get(1)?)))
-                        .map_err(failed)?
-                        .collect::<Result<_, _>>()
-                        .map_err(failed)?
-                }
-            };
-            let cursor = (entries.len() > limit).then(|| entries.pop().map(|(k, _)| k)).flatten();
-            Ok(Page { entries, cursor })
+            let mut scan = c.prepare_cached(sql).map_err(failed)?;
+            let entries = scan
+                .query_map(with_end(vec![&bucket, &start, &take], range).as_slice(), |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .map_err(failed)?
+                .collect::<Result<_, _>>()
+                .map_err(failed)?;
+            Ok(Page::from_overread(entries, limit))
         })
     }
 
     fn commit(&self, bucket: &str, writes: &[Write], expected: &[Expectation]) -> Result<(), StoreError> {
         self.with(|c| {
+            // IMMEDIATE takes the write lock now: a deferred transaction that read first could fail
+            // to upgrade when another connection wrote in between, without waiting.
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(failed)?;
             {
-                let mut get =
-                    tx.prepare_cached("SELECT value FROM kv WHERE bucket = ?1 AND key = ?2").map_err(failed)?;
+                let mut get = tx.prepare_cached(GET).map_err(failed)?;
                 for expectation in expected {
                     let current: Option<Vec<u8>> =
                         get.query_row(params![bucket, expectation.key], |row| row.get(0)).optional().map_err(failed)?;
@@ -123,23 +135,17 @@ impl Backend for Sqlite {
                         return Err(StoreError::Conflict);
                     }
                 }
-                let mut set = tx
-                    .prepare_cached("INSERT OR REPLACE INTO kv (bucket, key, value) VALUES (?1, ?2, ?3)")
-                    .map_err(failed)?;
-                let mut delete = tx.prepare_cached("DELETE FROM kv WHERE bucket = ?1 AND key = ?2").map_err(failed)?;
+                let mut set = tx.prepare_cached(SET).map_err(failed)?;
+                let mut delete = tx.prepare_cached(DELETE).map_err(failed)?;
                 for write in writes {
                     match write {
-                        Write::Set(key, value) => set.execute(params![bucket, key, value]).map(drop),
-                        Write::Delete(key) => delete.execute(params![bucket, key]).map(drop),
-                        Write::DeleteRange(KeyRange { start, end: Some(end) }) => tx
-                            .execute(
-                                "DELETE FROM kv WHERE bucket = ?1 AND key >= ?2 AND key < ?3",
-                                params![bucket, start, end],
-                            )
-                            .map(drop),
-                        Write::DeleteRange(KeyRange { start, end: None }) => tx
-                            .execute("DELETE FROM kv WHERE bucket = ?1 AND key >= ?2", params![bucket, start])
-                            .map(drop),
+                        Write::Set(key, value) => set.execute(params![bucket, key, value]),
+                        Write::Delete(key) => delete.execute(params![bucket, key]),
+                        Write::DeleteRange(range) => {
+                            let sql = if range.end.is_some() { DELETE_RANGE_TO } else { DELETE_RANGE };
+                            let params = with_end(vec![&bucket, &range.start], range);
+                            tx.prepare_cached(sql).and_then(|mut delete| delete.execute(params.as_slice()))
+                        }
                     }
                     .map_err(failed)?;
                 }

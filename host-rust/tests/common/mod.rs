@@ -1,6 +1,8 @@
-//! What the integration tests share: one engine, built once per test binary.
+//! What the integration tests share: one engine, built once per test binary, and Redis servers.
 
 #![allow(dead_code)] // each test binary uses a different part
+
+pub mod redis_server;
 
 use std::sync::OnceLock;
 use std::time::Duration;

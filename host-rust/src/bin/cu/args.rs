@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use cu::Store;
 
 /// Exit status when Lua code failed: an error, a limit, or a value that cannot be converted.
 pub const EXIT_LUA: u8 = 1;
@@ -63,11 +64,19 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_cache: bool,
 
-    /// Where `_home` is kept: sqlite:PATH (a file, made on first use), or memory (gone when cu
-    /// exits). The default keeps it in .cu/home.sqlite under the current directory, so state
-    /// persists between runs started there
-    #[arg(long, global = true, env = "CU_STORE", default_value = "sqlite:.cu/home.sqlite", value_name = "STORE")]
-    pub store: String,
+    /// Where `_home` is kept: sqlite:PATH (a file, made when `_home` is first used), memory (gone
+    /// when cu exits), or redis://HOST:PORT/DB (a Redis server, which many hosts can share). The
+    /// default keeps it in .cu/home.sqlite under the current directory, so state persists between
+    /// runs started there
+    #[arg(
+        long,
+        global = true,
+        env = "CU_STORE",
+        default_value = "sqlite:.cu/home.sqlite",
+        value_name = "STORE",
+        value_parser = Store::open
+    )]
+    pub store: Store,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +142,10 @@ pub enum HomeAction {
     },
     /// Count the tables, functions, entries and bytes of `_home`
     Stats,
+    /// Run a JSON array of operations from FILE (`-`: standard input) as one transaction, each
+    /// {"type": "get"|"set"|"delete", "path": PATH, "value": JSON (for set)}; prints one result per
+    /// operation, in order: the value for get, nil for the others. If one fails, none is written
+    Batch { file: String },
 }
 
 #[derive(Debug, Subcommand)]

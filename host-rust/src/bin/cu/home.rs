@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use cu::{HomeKind, Json, Snapshot, Unit, Value};
+use cu::{HomeKind, HomeOp, Json, Snapshot, Unit, Value};
 
 use crate::args::{HomeAction, SnapshotAction};
 use crate::{input, report, usage};
@@ -16,6 +16,16 @@ pub fn home(unit: &mut Unit, action: &HomeAction, json: bool) -> ExitCode {
         },
         HomeAction::Delete { path } => unit.home_delete(path),
         HomeAction::Keys { path } => unit.home_keys(path).map(|keys| print_keys(&keys, json)),
+        HomeAction::Batch { file } => match input::json(file)
+            .and_then(|ops| cu::from_value::<Vec<HomeOp>>(ops, "operations").map_err(|e| e.to_string()))
+        {
+            Ok(operations) => unit.home_batch(&operations).map(|results| {
+                for result in &results {
+                    print_value(result, json);
+                }
+            }),
+            Err(message) => return usage(&format!("the batch in {file}: {message}")),
+        },
         HomeAction::Stats => unit.home_stats().map(|s| {
             if json {
                 let (tables, functions, entries, bytes) = (s.tables, s.functions, s.entries, s.bytes);

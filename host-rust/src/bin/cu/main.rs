@@ -11,7 +11,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cu::{Engine, Print, Store, Unit, UnitOptions, Value};
+use cu::{Engine, Print, Unit, UnitOptions, Value};
 
 use args::{Cli, Command, EXIT_USAGE};
 
@@ -21,12 +21,8 @@ fn main() -> ExitCode {
         Ok(engine) => engine,
         Err(error) => return report::failure(&error, cli.json),
     };
-    let store = match Store::open(&cli.store) {
-        Ok(store) => store,
-        Err(message) => return usage(&format!("--store: {message}")),
-    };
     let options = UnitOptions::default()
-        .store(store)
+        .store(cli.store.clone())
         .memory_limit(cli.memory_limit.0)
         .time_limit(cli.timeout.0)
         // JSON output must stay one clean document, so `print` is collected into it.

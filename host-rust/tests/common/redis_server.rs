@@ -1,0 +1,84 @@
+//! A real `redis-server` (Debian's package `redis-server`, which `cargo xtask test` installs) for a
+//! test: on a free loopback port, in a temporary directory, persisting nothing, and killed when
+//! the guard is dropped.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running server; dropping it stops it.
+pub struct RedisServer {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    /// Starts a server on a free port and waits until it accepts connections.
+    pub fn start() -> Self {
+        // Another process may take the free port before the server binds it: then try another.
+        for _ in 0..5 {
+            if let Some(server) = Self::start_on(free_port()) {
+                return server;
+            }
+        }
+        panic!("redis-server did not start on any of 5 free ports");
+    }
+
+    /// Starts a server on `port`; `None` if it exited (another process had the port).
+    fn start_on(port: u16) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let log = dir.path().join("redis.log");
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .arg("--logfile")
+            .arg(&log)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server starts: install Debian's redis-server (cargo xtask test does)");
+        let mut server = RedisServer { child, port, _dir: dir };
+        // Its own log says when it listens: a connection could reach another server on the port.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if server.child.try_wait().expect("redis-server's status").is_some() {
+                return None;
+            }
+            if std::fs::read_to_string(&log).is_ok_and(|text| text.contains("Ready to accept connections")) {
+                return Some(server);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("redis-server on port {port} did not accept connections within 10 s");
+    }
+
+    /// Closes every client's connection, as a server restart or a network failure would.
+    pub fn drop_clients(&self) {
+        let client = ::redis::Client::open(self.url(0)).expect("a Redis URL");
+        let mut connection = client.get_connection().expect("connects to redis-server");
+        // The connection sending it is spared (CLIENT KILL's SKIPME defaults to yes).
+        let killed: i64 =
+            ::redis::cmd("CLIENT").arg(&["KILL", "TYPE", "normal"]).query(&mut connection).expect("CLIENT KILL");
+        assert!(killed > 0, "no client was connected");
+    }
+
+    /// The URL of its database `db`.
+    pub fn url(&self, db: u32) -> String {
+        format!("redis://127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        // Already gone is fine: all that matters is that no server outlives the test.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port nothing listens on (for the moment).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).expect("binds a loopback port");
+    listener.local_addr().expect("the port it bound").port()
+}
