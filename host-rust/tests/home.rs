@@ -404,6 +404,38 @@ fn a_snapshot_is_one_state_or_a_conflict() {
     assert_eq!(run(&mut unit, "return _home.a.x, _home.b.y"), [int(1), int(2)]);
 }
 
+/// A store that breaks the kv contract: reads of many keys return no values (when `reads`), or
+/// scan pages have a cursor pointing back to where they started.
+#[derive(Debug)]
+struct Broken {
+    reads: bool,
+}
+
+impl cu::Backend for Broken {
+    fn get_many(&self, _: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, cu::StoreError> {
+        Ok(if self.reads { Vec::new() } else { vec![None; keys.len()] })
+    }
+
+    fn scan(&self, _: &str, range: &cu::KeyRange, _: &[u8], _: usize) -> Result<cu::Page, cu::StoreError> {
+        Ok(cu::Page { entries: Vec::new(), cursor: Some(range.start.clone()) })
+    }
+
+    fn commit(&self, _: &str, _: &[cu::Write], _: &[cu::Expectation]) -> Result<(), cu::StoreError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_broken_store_is_reported_not_trusted() {
+    let broken = |error: Error| assert!(error.to_string().contains("the host's store is broken"), "{error}");
+    let mut unit = unit_on(&Store::from_backend(Broken { reads: true }));
+    broken(unit.compute("return _home.x").expect_err("fails"));
+    common::assert_alive(&mut unit);
+    let mut unit = unit_on(&Store::from_backend(Broken { reads: false }));
+    broken(unit.home_stats().expect_err("fails"));
+    common::assert_alive(&mut unit);
+}
+
 #[test]
 fn a_unit_sees_what_another_committed_since_its_last_call() {
     let store = Store::memory();

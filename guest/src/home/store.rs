@@ -26,6 +26,11 @@ impl std::fmt::Display for StoreError {
     }
 }
 
+/// The host's store broke the kv contract (wit/kv.wit): a host bug, reported rather than trusted.
+fn broken(what: String) -> StoreError {
+    StoreError::Unavailable(format!("the host's store is broken: {what}"))
+}
+
 impl From<KvError> for StoreError {
     fn from(error: KvError) -> Self {
         match error {
@@ -72,7 +77,11 @@ impl Store {
     }
 
     pub fn get_many(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        Ok(self.bucket()?.get_many(keys)?)
+        let values = self.bucket()?.get_many(keys)?;
+        if values.len() != keys.len() {
+            return Err(broken(format!("{} values for {} keys", values.len(), keys.len())));
+        }
+        Ok(values)
     }
 
     /// Every entry under `prefix`, in key order, with the prefix cut off the keys.
@@ -83,11 +92,18 @@ impl Store {
         let mut cursor = None;
         loop {
             let page = bucket.scan(&keys, cursor.as_deref(), PAGE)?;
-            entries.extend(page.entries.into_iter().map(|Entry { mut key, value }| {
+            for Entry { mut key, value } in page.entries {
+                if !key.starts_with(prefix) || cursor.as_ref().is_some_and(|from| key < *from) {
+                    return Err(broken("a scan returned a key outside the range asked for".into()));
+                }
                 key.drain(..prefix.len());
-                (key, value)
-            }));
+                entries.push((key, value));
+            }
             match page.cursor {
+                // A cursor that does not move on would make this loop forever.
+                Some(next) if cursor.as_ref().is_some_and(|from| next <= *from) => {
+                    return Err(broken("a scan's cursor did not move on".into()));
+                }
                 Some(next) => cursor = Some(next),
                 None => return Ok(entries),
             }
