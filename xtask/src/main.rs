@@ -1,10 +1,13 @@
 //! Build, test and benchmark automation for cu. Run `cargo xtask help`.
 //!
 //! Everything a fresh machine needs (the wasm32-wasip2 target, clang-22 and the WASI headers from
-//! apt, a Redis server for the tests, Lua 5.4 for the benchmark) is installed here when missing,
-//! so that the README's two commands work on a new Debian 12 machine with only Rust.
+//! apt, a Node that runs WebAssembly exceptions and the JavaScript package's npm dependencies, a
+//! Redis server for the tests, Lua 5.4 for the benchmark) is installed here when missing, so that
+//! the README's two commands work on a new Debian 12 machine with only Rust (and the system's
+//! Node and npm).
 
 mod cmd;
+mod js;
 mod setup;
 mod tasks;
 
@@ -14,17 +17,22 @@ const HELP: &str = "\
 cargo xtask <command>
 
 Commands:
-  build      install missing tools, build the guest component and the `cu` CLI (release)
+  build      install missing tools, build the guest component, the `cu` CLI (release) and the
+             JavaScript package (host-js/: npm dependencies, then jco transpiles the component
+             into host-js/generated/; a Node 24 from the npm registry is installed under
+             target/tools/node when the system's Node is older than 22.19)
   install    build, copy `cu` into ~/.cargo/bin, and run examples/hello.lua with it
-  test       build, check the guest build is reproducible, and run every test (installs
-             Debian's redis-server, which the Redis store's tests start, if missing)
+  test       build, check the guest build is reproducible, and run every test: the Rust
+             host's and the CLI's, then the JavaScript package's in Node (installs Debian's
+             redis-server, which the Redis store's tests start, if missing)
   bench      build and run the benchmarks: Lua programs and structured data against native
              Lua 5.4, `_home` on memory, SQLite and Redis (Lua 5.4 and redis-server are
              installed if missing); options: --runs N (default 7), program names from
              bench/programs to run only those
   help       show this text
 
-Outputs: target/wasm32-wasip2/guest/guest.wasm (the component), target/release/cu (the CLI).";
+Outputs: target/wasm32-wasip2/guest/guest.wasm (the component), target/release/cu (the CLI),
+host-js/generated/ (the transpiled component the JavaScript package loads).";
 
 fn main() {
     if let Err(error) = run() {

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
 use crate::cmd::{self, cargo, root};
+use crate::js;
 use crate::setup::{self, BENCH_PACKAGES, BUILD_PACKAGES, TEST_PACKAGES, WASM_TARGET};
 
 /// The Cargo profile of the guest (see the root Cargo.toml).
@@ -19,6 +20,8 @@ pub struct Built {
     pub component: PathBuf,
     /// The `cu` binary.
     pub cu: PathBuf,
+    /// A Node that runs the component (the system's, or one installed for it).
+    pub node: PathBuf,
 }
 
 /// Installs what is missing, then builds the guest and the host (release).
@@ -28,8 +31,16 @@ pub fn all() -> Result<Built> {
     let component = guest(&root().join("target"))?;
     cmd::run(cargo().args(["build", "--release", "--locked", "-p", "host-rust"]).env("CU_COMPONENT", &component))?;
     let cu = root().join("target/release/cu");
-    eprintln!("xtask: built {} ({} bytes) and {}", component.display(), fs::metadata(&component)?.len(), cu.display());
-    Ok(Built { component, cu })
+    let node = js::node()?;
+    js::build(&node, &component)?;
+    eprintln!(
+        "xtask: built {} ({} bytes), {} and the JavaScript package in {}",
+        component.display(),
+        fs::metadata(&component)?.len(),
+        cu.display(),
+        js::package_dir().display()
+    );
+    Ok(Built { component, cu, node })
 }
 
 /// Builds, puts `cu` next to cargo's own binaries (on PATH for a rustup install), and runs the
@@ -58,7 +69,8 @@ pub fn test(extra: &[String]) -> Result<()> {
             .args(["test", "--release", "--locked", "-p", "host-rust"])
             .args(extra)
             .env("CU_COMPONENT", &built.component),
-    )
+    )?;
+    js::test(&built.node)
 }
 
 /// Builds, installs native Lua 5.4 and a Redis server, and runs the benchmarks: Lua programs,

@@ -1,0 +1,344 @@
+// The seeds' API over the component's exports: one `Cu` is one unit, on an instance of its own.
+// Browser and Node entry points (src/browser, src/node) give it their store and printer.
+
+import { loadComponent, newInstance } from './component.js';
+import { BatchError, CuError, ResetError, fromWitError } from './errors.js';
+import { parsePath } from './path.js';
+import { fromWit, luaText, toWit } from './values.js';
+
+const textDecoder = new TextDecoder();
+
+/** What `compute` resolves to: nothing, the one value, or an array of several. */
+function collapse(values) {
+  return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
+}
+
+function numbers(record) {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, Number(value)]));
+}
+
+export class Cu {
+  #platform;
+  #instance;
+  #unit;
+  #busy = false;
+  #stderr = [];
+
+  /**
+   * @param {object} [options]
+   * @param {number} [options.memoryLimit] bytes the Lua heap may hold (default 256 MiB; 0: none)
+   * @param {number} [options.timeLimit] milliseconds each call may run (default 5000; 0: none)
+   * @param {string} [options.home] the store's bucket that holds `_home` (default `"home"`)
+   * @param {object} options.store where `_home` is kept (the entry point picks the default)
+   * @param {(text: string) => void} [options.print] receives each call's `print` output
+   * @param {object} platform the entry point's `{ fetchBytes, defaultPrint }`
+   */
+  constructor(options = {}, platform) {
+    this.#platform = platform;
+    this.options = {
+      memoryLimit: options.memoryLimit ?? 256 * 1024 * 1024,
+      timeLimit: options.timeLimit ?? 5000,
+      home: options.home ?? 'home',
+      print: options.print ?? platform.defaultPrint,
+    };
+    /** The store that holds `_home`. */
+    this.store = options.store;
+  }
+
+  /** Compiles the component (once per page or process) and opens the store. Resolves to this. */
+  async load() {
+    await loadComponent(this.#platform.fetchBytes);
+    await this.store.load?.(this.options.home);
+    return this;
+  }
+
+  /** Starts the unit: a fresh Lua state. Returns 0, as the seeds' `init` does. */
+  init() {
+    const sinks = {
+      stdout: (bytes) => this.options.print(textDecoder.decode(bytes)),
+      stderr: (bytes) => this.#stderr.push(textDecoder.decode(bytes)),
+    };
+    this.#instance = newInstance(this.store, sinks);
+    const { memoryLimit, timeLimit, home } = this.options;
+    this.#unit = new this.#instance.compute.Unit({
+      memoryLimit: BigInt(memoryLimit),
+      timeLimitMs: BigInt(timeLimit),
+      printMode: 'capture',
+      home,
+    });
+    return 0;
+  }
+
+  /**
+   * Runs `operation(exports, unit)`: one call into the component at a time, errors as CuErrors,
+   * and a trap restarts the unit.
+   */
+  #call(operation) {
+    if (this.#busy) {
+      throw new CuError('cu is already running a call: a store or print callback cannot call into it', 'busy');
+    }
+    if (this.#unit === undefined) this.init();
+    this.#busy = true;
+    try {
+      return operation(this.#instance, this.#unit);
+    } catch (error) {
+      if (error?.payload?.tag !== undefined) throw fromWitError(error.payload, fromWit, luaText);
+      if (error instanceof CuError) throw error;
+      // A trap: the instance cannot be entered again, so the unit starts afresh.
+      const stderr = this.#stderr.splice(0).join('').trim();
+      this.#unit = undefined;
+      this.init();
+      throw new ResetError(stderr ? `${error?.message ?? error}; ${stderr}` : error);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** A call's outcome as JavaScript (or Lua text), its printed text handed to the printer. */
+  #outcome({ values, printed }, asText) {
+    const text = textDecoder.decode(printed);
+    if (text !== '') this.options.print(text);
+    return { values: values.map(asText ? luaText : fromWit), printed: text };
+  }
+
+  /**
+   * Runs `code` and returns `{ values, printed }`: every value it returned and what it printed.
+   * With `text: true` the values are their Lua-like text (`1.0`, `"s"`, `{a = 1}`), as the CLI
+   * shows them.
+   */
+  computeAll(code, { chunkName, text = false } = {}) {
+    return this.#outcome(
+      this.#call((_, unit) => unit.compute(code, chunkName)),
+      text,
+    );
+  }
+
+  /** Runs `code`; resolves to what it returned: undefined, the one value, or an array of several. */
+  async compute(code, options) {
+    return collapse(this.computeAll(code, options).values);
+  }
+
+  /** Calls the global function `name` (or `table.function`) with `args`: `{ values, printed }`. */
+  callAll(name, args = []) {
+    const wit = args.map((arg, i) => toWit(arg, `args[${i + 1}]`));
+    return this.#outcome(
+      this.#call((_, unit) => unit.call(name, wit)),
+      false,
+    );
+  }
+
+  /** Calls the global function `name` with `args`; resolves like `compute`. */
+  async call(name, ...args) {
+    return collapse(this.callAll(name, args).values);
+  }
+
+  /** Sets the global `name` to `value`. */
+  setGlobal(name, value) {
+    const wit = toWit(value, name);
+    this.#call((_, unit) => unit.setGlobal(name, wit));
+  }
+
+  /** Replaces `_io.input`. */
+  setInput(value) {
+    const wit = toWit(value, 'input');
+    this.#call(({ ioTable }, unit) => ioTable.setInput(unit, wit));
+  }
+
+  /** Sets one field of `_io.input`, making it a table if need be. */
+  setInputField(key, value) {
+    const wit = toWit(value, `input.${key}`);
+    this.#call(({ ioTable }, unit) => ioTable.setInputField(unit, key, wit));
+  }
+
+  /** `_io.input`, as the last call left it. */
+  getInput() {
+    return fromWit(this.#call(({ ioTable }, unit) => ioTable.getInput(unit)));
+  }
+
+  /** `_io.output` of the last call. */
+  getOutput() {
+    return fromWit(this.#call(({ ioTable }, unit) => ioTable.getOutput(unit)));
+  }
+
+  /** One field of `_io.output`. */
+  getOutputField(key) {
+    return fromWit(this.#call(({ ioTable }, unit) => ioTable.getOutputField(unit, key)));
+  }
+
+  /** Replaces `_io.meta`. */
+  setMetadata(value) {
+    const wit = toWit(value, 'meta');
+    this.#call(({ ioTable }, unit) => ioTable.setMetadata(unit, wit));
+  }
+
+  /** `_io.meta`. */
+  getMetadata() {
+    return fromWit(this.#call(({ ioTable }, unit) => ioTable.getMetadata(unit)));
+  }
+
+  /** Clears `_io.input`, `_io.output` and `_io.meta`. */
+  clearIo() {
+    this.#call(({ ioTable }, unit) => ioTable.clear(unit));
+  }
+
+  /** The value at `path` in `_home` (`users.alice`, `list[2]`, or an array of keys). */
+  homeGet(path) {
+    const segments = parsePath(path);
+    return fromWit(this.#call(({ homeStore }, unit) => homeStore.get(unit, segments)));
+  }
+
+  /** Stores `value` at `path`, making missing tables on the way; undefined or null deletes. */
+  homeSet(path, value) {
+    const segments = parsePath(path);
+    const wit = toWit(value, `_home.${path}`);
+    this.#call(({ homeStore }, unit) => homeStore.set(unit, segments, wit));
+  }
+
+  /** Deletes the value at `path`. */
+  homeDelete(path) {
+    const segments = parsePath(path);
+    this.#call(({ homeStore }, unit) => homeStore.delete(unit, segments));
+  }
+
+  /** The keys of the table at `path`, in the store's order: `[{ key, kind }]`. */
+  homeKeys(path = '') {
+    const segments = parsePath(path);
+    const keys = this.#call(({ homeStore }, unit) => homeStore.keys(unit, segments));
+    return keys.map(({ key, kind }) => ({ key: fromWit(key), kind }));
+  }
+
+  /**
+   * Runs the seeds' batch operations as one transaction: `{ type: 'get' | 'set' | 'delete',
+   * path, value }`. Returns one value per operation (what a get read; undefined otherwise).
+   */
+  homeBatch(operations) {
+    const wit = operations.map(({ type, path, value }, i) => {
+      const segments = parsePath(path);
+      if (type === 'get') return { tag: 'get', val: segments };
+      if (type === 'delete') return { tag: 'delete', val: segments };
+      if (type === 'set') return { tag: 'set', val: [segments, toWit(value, `operations[${i + 1}].value`)] };
+      throw new CuError(`operations[${i + 1}]: unknown type ${JSON.stringify(type)}: use get, set or delete`, 'conversion');
+    });
+    return this.#call(({ homeStore }, unit) => homeStore.batch(unit, wit)).map(fromWit);
+  }
+
+  /** What `_home` holds: `{ tables, functions, entries, bytes }`. */
+  getTableInfo() {
+    return numbers(this.#call(({ homeStore }, unit) => homeStore.stats(unit)));
+  }
+
+  /**
+   * Saves a named copy of `_home` (default `"default"`) and resolves to true once the store holds
+   * everything durably. (`_home` itself is stored after every call; this makes a point to return to.)
+   */
+  async saveState(name = 'default') {
+    this.#call(({ homeStore }, unit) => homeStore.saveSnapshot(unit, name));
+    await this.flush();
+    return true;
+  }
+
+  /** Replaces `_home` with the copy saved as `name`; resolves to false when there is none. */
+  async loadState(name = 'default') {
+    if (!this.listStates().some((state) => state.name === name)) return false;
+    this.#call(({ homeStore }, unit) => homeStore.restoreSnapshot(unit, name));
+    await this.flush();
+    return true;
+  }
+
+  /** Every saved copy of `_home`: `[{ name, keys, bytes, savedAt }]`. */
+  listStates() {
+    const list = this.#call(({ homeStore }, unit) => homeStore.listSnapshots(unit));
+    return list.map(({ name, keys, bytes, savedMs }) => ({
+      name,
+      keys: Number(keys),
+      bytes: Number(bytes),
+      savedAt: new Date(Number(savedMs)),
+    }));
+  }
+
+  /** Deletes the copy saved as `name`; returns whether there was one. */
+  deleteState(name) {
+    return this.#call(({ homeStore }, unit) => homeStore.deleteSnapshot(unit, name));
+  }
+
+  /** Resolves once every write the store has taken is durable. */
+  async flush() {
+    await this.store.flush?.();
+  }
+
+  /** Memory use in bytes: `{ used, limit, linear, total, free }` (total and free as in the seeds). */
+  getMemoryStats() {
+    return withTotals(numbers(this.#call((_, unit) => unit.memoryStats())));
+  }
+
+  /** Runs a full garbage collection; returns memory use afterwards. */
+  runGc() {
+    return withTotals(numbers(this.#call((_, unit) => unit.collectGarbage())));
+  }
+
+  /** Drops every global and starts a fresh Lua state; `_home` is kept. */
+  reset() {
+    this.#call((_, unit) => unit.reset());
+  }
+
+  /** Releases the unit. */
+  close() {
+    this.#unit?.[Symbol.dispose]?.();
+    this.#unit = undefined;
+    this.#instance = undefined;
+  }
+
+  [Symbol.dispose]() {
+    this.close();
+  }
+}
+
+function withTotals(stats) {
+  const total = stats.limit || stats.linear;
+  return { ...stats, total, free: Math.max(total - stats.used, 0) };
+}
+
+/** The seeds' `IoWrapper`: `_io` round trips over a `Cu`. */
+export class IoWrapper {
+  /** @param {Cu} cu the unit to run in */
+  constructor(cu) {
+    this.cu = cu;
+  }
+
+  /** Sets `_io.input` to `input`, runs `code`; resolves to `{ values, output, meta, printed }`. */
+  async computeWithIo(code, input) {
+    this.cu.setInput(input);
+    const { values, printed } = this.cu.computeAll(code);
+    return { values, output: this.cu.getOutput(), meta: this.cu.getMetadata(), printed };
+  }
+
+  /**
+   * Runs `code` once per batch of `batchSize` items (default 1000), each batch in
+   * `_io.input.batch`, and resolves to every batch's `_io.output` in order. `onProgress({ batches,
+   * items, total })` follows each batch. A failing batch rejects with a BatchError.
+   */
+  async processStream(code, items, { batchSize = 1000, onProgress } = {}) {
+    if (!(batchSize >= 1)) throw new CuError('batchSize must be at least 1', 'conversion');
+    const outputs = [];
+    for (let first = 0; first < items.length; first += batchSize) {
+      const batch = items.slice(first, first + batchSize);
+      try {
+        this.cu.setInputField('batch', batch);
+        this.cu.computeAll(code);
+        outputs.push(this.cu.getOutput());
+      } catch (cause) {
+        const number = outputs.length + 1;
+        throw new BatchError({ batch: number, first: first + 1, last: first + batch.length, outputs, cause });
+      }
+      onProgress?.({ batches: outputs.length, items: first + batch.length, total: items.length });
+      // Let the page paint and timers run between batches.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    return outputs;
+  }
+
+  /** Calls the global Lua function `method` with `params`; resolves to its first result. */
+  async request(method, params) {
+    return this.cu.callAll(method, [params]).values[0];
+  }
+}

@@ -1,0 +1,119 @@
+// The WASI imports of the component, the same in browsers and Node. The guest uses only the
+// clocks (its deadline reads the monotonic clock), random seeds, and standard output and error;
+// everything else it imports is present but grants nothing: no environment, no arguments, no
+// files, no input. (jco's preview2-shim would hand the guest the process's environment and
+// arguments and start a worker thread for standard output, so cu supplies its own.)
+
+class Pollable {
+  ready() {
+    return true;
+  }
+
+  block() {}
+}
+
+class InputStream {
+  read() {
+    throw { tag: 'closed' };
+  }
+
+  blockingRead() {
+    throw { tag: 'closed' };
+  }
+
+  subscribe() {
+    return new Pollable();
+  }
+}
+
+/** A stream that hands every write to `sink(bytes)`. */
+class OutputStream {
+  constructor(sink) {
+    this.sink = sink;
+  }
+
+  checkWrite() {
+    return 1n << 20n;
+  }
+
+  write(bytes) {
+    this.sink(bytes);
+  }
+
+  blockingWriteAndFlush(bytes) {
+    this.sink(bytes);
+  }
+
+  flush() {}
+
+  blockingFlush() {}
+
+  subscribe() {
+    return new Pollable();
+  }
+}
+
+class Unavailable {
+  constructor() {
+    throw new Error('not available in the cu sandbox');
+  }
+}
+
+const monotonicNow = () => BigInt(Math.round(performance.now() * 1e6));
+
+/**
+ * The import object for the component's WASI imports; `stdout(bytes)` and `stderr(bytes)`
+ * receive what the guest writes to standard output and error.
+ */
+export function wasiImports({ stdout, stderr }) {
+  const out = new OutputStream(stdout);
+  const err = new OutputStream(stderr);
+  return {
+    'wasi:cli/environment': { getEnvironment: () => [], getArguments: () => [], initialCwd: () => undefined },
+    'wasi:cli/exit': {
+      exit: () => {
+        throw new Error('the guest called exit');
+      },
+    },
+    'wasi:cli/stderr': { getStderr: () => err },
+    'wasi:cli/stdin': { getStdin: () => new InputStream() },
+    'wasi:cli/stdout': { getStdout: () => out },
+    'wasi:cli/terminal-input': { TerminalInput: Unavailable },
+    'wasi:cli/terminal-output': { TerminalOutput: Unavailable },
+    'wasi:cli/terminal-stderr': { getTerminalStderr: () => undefined },
+    'wasi:cli/terminal-stdin': { getTerminalStdin: () => undefined },
+    'wasi:cli/terminal-stdout': { getTerminalStdout: () => undefined },
+    'wasi:clocks/monotonic-clock': {
+      now: monotonicNow,
+      resolution: () => 1000n,
+      subscribeInstant: () => new Pollable(),
+      subscribeDuration: () => new Pollable(),
+    },
+    'wasi:clocks/wall-clock': {
+      now: () => {
+        const ms = Date.now();
+        return { seconds: BigInt(Math.floor(ms / 1000)), nanoseconds: (ms % 1000) * 1e6 };
+      },
+      resolution: () => ({ seconds: 0n, nanoseconds: 1e6 }),
+    },
+    'wasi:filesystem/preopens': { getDirectories: () => [] },
+    'wasi:filesystem/types': { Descriptor: Unavailable, filesystemErrorCode: () => undefined },
+    'wasi:io/error': { Error: Unavailable },
+    'wasi:io/poll': { Pollable, poll: (list) => new Uint32Array(list.map((_, i) => i)) },
+    'wasi:io/streams': { InputStream, OutputStream },
+    'wasi:random/insecure-seed': { insecureSeed: () => [randomU64(), randomU64()] },
+    'wasi:random/random': { getRandomBytes: randomBytes, getRandomU64: randomU64 },
+  };
+}
+
+function randomBytes(length) {
+  const bytes = new Uint8Array(Number(length));
+  // getRandomValues fills at most 65,536 bytes at a time.
+  for (let at = 0; at < bytes.length; at += 65536) crypto.getRandomValues(bytes.subarray(at, at + 65536));
+  return bytes;
+}
+
+function randomU64() {
+  const [high, low] = crypto.getRandomValues(new Uint32Array(2));
+  return (BigInt(high) << 32n) | BigInt(low);
+}

@@ -1,0 +1,54 @@
+// cu for Node: the component's files are read from generated/, `_home` is kept in memory unless
+// a store is given (`new Cu({ store: new SqliteStore('.cu/home.sqlite') })`), and `print` writes
+// to standard output.
+
+import { readFile } from 'node:fs/promises';
+
+import { Cu as CommonCu } from '../common/cu.js';
+import { MemoryStore } from '../common/memory-store.js';
+import { SqliteStore } from './sqlite-store.js';
+
+/** Node releases that run WebAssembly exception handling (exnref) without a flag. */
+const SUPPORTED = '^22.19.0 || >=24.15.0';
+
+function checkNode() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if ((major === 22 && minor >= 19) || (major === 24 && minor >= 15) || major >= 25) return;
+  throw new Error(
+    `cu needs Node ${SUPPORTED} (WebAssembly exception handling); this is Node ${process.versions.node}`,
+  );
+}
+
+const platform = {
+  fetchBytes: (name) => readFile(new URL(`../../generated/${name}`, import.meta.url)),
+  defaultPrint: (text) => process.stdout.write(text),
+};
+
+/** `memory`, `sqlite:PATH` or a store object as a store. */
+function openStore(spec = 'memory') {
+  if (typeof spec !== 'string') return spec;
+  if (spec === 'memory') return new MemoryStore();
+  if (spec.startsWith('sqlite:') && spec.length > 'sqlite:'.length) return new SqliteStore(spec.slice('sqlite:'.length));
+  throw new TypeError(`unknown store ${JSON.stringify(spec)}: use "memory", "sqlite:PATH" or a store object`);
+}
+
+/**
+ * One unit: a Lua state with its limits, `_io` and `_home`. `options.store` is `"memory"` (the
+ * default), `"sqlite:PATH"` or a store object.
+ */
+export class Cu extends CommonCu {
+  constructor(options = {}) {
+    checkNode();
+    super({ ...options, store: openStore(options.store) }, platform);
+  }
+}
+
+export { IoWrapper } from '../common/cu.js';
+export * from '../common/errors.js';
+export { MemoryStore } from '../common/memory-store.js';
+export { float, luaText } from '../common/values.js';
+export { SqliteStore };
+
+/** The default unit, as in the seeds: `await cu.load(); cu.init(); await cu.compute('return 1')`. */
+const cu = new Cu();
+export default cu;

