@@ -90,7 +90,8 @@ pub fn build(node: &Path, component: &Path) -> Result<()> {
     )
 }
 
-/// Runs the package's tests on `node`.
+/// Runs the package's tests on `node`: in Node, then in headless Chromium (which leaves the
+/// playground's screenshot in target/artifacts/).
 pub fn test(node: &Path) -> Result<()> {
-    cmd::run(in_package(node, node)?.args(["--test", "test/node/*.test.js"]))
+    cmd::run(in_package(node, node)?.args(["--test", "test/node/*.test.js", "test/browser/*.test.js"]))
 }

@@ -15,8 +15,9 @@ pub const WASM_TARGET: &str = "wasm32-wasip2";
 pub const BUILD_PACKAGES: &[&str] = &["clang-22", "llvm-22", "wasi-libc"];
 
 /// Debian packages the tests need: a Redis server, which the tests of the Redis store start on
-/// free ports of their own.
-pub const TEST_PACKAGES: &[&str] = &["redis-server"];
+/// free ports of their own, and Chromium, which the JavaScript package's browser tests drive
+/// headless (through playwright-core, which downloads no browser of its own).
+pub const TEST_PACKAGES: &[&str] = &["redis-server", "chromium"];
 
 /// Debian packages the benchmark needs: native Lua 5.4, the reference.
 pub const BENCH_PACKAGES: &[&str] = &["lua5.4"];

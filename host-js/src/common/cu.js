@@ -2,7 +2,7 @@
 // Browser and Node entry points (src/browser, src/node) give it their store and printer.
 
 import { loadComponent, newInstance } from './component.js';
-import { BatchError, CuError, ResetError, fromWitError } from './errors.js';
+import { BatchError, CuError, ResetError, StoreError, fromWitError } from './errors.js';
 import { parsePath } from './path.js';
 import { fromWit, luaText, toWit } from './values.js';
 
@@ -11,6 +11,23 @@ const textDecoder = new TextDecoder();
 /** What `compute` resolves to: nothing, the one value, or an array of several. */
 function collapse(values) {
   return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
+}
+
+/**
+ * The store `spec` names: a store object as it is, or `"KIND"` / `"KIND:ARGUMENT"` made by
+ * `kinds[KIND](ARGUMENT)`; undefined is `kinds.default`.
+ */
+function openStore(spec, kinds) {
+  spec ??= kinds.default;
+  if (typeof spec !== 'string') return spec;
+  const colon = spec.indexOf(':');
+  const [kind, argument] = colon < 0 ? [spec, undefined] : [spec.slice(0, colon), spec.slice(colon + 1)];
+  const make = kinds[kind];
+  if (kind === 'default' || make === undefined || argument === '') {
+    const known = Object.keys(kinds).filter((k) => k !== 'default');
+    throw new TypeError(`unknown store ${JSON.stringify(spec)}: use ${known.join(', ')} (KIND or KIND:ARGUMENT) or a store object`);
+  }
+  return make(argument);
 }
 
 function numbers(record) {
@@ -29,9 +46,11 @@ export class Cu {
    * @param {number} [options.memoryLimit] bytes the Lua heap may hold (default 256 MiB; 0: none)
    * @param {number} [options.timeLimit] milliseconds each call may run (default 5000; 0: none)
    * @param {string} [options.home] the store's bucket that holds `_home` (default `"home"`)
-   * @param {object} options.store where `_home` is kept (the entry point picks the default)
+   * @param {string | object} [options.store] where `_home` is kept: a store object, or a spec
+   *   (`"memory"`, and per platform `"sqlite:PATH"`, `"indexeddb"`, `"indexeddb:NAME"`)
    * @param {(text: string) => void} [options.print] receives each call's `print` output
-   * @param {object} platform the entry point's `{ fetchBytes, defaultPrint }`
+   * @param {object} platform the entry point's `{ fetchBytes, defaultPrint, stores }`: `stores`
+   *   maps store kinds to makers, and `stores.default` is the spec of the default store
    */
   constructor(options = {}, platform) {
     this.#platform = platform;
@@ -42,7 +61,7 @@ export class Cu {
       print: options.print ?? platform.defaultPrint,
     };
     /** The store that holds `_home`. */
-    this.store = options.store;
+    this.store = openStore(options.store, platform.stores);
   }
 
   /** Compiles the component (once per page or process) and opens the store. Resolves to this. */
@@ -181,10 +200,14 @@ export class Cu {
     this.#call(({ ioTable }, unit) => ioTable.clear(unit));
   }
 
-  /** The value at `path` in `_home` (`users.alice`, `list[2]`, or an array of keys). */
-  homeGet(path) {
+  /**
+   * The value at `path` in `_home` (`users.alice`, `list[2]`, or an array of keys); with
+   * `text: true` as Lua-like text.
+   */
+  homeGet(path, { text = false } = {}) {
     const segments = parsePath(path);
-    return fromWit(this.#call(({ homeStore }, unit) => homeStore.get(unit, segments)));
+    const value = this.#call(({ homeStore }, unit) => homeStore.get(unit, segments));
+    return text ? luaText(value) : fromWit(value);
   }
 
   /** Stores `value` at `path`, making missing tables on the way; undefined or null deletes. */
@@ -261,9 +284,13 @@ export class Cu {
     return this.#call(({ homeStore }, unit) => homeStore.deleteSnapshot(unit, name));
   }
 
-  /** Resolves once every write the store has taken is durable. */
+  /** Resolves once every write the store has taken is durable; rejects with a StoreError if one failed. */
   async flush() {
-    await this.store.flush?.();
+    try {
+      await this.store.flush?.();
+    } catch (error) {
+      throw new StoreError({ kind: 'unavailable', message: String(error?.message ?? error) });
+    }
   }
 
   /** Memory use in bytes: `{ used, limit, linear, total, free }` (total and free as in the seeds). */

@@ -22,24 +22,22 @@ function checkNode() {
 const platform = {
   fetchBytes: (name) => readFile(new URL(`../../generated/${name}`, import.meta.url)),
   defaultPrint: (text) => process.stdout.write(text),
+  stores: {
+    default: 'memory',
+    memory: () => new MemoryStore(),
+    sqlite: (path) => new SqliteStore(path),
+  },
 };
-
-/** `memory`, `sqlite:PATH` or a store object as a store. */
-function openStore(spec = 'memory') {
-  if (typeof spec !== 'string') return spec;
-  if (spec === 'memory') return new MemoryStore();
-  if (spec.startsWith('sqlite:') && spec.length > 'sqlite:'.length) return new SqliteStore(spec.slice('sqlite:'.length));
-  throw new TypeError(`unknown store ${JSON.stringify(spec)}: use "memory", "sqlite:PATH" or a store object`);
-}
 
 /**
  * One unit: a Lua state with its limits, `_io` and `_home`. `options.store` is `"memory"` (the
- * default), `"sqlite:PATH"` or a store object.
+ * default), `"sqlite:PATH"` (a file, shared with other processes and with the `cu` CLI) or a
+ * store object.
  */
 export class Cu extends CommonCu {
   constructor(options = {}) {
     checkNode();
-    super({ ...options, store: openStore(options.store) }, platform);
+    super(options, platform);
   }
 }
 

@@ -25,6 +25,7 @@ export class SqliteStore {
 
   /** A SQLite database file, created (with its directory) when first used. */
   constructor(path) {
+    if (typeof path !== 'string' || path === '') throw new TypeError('a SQLite store needs a file path: "sqlite:PATH"');
     this.#path = path;
   }
 

@@ -1,0 +1,213 @@
+// Types of the `cu` package: the same API in browsers and Node (src/browser, src/node).
+
+/**
+ * A value between JavaScript and Lua (docs/VALUES.md, "JavaScript"). From Lua: nil is undefined
+ * (null inside a table), integers are numbers when safe and bigints otherwise, strings are JS
+ * strings when UTF-8 and Uint8Arrays otherwise, arrays are arrays, maps are plain objects when
+ * every key is a string and Maps otherwise.
+ */
+export type LuaValue =
+  | undefined
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | Float
+  | LuaValue[]
+  | Map<string | number | bigint | boolean, LuaValue>
+  | { [key: string]: LuaValue };
+
+/** A number that goes to Lua as a float even when it is integral. */
+export class Float {
+  constructor(value: number);
+  readonly value: number;
+}
+/** Marks `value` to cross as a Lua float: `float(1)` is Lua's `1.0`. */
+export function float(value: number): Float;
+
+/** A component value (node list) as the Lua-like text the CLI shows. */
+export function luaText(value: { nodes: unknown[]; bytes: Uint8Array }): string;
+
+/** The synchronous store interface every `_home` store implements (src/common/kv.js). */
+export interface Store {
+  getMany(bucket: string, keys: Uint8Array[]): (Uint8Array | undefined)[];
+  scan(
+    bucket: string,
+    range: { start: Uint8Array; end?: Uint8Array },
+    from: Uint8Array,
+    limit: number,
+  ): { entries: { key: Uint8Array; value: Uint8Array }[]; cursor?: Uint8Array };
+  commit(
+    bucket: string,
+    writes: (
+      | { tag: 'set'; key: Uint8Array; value: Uint8Array }
+      | { tag: 'delete'; key: Uint8Array }
+      | { tag: 'delete-range'; range: { start: Uint8Array; end?: Uint8Array } }
+    )[],
+    expected: { key: Uint8Array; value?: Uint8Array }[],
+  ): void;
+  /** Called by `load()` before a unit uses `bucket`. */
+  load?(bucket: string): Promise<void>;
+  /** Resolves when every commit so far is durable. */
+  flush?(): Promise<void>;
+}
+
+/** A store in memory: gone when the page or process ends. */
+export class MemoryStore implements Store {
+  getMany(bucket: string, keys: Uint8Array[]): (Uint8Array | undefined)[];
+  scan(bucket: string, range: { start: Uint8Array; end?: Uint8Array }, from: Uint8Array, limit: number): ReturnType<Store['scan']>;
+  commit(bucket: string, writes: Parameters<Store['commit']>[1], expected: Parameters<Store['commit']>[2]): void;
+}
+
+/** Browsers: a store in IndexedDB (database `name`, default "cu"); reads from memory, writes in the background. */
+export class IndexedDbStore extends MemoryStore {
+  constructor(name?: string);
+  load(bucket: string): Promise<void>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Node: a store in a SQLite file, shared with other processes and with the `cu` CLI. */
+export class SqliteStore implements Store {
+  constructor(path: string);
+  getMany(bucket: string, keys: Uint8Array[]): (Uint8Array | undefined)[];
+  scan(bucket: string, range: { start: Uint8Array; end?: Uint8Array }, from: Uint8Array, limit: number): ReturnType<Store['scan']>;
+  commit(bucket: string, writes: Parameters<Store['commit']>[1], expected: Parameters<Store['commit']>[2]): void;
+  flush(): Promise<void>;
+  close(): void;
+}
+
+export interface CuOptions {
+  /** Bytes the Lua heap may hold (default 256 MiB; 0: none). */
+  memoryLimit?: number;
+  /** Milliseconds each call may run (default 5000; 0: none). */
+  timeLimit?: number;
+  /** The store's bucket that holds `_home` (default "home"); units sharing one share `_home`. */
+  home?: string;
+  /**
+   * Where `_home` is kept: a Store, or "memory"; in browsers "indexeddb" (the default) or
+   * "indexeddb:NAME"; in Node "sqlite:PATH" ("memory" is Node's default).
+   */
+  store?: string | Store;
+  /** Receives each call's `print` output (default: the console, or standard output in Node). */
+  print?: (text: string) => void;
+}
+
+export interface MemoryStats {
+  used: number;
+  limit: number;
+  linear: number;
+  total: number;
+  free: number;
+}
+
+export interface StateInfo {
+  name: string;
+  keys: number;
+  bytes: number;
+  savedAt: Date;
+}
+
+export type HomePath = string | (string | number | bigint)[];
+
+export type HomeOperation =
+  | { type: 'get'; path: HomePath }
+  | { type: 'set'; path: HomePath; value: LuaValue }
+  | { type: 'delete'; path: HomePath };
+
+/** One unit: a Lua state with its limits, `_io` and `_home`, on a component instance of its own. */
+export class Cu {
+  constructor(options?: CuOptions);
+  readonly options: Required<Omit<CuOptions, 'store'>>;
+  readonly store: Store;
+  /** Compiles the component (once per page or process) and opens the store. */
+  load(): Promise<this>;
+  /** Starts a fresh Lua state; returns 0. */
+  init(): number;
+  /** Runs Lua code; resolves to undefined, the one returned value, or an array of several. */
+  compute(code: string, options?: { chunkName?: string }): Promise<LuaValue | LuaValue[]>;
+  /** Runs Lua code; every returned value (as Lua-like text with `text: true`) and the printed output. */
+  computeAll(code: string, options?: { chunkName?: string; text?: false }): { values: LuaValue[]; printed: string };
+  computeAll(code: string, options: { chunkName?: string; text: true }): { values: string[]; printed: string };
+  /** Calls a global Lua function (or `table.function`). */
+  call(name: string, ...args: LuaValue[]): Promise<LuaValue | LuaValue[]>;
+  callAll(name: string, args?: LuaValue[]): { values: LuaValue[]; printed: string };
+  setGlobal(name: string, value: LuaValue): void;
+  setInput(value: LuaValue): void;
+  setInputField(key: string, value: LuaValue): void;
+  getInput(): LuaValue;
+  getOutput(): LuaValue;
+  getOutputField(key: string): LuaValue;
+  setMetadata(value: LuaValue): void;
+  getMetadata(): LuaValue;
+  clearIo(): void;
+  homeGet(path: HomePath, options?: { text?: false }): LuaValue;
+  homeGet(path: HomePath, options: { text: true }): string;
+  homeSet(path: HomePath, value: LuaValue): void;
+  homeDelete(path: HomePath): void;
+  homeKeys(path?: HomePath): { key: LuaValue; kind: 'boolean' | 'integer' | 'float' | 'string' | 'null' | 'table' | 'function' }[];
+  homeBatch(operations: HomeOperation[]): LuaValue[];
+  getTableInfo(): { tables: number; functions: number; entries: number; bytes: number };
+  /** Saves a named copy of `_home` (default "default"); resolves when durable. */
+  saveState(name?: string): Promise<true>;
+  /** Restores a named copy; resolves to false when there is none. */
+  loadState(name?: string): Promise<boolean>;
+  listStates(): StateInfo[];
+  deleteState(name: string): boolean;
+  flush(): Promise<void>;
+  getMemoryStats(): MemoryStats;
+  runGc(): MemoryStats;
+  reset(): void;
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+/** The seeds' IoWrapper: `_io` round trips over a Cu. */
+export class IoWrapper {
+  constructor(cu: Cu);
+  readonly cu: Cu;
+  computeWithIo(code: string, input: LuaValue): Promise<{ values: LuaValue[]; output: LuaValue; meta: LuaValue; printed: string }>;
+  processStream(
+    code: string,
+    items: LuaValue[],
+    options?: { batchSize?: number; onProgress?: (progress: { batches: number; items: number; total: number }) => void },
+  ): Promise<LuaValue[]>;
+  request(method: string, params: LuaValue): Promise<LuaValue>;
+}
+
+/** Every error cu raises; `kind` is syntax, runtime, limit, conversion, store, reset or busy. */
+export class CuError extends Error {
+  readonly kind: string;
+}
+export class LuaSyntaxError extends CuError {
+  readonly line?: number;
+  readonly incomplete: boolean;
+}
+export class LuaRuntimeError extends CuError {
+  readonly traceback: string;
+  readonly value?: LuaValue;
+  readonly valueText?: string;
+}
+export class LimitError extends CuError {
+  readonly limit: 'time' | 'memory';
+}
+export class ConversionError extends CuError {
+  readonly path: string;
+  readonly reason: string;
+}
+export class StoreError extends CuError {
+  readonly store: 'conflict' | 'too-large' | 'unavailable';
+}
+export class ResetError extends CuError {}
+export class BatchError extends CuError {
+  readonly batch: number;
+  readonly first: number;
+  readonly last: number;
+  readonly outputs: LuaValue[];
+}
+
+/** The default unit, as in the seeds. */
+declare const cu: Cu;
+export default cu;

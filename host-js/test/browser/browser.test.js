@@ -1,0 +1,159 @@
+// The package in a real browser: headless Chromium (Debian's `chromium`, driven by
+// playwright-core) loads it from a page on 127.0.0.1, keeps data and a closure in _home across a
+// reload through IndexedDB, and keeps pcall/error and the deadline working in the page.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+import { serve } from '../../scripts/serve.js';
+
+/** Debian's chromium, which `cargo xtask test` installs. */
+const CHROMIUM = process.env.CU_CHROMIUM ?? '/usr/bin/chromium';
+/** Where the playground's screenshot is left for CI to keep. */
+const ARTIFACTS = fileURLToPath(new URL('../../../target/artifacts/', import.meta.url));
+
+let server;
+let base;
+let context;
+const pageErrors = [];
+
+before(async () => {
+  ({ server, url: base } = await serve());
+  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'cu-chromium-')), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  context.on('weberror', (error) => pageErrors.push(String(error.error())));
+});
+
+after(async () => {
+  await context?.close();
+  server?.close();
+});
+
+/** A page of the test page with the package loaded and the default unit started. */
+async function openPage() {
+  const page = await context.newPage();
+  await page.goto(`${base}/test/browser/page.html`);
+  await page.evaluate(() => window.cuTest.ready);
+  return page;
+}
+
+test('data and a closure in _home survive a reload through IndexedDB', async () => {
+  const page = await openPage();
+  const first = await page.evaluate(async () => {
+    const { default: cu } = window.cuTest;
+    const value = await cu.compute(`
+      _home.user = { name = "Ada", langs = { "lua", "rust" } }
+      local count = 0
+      function _home.counter() count = count + 1 return count end
+      return _home.counter()`);
+    return [value, await cu.saveState()];
+  });
+  assert.deepEqual(first, [1, true]);
+
+  await page.reload();
+  await page.evaluate(() => window.cuTest.ready);
+  const second = await page.evaluate(async () => {
+    const { default: cu } = window.cuTest;
+    return [await cu.compute('return _home.user.name, _home.user.langs[2], _home.counter()'), cu.listStates().map((s) => s.name)];
+  });
+  assert.deepEqual(second, [['Ada', 'rust', 2], ['default']]);
+  await page.close();
+});
+
+test('pcall, error and the deadline work in the page, which stays responsive', async () => {
+  const page = await openPage();
+  const results = await page.evaluate(async () => {
+    const { Cu, LimitError, LuaRuntimeError } = window.cuTest;
+    const unit = new Cu({ store: 'memory', timeLimit: 300 });
+    await unit.load();
+    const caught = await unit.compute('return pcall(error, "x")');
+    const raised = await unit.compute('error("boom")').catch((e) => e instanceof LuaRuntimeError && e.message);
+    const started = performance.now();
+    const limit = await unit.compute('while true do end').catch((e) => e instanceof LimitError && e.limit);
+    const took = performance.now() - started;
+    return { caught, raised, limit, took, after: await unit.compute('return 1') };
+  });
+  assert.deepEqual(results.caught, [false, 'x']);
+  assert.equal(results.raised, '(compute):1: boom');
+  assert.equal(results.limit, 'time');
+  assert.ok(results.took < 600, `the deadline of 300 ms held within twice the limit (${results.took} ms)`);
+  assert.equal(results.after, 1);
+  // A timer still fires: the page's event loop runs.
+  assert.equal(await page.evaluate(() => new Promise((resolve) => setTimeout(() => resolve('tick'), 10))), 'tick');
+  await page.close();
+});
+
+test('the IndexedDB store keeps every promise, durably', async () => {
+  const page = await openPage();
+  const result = await page.evaluate(async () => {
+    const { runChecks } = await import('/test/store-checks.js');
+    const { IndexedDbStore } = window.cuTest;
+    const failures = await runChecks(new IndexedDbStore('cu-checks'), 'idb');
+    // What one store committed, a new store on the same database reads after flush.
+    const store = new IndexedDbStore('cu-checks');
+    await store.load('durable');
+    const key = new Uint8Array([1, 2]);
+    store.commit('durable', [{ tag: 'set', key, value: new Uint8Array([42]) }], []);
+    await store.flush();
+    await store.close();
+    const again = new IndexedDbStore('cu-checks');
+    await again.load('durable');
+    let unloaded;
+    try {
+      again.open('never-loaded');
+    } catch (error) {
+      unloaded = error.payload.tag;
+    }
+    return { failures, reread: [...again.getMany('durable', [key])[0]], unloaded };
+  });
+  assert.deepEqual(result, { failures: [], reread: [42], unloaded: 'unavailable' });
+  await page.close();
+});
+
+test('the playground runs code, shows _home and saves a snapshot', async () => {
+  const page = await context.newPage();
+  await page.goto(`${base}/examples/playground/`);
+  await page.waitForSelector('#status:text("ready")');
+  await page.fill('#code', 'local count = 0\nfunction _home.next() count = count + 1 return count end\n_home.greeting = "hello"\nprint("stored")\nreturn _home.next(), {a = 1}');
+  await page.click('#run');
+  await page.waitForSelector('#result:text("1")');
+  assert.equal(await page.textContent('#result'), '1\n{a = 1}');
+  assert.equal(await page.textContent('#printed'), 'stored\n');
+  assert.match(await page.textContent('#home'), /greeting = "hello"[\s\S]*next: function/);
+  await page.fill('#snapshot-name', 'first');
+  await page.click('#save');
+  await page.waitForSelector('#snapshots :text("first")');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'playground.png'), fullPage: true });
+  await page.close();
+});
+
+test('the browser quick start runs as written and is the one in the README', async () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const script = readFileSync(new URL('../../examples/quickstart.html', import.meta.url), 'utf8');
+  const module = script.slice(script.indexOf('  import cu'), script.indexOf('</script>', script.indexOf('import cu')));
+  assert.ok(readme.includes(module.replace(/^  /gm, '')), 'README.md holds the module of examples/quickstart.html');
+  const page = await context.newPage();
+  await page.goto(`${base}/examples/quickstart.html`);
+  await page.waitForSelector('#out:text("visit")');
+  const first = await page.textContent('#out');
+  await page.reload();
+  await page.waitForSelector('#out:text("visit")');
+  const visit = (text) => Number(/visit (\d+)/.exec(text)[1]);
+  assert.match(first, /^visit \d+: 2 \+ 2 = 4$/);
+  assert.equal(visit(await page.textContent('#out')), visit(first) + 1);
+  await page.close();
+});
+
+test('no page raised an uncaught error', () => {
+  assert.deepEqual(pageErrors, []);
+});

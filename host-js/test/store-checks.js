@@ -1,0 +1,126 @@
+// What every store promises (wit/kv.wit), checked through the kv import's `bucket` class: run in
+// Node on the memory and SQLite stores (test/node/stores.test.js) and in Chromium on the
+// IndexedDB store (test/browser/browser.test.js). Each check takes a fresh bucket and throws
+// when the store breaks a promise.
+
+import { MAX_KEY, MAX_VALUE, bucketClass } from '../src/common/kv.js';
+
+const bytes = (text) => new TextEncoder().encode(text);
+const text = (data) => (data === undefined ? undefined : new TextDecoder().decode(data));
+
+function same(actual, expected, what) {
+  const [a, e] = [JSON.stringify(actual), JSON.stringify(expected)];
+  if (a !== e) throw new Error(`${what}: got ${a}, expected ${e}`);
+}
+
+/** The error a store operation raised, as the guest would receive it. */
+function failure(operation) {
+  try {
+    operation();
+  } catch (error) {
+    return error.payload?.tag ?? `not a kv error: ${error}`;
+  }
+  return 'no error';
+}
+
+const keysOf = (page) => page.entries.map((entry) => text(entry.key));
+
+export const checks = {
+  'set, get, get-many, exists and delete': (b) => {
+    b.set(bytes('a'), bytes('1'));
+    b.setMany([
+      { key: bytes('b'), value: bytes('2') },
+      { key: bytes('c'), value: new Uint8Array(0) },
+    ]);
+    same(text(b.get(bytes('a'))), '1', 'get');
+    same(b.getMany([bytes('c'), bytes('x'), bytes('b')]).map(text), ['', undefined, '2'], 'get-many');
+    same([b.exists(bytes('c')), b.exists(bytes('x'))], [true, false], 'exists');
+    b.delete(bytes('a'));
+    b.delete(bytes('never'));
+    same(b.get(bytes('a')), undefined, 'deleted');
+  },
+
+  'keys are ordered bytewise, a prefix before its extensions': (b) => {
+    const keys = [[0xff], [0x00], [0x61, 0x00], [0x61], [0x80, 0x01], [0x7f]];
+    for (const key of keys) b.set(new Uint8Array(key), bytes('v'));
+    const page = b.scan({ tag: 'prefix', val: new Uint8Array(0) }, undefined, 100);
+    same(page.entries.map((e) => [...e.key]), [[0x00], [0x61], [0x61, 0x00], [0x7f], [0x80, 0x01], [0xff]], 'order');
+    same(page.cursor, undefined, 'one page');
+  },
+
+  'scans page through a prefix or a range with a cursor': (b) => {
+    for (const key of ['p/1', 'p/2', 'p/3', 'p/4', 'p/5', 'q/1', 'o/9']) b.set(bytes(key), bytes(key));
+    const prefix = { tag: 'prefix', val: bytes('p/') };
+    const first = b.scan(prefix, undefined, 2);
+    same(keysOf(first), ['p/1', 'p/2'], 'first page');
+    const second = b.scan(prefix, first.cursor, 2);
+    same(keysOf(second), ['p/3', 'p/4'], 'second page');
+    const third = b.scan(prefix, second.cursor, 2);
+    same([keysOf(third), third.cursor], [['p/5'], undefined], 'last page');
+    const range = { tag: 'range', val: { start: bytes('p/2'), end: bytes('p/4') } };
+    same(keysOf(b.scan(range, undefined, 10)), ['p/2', 'p/3'], 'range');
+    same(keysOf(b.scan(range, bytes('a'), 10)), ['p/2', 'p/3'], 'a cursor before the range does not widen it');
+    same(keysOf(b.scan(prefix, undefined, 0)).length, 1, 'a limit of 0 is taken as 1');
+  },
+
+  'a commit applies all of its writes or, on a conflict, none': (b) => {
+    b.set(bytes('n'), bytes('1'));
+    for (const key of ['r/a', 'r/b', 'r/c', 's']) b.set(bytes(key), bytes('x'));
+    b.commit(
+      [
+        { tag: 'set', val: { key: bytes('n'), value: bytes('2') } },
+        { tag: 'delete-keys', val: { tag: 'prefix', val: bytes('r/') } },
+        { tag: 'set', val: { key: bytes('r/new'), value: bytes('y') } },
+      ],
+      [{ key: bytes('n'), value: bytes('1') }, { key: bytes('absent') }],
+    );
+    same(text(b.get(bytes('n'))), '2', 'applied');
+    same(keysOf(b.scan({ tag: 'prefix', val: new Uint8Array(0) }, undefined, 10)), ['n', 'r/new', 's'], 'range deleted, then set');
+    const conflict = failure(() =>
+      b.commit([{ tag: 'set', val: { key: bytes('s'), value: bytes('changed') } }], [{ key: bytes('n'), value: bytes('1') }]),
+    );
+    same(conflict, 'conflict', 'a stale expectation');
+    same(text(b.get(bytes('s'))), 'x', 'nothing of a conflicting commit is written');
+  },
+
+  'keys and values over the limits are refused and nothing is written': (b) => {
+    const tooLong = failure(() =>
+      b.commit(
+        [
+          { tag: 'set', val: { key: bytes('ok'), value: bytes('1') } },
+          { tag: 'set', val: { key: new Uint8Array(MAX_KEY + 1), value: bytes('1') } },
+        ],
+        [],
+      ),
+    );
+    same(tooLong, 'too-large', 'a key of MAX_KEY + 1 bytes');
+    same(failure(() => b.set(bytes('big'), new Uint8Array(MAX_VALUE + 1))), 'too-large', 'a value of MAX_VALUE + 1 bytes');
+    same([b.get(bytes('ok')), b.get(bytes('big'))], [undefined, undefined], 'nothing written');
+    b.set(new Uint8Array(MAX_KEY).fill(7), bytes('at the limit'));
+    same(text(b.get(new Uint8Array(MAX_KEY).fill(7))), 'at the limit', 'a key of exactly MAX_KEY bytes');
+  },
+
+  'buckets are separate key spaces': (b, Bucket) => {
+    const other = Bucket.open(`${b.name}-other`);
+    b.set(bytes('k'), bytes('mine'));
+    same(other.get(bytes('k')), undefined, 'another bucket');
+  },
+};
+
+/** Runs every check on a fresh bucket of `store`; resolves to the failures as text. */
+export async function runChecks(store, prefix) {
+  const Bucket = bucketClass(store);
+  const failures = [];
+  for (const [name, check] of Object.entries(checks)) {
+    const bucket = `${prefix}-${name}`;
+    // A store that serves buckets from memory (IndexedDB) must read them first.
+    await store.load?.(bucket);
+    await store.load?.(`${bucket}-other`);
+    try {
+      check(Bucket.open(bucket), Bucket);
+    } catch (error) {
+      failures.push(`${name}: ${error.message}`);
+    }
+  }
+  return failures;
+}

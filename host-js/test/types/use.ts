@@ -1,0 +1,21 @@
+// Compiled (not run) by test/node/types.test.js: the README's uses of the API type-check
+// against index.d.ts.
+import cu, { Cu, IoWrapper, LimitError, float } from 'cu';
+
+await cu.load();
+cu.init();
+const one = await cu.compute('return 1');
+const unit = new Cu({ store: 'memory', timeLimit: 100, print: (text: string) => text.length });
+const texts: string[] = unit.computeAll('return 1', { text: true }).values;
+const io = new IoWrapper(unit);
+const outputs = await io.processStream('x', [1, 2], { batchSize: 1, onProgress: (p) => p.items });
+try {
+  await unit.compute('while true do end');
+} catch (error) {
+  if (error instanceof LimitError) {
+    const kind: 'time' | 'memory' = error.limit;
+    console.log(kind);
+  }
+}
+unit.setInput({ a: float(1), b: [1n, 'x', new Uint8Array(1)], c: new Map([[1, true]]) });
+console.log(one, texts, outputs, unit.homeKeys('users').map(({ kind }) => kind), await unit.saveState('s'));
