@@ -87,7 +87,11 @@ impl From<wit::Snapshot> for Snapshot {
 /// empty for `_home` itself. A segment in brackets is an integer key; any other a string key.
 fn parse(path: &str) -> Result<Vec<Segment>> {
     let bad = |why: &str| Error::Conversion { path: path.to_string(), reason: format!("is not a _home path: {why}") };
-    let path = path.strip_prefix("_home").map_or(path, |rest| rest.strip_prefix('.').unwrap_or(rest));
+    // `_home`, `_home.x` and `_home[1]` start at `_home`; `_homework` is a key like any other.
+    let path = match path.strip_prefix("_home") {
+        Some(rest) if rest.is_empty() || rest.starts_with(['.', '[']) => rest.strip_prefix('.').unwrap_or(rest),
+        _ => path,
+    };
     let mut segments = Vec::new();
     for part in path.split('.').filter(|p| !p.is_empty()) {
         let (name, mut rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));

@@ -319,6 +319,8 @@ fn host_operations_and_snapshots() {
     assert!(!unit.delete_snapshot("before").expect("deletes"));
     assert!(matches!(unit.restore_snapshot("before"), Err(Error::Runtime { .. })));
     assert!(unit.home_get::<Value>("users.alice.age.x").is_err(), "a number is not a table");
+    unit.home_set("_homework", &1).expect("sets");
+    assert_eq!(run(&mut unit, "return _home._homework"), [int(1)], "`_homework` is a key, not `_home` + `work`");
 }
 
 #[test]

@@ -95,3 +95,9 @@ pub fn build(node: &Path, component: &Path) -> Result<()> {
 pub fn test(node: &Path) -> Result<()> {
     cmd::run(in_package(node, node)?.args(["--test", "test/node/*.test.js", "test/browser/*.test.js"]))
 }
+
+/// Runs the package's benchmark on `node`: the Lua programs against wasmoon and fengari, then the
+/// package's start-up. It takes the Lua bench's options (`--runs N`, program names) as they are.
+pub fn bench(node: &Path, extra: &[String]) -> Result<()> {
+    cmd::run(in_package(node, node)?.arg("bench/run.js").args(extra))
+}

@@ -74,7 +74,7 @@ pub fn test(extra: &[String]) -> Result<()> {
 }
 
 /// Builds, installs native Lua 5.4 and a Redis server, and runs the benchmarks: Lua programs,
-/// structured data, then `_home`.
+/// structured data, `_home`, then the JavaScript package's in Node.
 pub fn bench(extra: &[String]) -> Result<()> {
     let built = all()?;
     // The `_home` benchmark starts a Redis server, as the tests do.
@@ -95,7 +95,7 @@ pub fn bench(extra: &[String]) -> Result<()> {
                 .env("CU_COMPONENT", &built.component),
         )?;
     }
-    Ok(())
+    js::bench(&built.node, extra)
 }
 
 /// Builds the guest component into `target_dir` and returns its path.

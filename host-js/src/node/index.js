@@ -11,12 +11,11 @@ import { SqliteStore } from './sqlite-store.js';
 /** Node releases that run WebAssembly exception handling (exnref) without a flag. */
 const SUPPORTED = '^22.19.0 || >=24.15.0';
 
-function checkNode() {
-  const [major, minor] = process.versions.node.split('.').map(Number);
+/** Fails, saying which Node cu needs, unless `version` (`24.21.0`) is one that runs it. */
+export function checkNode(version = process.versions.node) {
+  const [major, minor] = version.split('.').map(Number);
   if ((major === 22 && minor >= 19) || (major === 24 && minor >= 15) || major >= 25) return;
-  throw new Error(
-    `cu needs Node ${SUPPORTED} (WebAssembly exception handling); this is Node ${process.versions.node}`,
-  );
+  throw new Error(`cu needs Node ${SUPPORTED} (WebAssembly exception handling); this is Node ${version}`);
 }
 
 const platform = {

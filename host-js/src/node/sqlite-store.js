@@ -4,7 +4,6 @@
 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 
 import { StoreFailure, pageOf, sameBytes } from '../common/kv.js';
 
@@ -32,6 +31,9 @@ export class SqliteStore {
   #open() {
     if (this.#db !== undefined) return this.#statements;
     mkdirSync(dirname(this.#path), { recursive: true });
+    // Loaded here rather than imported, so that on a Node without it the package still loads
+    // far enough to say which Node it needs.
+    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
     const db = new DatabaseSync(this.#path);
     try {
       db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT}`);

@@ -2,6 +2,7 @@
 // _home from Lua and from JavaScript, snapshots, errors and limits.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { before, test } from 'node:test';
 
 import cu, {
@@ -14,6 +15,7 @@ import cu, {
   LuaRuntimeError,
   LuaSyntaxError,
   StoreError,
+  checkNode,
   float,
 } from '../../src/node/index.js';
 
@@ -252,4 +254,28 @@ test('a unit cannot be entered from its own store', async () => {
   await assert.rejects(u.compute('return _home.x'), (e) => e instanceof CuError && /already running a call/.test(e.message));
   u.store.getMany = getMany;
   assert.equal(await u.compute('return 1'), 1);
+});
+
+test('an old Node is told which Node cu needs', () => {
+  for (const version of ['20.20.2', '22.18.0', '23.11.0', '24.14.0']) {
+    assert.throws(() => checkNode(version), new RegExp(`cu needs Node .*this is Node ${version}`));
+  }
+  for (const version of ['22.19.0', '24.15.0', '25.0.0', '26.1.0']) assert.doesNotThrow(() => checkNode(version));
+});
+
+/** The system's Node, when it is one too old for cu (Debian 12 has Node 18 or 20). */
+const oldNode = (() => {
+  try {
+    const version = execFileSync('/usr/bin/node', ['--version'], { encoding: 'utf8' }).trim().slice(1);
+    checkNode(version);
+    return undefined;
+  } catch (error) {
+    return error.code === 'ENOENT' ? undefined : '/usr/bin/node';
+  }
+})();
+
+test('importing cu on an old Node fails with that message', { skip: oldNode === undefined && 'no old Node here' }, () => {
+  const entry = new URL('../../src/node/index.js', import.meta.url).href;
+  const run = () => execFileSync(oldNode, ['--input-type=module', '-e', `await import(${JSON.stringify(entry)})`], { stdio: 'pipe' });
+  assert.throws(run, (error) => /cu needs Node \^22\.19\.0 \|\| >=24\.15\.0/.test(error.stderr));
 });

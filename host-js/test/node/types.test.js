@@ -1,4 +1,4 @@
-// index.d.ts is checked by compiling test/types/use.ts with TypeScript (which jco brings along).
+// index.d.ts is checked by compiling test/types/use.ts with TypeScript.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

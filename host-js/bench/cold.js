@@ -1,0 +1,33 @@
+// One cold start for run.js: this new Node process imports one engine, makes a Lua state, runs
+// `return 1` and prints what it returned. `node` imports nothing: what the process alone costs.
+
+const starts = {
+  /** As the package's README starts: the default unit. */
+  async cu() {
+    const { default: cu } = await import('../src/node/index.js');
+    await cu.load();
+    cu.init();
+    return cu.compute('return 1');
+  },
+  async wasmoon() {
+    const { LuaFactory } = await import('wasmoon');
+    const lua = await new LuaFactory().createEngine();
+    return lua.doString('return 1');
+  },
+  async fengari() {
+    const {
+      default: { lua, lauxlib, lualib, to_luastring },
+    } = await import('fengari');
+    const L = lauxlib.luaL_newstate();
+    lualib.luaL_openlibs(L);
+    if (lauxlib.luaL_dostring(L, to_luastring('return 1')) !== lua.LUA_OK) throw new Error(lua.lua_tojsstring(L, -1));
+    return lua.lua_tointeger(L, -1);
+  },
+  async node() {
+    return 1;
+  },
+};
+
+const engine = process.argv[2];
+if (!(engine in starts)) throw new Error(`cold.js takes one of ${Object.keys(starts).join(', ')}`);
+process.stdout.write(String(await starts[engine]()));

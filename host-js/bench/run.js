@@ -1,0 +1,352 @@
+// `npm run bench`, and the last part of `cargo xtask bench`: the Lua programs in bench/programs
+// (at the repository's root) run through this package in Node beside wasmoon (Lua 5.4 compiled to
+// WebAssembly by emscripten) and fengari (Lua 5.3 written in JavaScript), then the package's
+// start-up costs.
+//
+// Options: `--runs N` (default 7) and program names to run only those. The machine this runs on is
+// shared and noisy, so every figure is a median, and the engines take turns within each run so
+// that a burst of load hits all of them alike. A figure is one whole program, compiled and run, in
+// a fresh Lua state; making the state is not part of it.
+
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+import fengari from 'fengari';
+import { LuaFactory } from 'wasmoon';
+
+import { Cu } from '../src/node/index.js';
+
+const { lua, lauxlib, lualib, to_luastring } = fengari;
+
+const PROGRAMS = new URL('../../bench/programs/', import.meta.url);
+const COLD = fileURLToPath(new URL('./cold.js', import.meta.url));
+
+/** cu is to be faster than wasmoon on the geometric mean of the programs. */
+const TARGET_RATIO = 1.0;
+
+/** Samples for the microsecond-scale figures, where one run says nothing. */
+const SAMPLES = 1000;
+
+// A full collection before each timed run, so that no engine pays for the garbage of the one
+// before it (fengari's Lua values are JavaScript objects: it leaves a lot).
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc');
+
+const discard = () => {};
+const wasmoon = new LuaFactory();
+
+/**
+ * The engines: `open` makes a fresh Lua state, `run` compiles and runs a chunk in it and returns
+ * the chunk's first value (the part timed), `close` releases the state.
+ */
+const ENGINES = [
+  {
+    name: 'cu',
+    async open() {
+      // No time limit, as the Rust bench's units have none: wasmoon and fengari have none either.
+      const cu = new Cu({ timeLimit: 0, print: discard });
+      await cu.load();
+      cu.init();
+      return cu;
+    },
+    run: (cu, code, chunkName) => cu.computeAll(code, { chunkName }).values[0],
+    close: (cu) => cu.close(),
+  },
+  {
+    name: 'wasmoon',
+    open: () => wasmoon.createEngine(),
+    run: wasmoonRun,
+    close: (engine) => engine.global.close(),
+  },
+  {
+    name: 'fengari',
+    open: fengariState,
+    run: fengariRun,
+    close: (L) => lua.lua_close(L),
+  },
+];
+
+/**
+ * The synchronous call, as cu's `computeAll`. (wasmoon's `doString` is also what its users would
+ * call, but wasmoon 1.16.0 traps with "memory access out of bounds" after some 60 `doString`
+ * calls on one engine: github.com/ceifa/wasmoon/issues/109.)
+ */
+function wasmoonRun(engine, code) {
+  const top = engine.global.getTop();
+  const value = engine.doStringSync(code);
+  engine.global.setTop(top); // doStringSync leaves the chunk's values on the stack
+  return value;
+}
+
+function fengariState() {
+  const L = lauxlib.luaL_newstate();
+  lualib.luaL_openlibs(L);
+  // A Lua error outside any pcall reaches fengari's panic function: throw it as JavaScript.
+  lua.lua_atpanic(L, (L) => {
+    throw new Error(lua.lua_tojsstring(L, -1));
+  });
+  return L;
+}
+
+function fengariRun(L, code, chunkName) {
+  if (lauxlib.luaL_loadbuffer(L, to_luastring(code), null, to_luastring(`=${chunkName}`)) !== lua.LUA_OK) {
+    throw new Error(lua.lua_tojsstring(L, -1));
+  }
+  // Unprotected, so that a JavaScript exception inside fengari (a Map grown past V8's limit, say)
+  // arrives as itself: lua_pcall reports those as a status with no message. Lua errors arrive
+  // through the panic function.
+  lua.lua_call(L, 0, 1);
+  const value = fengariValue(L);
+  lua.lua_pop(L, 1);
+  return value;
+}
+
+/** The value on top of fengari's stack as JavaScript, as far as a checksum needs. */
+function fengariValue(L) {
+  switch (lua.lua_type(L, -1)) {
+    case lua.LUA_TNUMBER:
+      return lua.lua_isinteger(L, -1) ? lua.lua_tointeger(L, -1) : lua.lua_tonumber(L, -1);
+    case lua.LUA_TSTRING:
+      return lua.lua_tojsstring(L, -1);
+    case lua.LUA_TNIL:
+      return undefined;
+    default:
+      return `a ${lua.lua_typename(L, lua.lua_type(L, -1))}`;
+  }
+}
+
+async function main() {
+  const { runs, only } = parseArgs(process.argv.slice(2));
+  await benchmark(readPrograms(only), runs);
+  await startup(runs);
+}
+
+function parseArgs(args) {
+  let runs = 7;
+  const only = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--runs') {
+      runs = Number(args[++i]);
+      if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a positive number');
+    } else if (args[i].startsWith('-')) {
+      throw new Error(`unknown option ${args[i]}; use --runs N and program names`);
+    } else {
+      only.push(args[i]);
+    }
+  }
+  return { runs, only };
+}
+
+/** bench/programs/*.lua, sorted by name, or only the named ones. */
+function readPrograms(only) {
+  const names = readdirSync(PROGRAMS)
+    .filter((file) => file.endsWith('.lua'))
+    .map((file) => file.slice(0, -'.lua'.length))
+    .sort();
+  const missing = only.find((name) => !names.includes(name));
+  if (missing !== undefined) throw new Error(`there is no ${missing}.lua in ${PROGRAMS.pathname}`);
+  const chosen = only.length === 0 ? names : names.filter((name) => only.includes(name));
+  if (chosen.length === 0) throw new Error(`there are no programs in ${PROGRAMS.pathname}`);
+  return chosen.map((name) => ({
+    name,
+    chunkName: `${name}.lua`,
+    code: readFileSync(new URL(`${name}.lua`, PROGRAMS), 'utf8'),
+  }));
+}
+
+async function benchmark(programs, runs) {
+  console.log(
+    `${runs} runs per figure after one untimed run of each engine (which checks the checksums and lets V8 ` +
+      `optimise), medians; Node ${process.versions.node}.\n`,
+  );
+  console.log('| program | cu (ms) | wasmoon (ms) | fengari (ms) | cu/wasmoon |');
+  console.log('|---|---:|---:|---:|---:|');
+  let logRatios = 0;
+  const notes = [];
+  for (const program of programs) {
+    const { medians, skipped } = await timeProgram(program, runs);
+    const ratio = medians.cu / medians.wasmoon;
+    logRatios += Math.log(ratio);
+    const cells = [medians.cu.toFixed(1), medians.wasmoon.toFixed(1), skipped ? 'n/a' : medians.fengari.toFixed(1)];
+    if (skipped) notes.push(`- fengari on ${program.name}: ${skipped}`);
+    console.log(`| ${program.name} | ${cells.join(' | ')} | ${ratio.toFixed(2)}× |`);
+  }
+  const mean = Math.exp(logRatios / programs.length);
+  const target = `target < ${TARGET_RATIO.toFixed(1)}×: ${verdict(mean < TARGET_RATIO)}`;
+  console.log(`\ngeometric mean of cu/wasmoon: ${mean.toFixed(2)}× (${target})`);
+  if (notes.length > 0) {
+    console.log(`\nn/a: fengari's integers are 32-bit (math.maxinteger = ${fengariMaxInteger()}): integer arithmetic`);
+    console.log("past 2^31 wraps around where Lua 5.4's has 64 bits. The programs are left as they are.");
+    console.log(notes.join('\n'));
+  }
+  console.log();
+}
+
+/**
+ * Medians in milliseconds of the program in each engine. Every engine must return cu's checksum:
+ * a fast wrong answer is no result. fengari is Lua 5.3 in JavaScript, so a program it cannot run
+ * or gets wrong is `skipped` (why) rather than a failure.
+ */
+async function timeProgram(program, runs) {
+  const times = Object.fromEntries(ENGINES.map(({ name }) => [name, []]));
+  let expected;
+  let skipped;
+  for (let run = 0; run <= runs; run++) {
+    // Run 0 goes in this order, so that cu's checksum is known first; later runs take turns.
+    for (const engine of rotate(ENGINES, run)) {
+      if (engine.name === 'fengari' && skipped) continue;
+      let result;
+      try {
+        result = await measure(engine, program);
+      } catch (error) {
+        if (engine.name !== 'fengari') throw new Error(`${program.name} in ${engine.name}: ${error.message}`);
+        skipped = `failed: ${error}`;
+        continue;
+      }
+      expected ??= result.checksum;
+      if (result.checksum !== expected) {
+        const mismatch = `returned ${result.checksum} where cu returned ${expected}`;
+        if (engine.name !== 'fengari') throw new Error(`${program.name}: ${engine.name} ${mismatch}`);
+        skipped = mismatch;
+        continue;
+      }
+      if (run > 0) times[engine.name].push(result.took);
+    }
+  }
+  const medians = Object.fromEntries(Object.entries(times).map(([name, samples]) => [name, median(samples)]));
+  return { medians, skipped };
+}
+
+/** One run of `program` in a fresh state of `engine`: its time in milliseconds and its checksum. */
+async function measure(engine, program) {
+  const state = await engine.open();
+  try {
+    collectGarbage();
+    const start = performance.now();
+    const value = engine.run(state, program.code, program.chunkName);
+    const took = performance.now() - start;
+    return { took, checksum: checksum(value) };
+  } finally {
+    engine.close(state);
+  }
+}
+
+/**
+ * A returned value as comparable text; strings are quoted so that `"3"` is not `3`. JavaScript
+ * numbers cannot tell Lua's 3 from 3.0, so neither does this: the Rust bench checks cu's values
+ * against native Lua exactly.
+ */
+function checksum(value) {
+  if (value === undefined || value === null) return 'nothing';
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+function fengariMaxInteger() {
+  const L = fengariState();
+  try {
+    return fengariRun(L, 'return math.maxinteger', 'maxinteger');
+  } finally {
+    lua.lua_close(L);
+  }
+}
+
+/**
+ * Cold starts (a new Node process per figure, as a script using the package would start), then
+ * what a loaded process pays for a fresh state and for one small call.
+ */
+async function startup(runs) {
+  const cold = await coldStarts(runs);
+  const fresh = await sampleEach(async (engine) => {
+    const start = performance.now();
+    const state = await engine.open();
+    const took = performance.now() - start;
+    engine.close(state); // outside the timed region: tearing down is not part of starting
+    return took;
+  });
+  const calls = await returnOneCalls();
+
+  const row = (label, figures, format) =>
+    console.log(`| ${label} | ${ENGINES.map(({ name }) => format(figures[name])).join(' | ')} |`);
+  const msText = (ms) => `${ms.toFixed(1)} ms`;
+  const usText = (ms) => `${(ms * 1e3).toFixed(1)} µs`;
+  console.log('| start-up (medians) | cu | wasmoon | fengari |');
+  console.log('|---|---:|---:|---:|');
+  row(`cold: new Node process, import, state, \`return 1\` (of ${runs})`, cold, msText);
+  row(`warm: fresh state in a loaded process (of ${SAMPLES})`, fresh, usText);
+  row(`\`return 1\` in a state (of ${SAMPLES}, after warm-up)`, calls, usText);
+  console.log(`\nAn empty Node process takes ${msText(cold.node)}, included in the cold figures. cu's cold start is`);
+  console.log("`await cu.load(); cu.init(); await cu.compute('return 1')`; its fresh state is `new Cu()`, `load`");
+  console.log("and `init`; its call is `await cu.compute('return 1')`, wasmoon's `lua.doStringSync('return 1')`.");
+}
+
+/** Median wall time of a new Node process running cold.js for each engine, and for none. */
+async function coldStarts(runs) {
+  const names = [...ENGINES.map(({ name }) => name), 'node'];
+  const times = Object.fromEntries(names.map((name) => [name, []]));
+  for (let run = 0; run < runs; run++) {
+    for (const name of rotate(names, run)) {
+      const start = performance.now();
+      const child = spawnSync(process.execPath, [COLD, name], { encoding: 'utf8' });
+      const took = performance.now() - start;
+      if (child.status !== 0) throw new Error(`cold start of ${name} failed: ${child.stderr.trim()}`);
+      if (child.stdout !== '1') throw new Error(`cold start of ${name} printed ${JSON.stringify(child.stdout)}`);
+      times[name].push(took);
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, median(times[name])]));
+}
+
+/** The median of `sample(engine)` over SAMPLES rounds, the engines taking turns in each. */
+async function sampleEach(sample) {
+  const times = Object.fromEntries(ENGINES.map(({ name }) => [name, []]));
+  for (let i = 0; i < SAMPLES; i++) {
+    for (const engine of ENGINES) times[engine.name].push(await sample(engine));
+  }
+  return Object.fromEntries(ENGINES.map(({ name }) => [name, median(times[name])]));
+}
+
+/** `return 1` as each engine's users would call it, in one state per engine after 100 calls. */
+async function returnOneCalls() {
+  const states = Object.fromEntries(await Promise.all(ENGINES.map(async (e) => [e.name, await e.open()])));
+  const calls = {
+    cu: () => states.cu.compute('return 1'),
+    wasmoon: () => wasmoonRun(states.wasmoon, 'return 1'),
+    fengari: () => fengariRun(states.fengari, 'return 1', 'return1'),
+  };
+  try {
+    for (let i = 0; i < 100; i++) for (const engine of ENGINES) await calls[engine.name]();
+    return await sampleEach(async (engine) => {
+      const start = performance.now();
+      const value = await calls[engine.name]();
+      const took = performance.now() - start;
+      if (value !== 1) throw new Error(`\`return 1\` in ${engine.name} returned ${value}`);
+      return took;
+    });
+  } finally {
+    for (const engine of ENGINES) engine.close(states[engine.name]);
+  }
+}
+
+/** `items` starting at `by` (modulo its length). */
+function rotate(items, by) {
+  const at = by % items.length;
+  return [...items.slice(at), ...items.slice(0, at)];
+}
+
+function median(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 0 ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[mid];
+}
+
+function verdict(met) {
+  return met ? 'met' : 'MISSED';
+}
+
+main().catch((error) => {
+  console.error(`bench: ${error.message}`);
+  process.exitCode = 1;
+});
