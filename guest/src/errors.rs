@@ -8,6 +8,8 @@ use crate::home::{HomeError, StoreFailure};
 
 /// How the memory error of a full `print` buffer begins (see output.rs).
 pub const PRINT_OVERFLOW: &str = "print output exceeds the memory limit";
+/// How the memory error of bigint digits past the limit begins (see bigint.rs).
+pub const BIGINT_OVERFLOW: &str = "bigint digits exceed the memory limit";
 
 /// The message Lua raises when an allocation fails.
 const MEMORY_ERROR: &str = "not enough memory";
@@ -83,7 +85,9 @@ pub fn from_lua(error: mlua::Error, memory_limit_bytes: u64) -> Error {
             Error::Syntax(SyntaxError { line: line_of(&message), message, incomplete: incomplete_input })
         }
         // Our own memory errors (print's buffer) say what ran out; Lua's only "not enough memory".
-        mlua::Error::MemoryError(message) if message.starts_with(PRINT_OVERFLOW) => {
+        mlua::Error::MemoryError(message)
+            if message.starts_with(PRINT_OVERFLOW) || message.starts_with(BIGINT_OVERFLOW) =>
+        {
             Error::Limit(LimitError { kind: LimitKind::Memory, message })
         }
         mlua::Error::MemoryError(_) => memory_limit(memory_limit_bytes),

@@ -11,6 +11,7 @@ mod bindings {
     });
 }
 
+mod bigint;
 mod convert;
 mod errors;
 mod home;

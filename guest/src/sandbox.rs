@@ -2,7 +2,8 @@
 //!
 //! Scripts get: the base library (with `load` limited to text chunks and no `dofile`/`loadfile`),
 //! `string`, `table`, `math`, `utf8`, `coroutine`, `os.time`/`os.date`/`os.clock`/`os.difftime`,
-//! `debug.traceback`, and a `require` that returns only built-in modules. No `io`, no `package`,
+//! `debug.traceback`, `require('bigint')` (bigint.rs), and a `require` that returns only built-in
+//! modules. No `io`, no `package`,
 //! nothing that reaches files, processes, the environment or the network. Lua 5.1 names the seed
 //! documents use (`unpack`, `loadstring`) are kept as aliases. Three globals are cu's own: `null`
 //! (JSON's null), `_io` (the structured input and output, io.rs) and `_home` (persistent tables,
@@ -12,8 +13,8 @@ use std::time::Instant;
 
 use mlua::{Function, LightUserData, Lua, LuaOptions, StdLib, Table, Value};
 
-use crate::convert;
 use crate::output::Printed;
+use crate::{bigint, convert};
 
 /// The standard libraries opened before trimming: `os` and `debug` are opened only to take the
 /// few safe functions above from them.
@@ -24,11 +25,12 @@ fn opened() -> StdLib {
 /// Base-library globals that reach the file system.
 const REMOVED_GLOBALS: &[&str] = &["dofile", "loadfile"];
 
-/// What `require` can return: libraries already in the sandbox.
+/// What `require` can return: libraries already in the sandbox, and `bigint`, which is not a global.
 const MODULES: &[&str] = &["string", "table", "math", "utf8", "coroutine", "os", "debug"];
 
-/// Creates a Lua state holding exactly the sandbox's libraries, with `print` writing to `printed`.
-pub fn new_state(printed: &Printed) -> mlua::Result<Lua> {
+/// Creates a Lua state holding exactly the sandbox's libraries, with `print` writing to `printed`;
+/// `memory_limit` (bytes, 0 = none) bounds the digits that bigints hold outside the Lua heap.
+pub fn new_state(printed: &Printed, memory_limit: usize) -> mlua::Result<Lua> {
     // SAFETY: `debug` is unsafe because of what it can reach; all of it but `traceback` is removed
     // below, before any script runs.
     let lua = unsafe { Lua::unsafe_new_with(opened(), LuaOptions::new()) };
@@ -49,7 +51,7 @@ pub fn new_state(printed: &Printed) -> mlua::Result<Lua> {
     os.raw_set("clock", clock(&lua)?)?;
     keep_only(&lua, &globals, "debug", &["traceback"])?;
 
-    globals.raw_set("require", require(&lua, &globals)?)?;
+    globals.raw_set("require", require(&lua, &globals, bigint::module(&lua, memory_limit)?)?)?;
     structured_data(&lua, &globals)?;
     Ok(lua)
 }
@@ -133,11 +135,12 @@ fn clock(lua: &Lua) -> mlua::Result<Function> {
 
 /// `require` for built-in modules only: there are no files or C modules to load. Written in Lua so
 /// that a missing module raises an ordinary string error pointing at the caller's line.
-fn require(lua: &Lua, globals: &Table) -> mlua::Result<Function> {
+fn require(lua: &Lua, globals: &Table, bigint: Table) -> mlua::Result<Function> {
     let loaded = lua.create_table()?;
     for name in MODULES {
         loaded.raw_set(*name, globals.raw_get::<Table>(*name)?)?;
     }
+    loaded.raw_set("bigint", bigint)?;
     lua.load(
         r#"
         local loaded, available, error, tostring = ...
@@ -154,7 +157,7 @@ fn require(lua: &Lua, globals: &Table) -> mlua::Result<Function> {
     .set_name("=[cu]")
     .call((
         loaded,
-        MODULES.join(", "),
+        [MODULES, &["bigint"]].concat().join(", "),
         globals.raw_get::<Function>("error")?,
         globals.raw_get::<Function>("tostring")?,
     ))

@@ -35,8 +35,9 @@ impl State {
     }
 
     fn try_new(options: &Options) -> mlua::Result<Self> {
-        let printed = Printed::new(options.print_mode, limits::heap_limit(options.memory_limit));
-        let lua = sandbox::new_state(&printed)?;
+        let heap_limit = limits::heap_limit(options.memory_limit);
+        let printed = Printed::new(options.print_mode, heap_limit);
+        let lua = sandbox::new_state(&printed, heap_limit)?;
         let home = Home::install(&lua, options.home.clone(), sandbox::builtins)?;
         let runner = Runner::new(&lua)?;
         // Last, so that setting up the sandbox never counts against a small limit.
