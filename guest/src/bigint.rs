@@ -6,7 +6,10 @@
 //! remainder has the dividend's sign); `//` and `%` floor, as Lua's integer operators do (the
 //! remainder has the divisor's sign). Each pair keeps `a == q * b + r`.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::rc::Rc;
 
 use mlua::{
     AnyUserData, FromLuaMulti, Function, IntoLua, Lua, LuaString, MetaMethod, Table, UserData, UserDataFields,
@@ -26,15 +29,33 @@ thread_local! {
     /// Bytes of digits held by live bigints: they live outside the Lua heap, which the memory
     /// limit otherwise covers.
     static HELD: Cell<usize> = const { Cell::new(0) };
+    /// Every live bigint by the address of its userdata, for the value conversion, which walks
+    /// Lua's stack with the C API and sees only that address.
+    static LIVE: RefCell<HashMap<usize, Rc<BigInt>>> = RefCell::new(HashMap::new());
 }
 
 /// A bigint in Lua.
-pub struct Big(BigInt);
+pub struct Big {
+    value: Rc<BigInt>,
+    /// The address of its userdata, once made.
+    at: Cell<usize>,
+}
 
 impl Drop for Big {
     fn drop(&mut self) {
-        HELD.with(|held| held.set(held.get().saturating_sub(digit_bytes(&self.0))));
+        HELD.with(|held| held.set(held.get().saturating_sub(digit_bytes(&self.value))));
+        LIVE.with(|live| live.borrow_mut().remove(&self.at.get()));
     }
+}
+
+/// The value of the bigint whose userdata is at `address` (`lua_touserdata`), if it is one.
+pub fn at_address(address: *const c_void) -> Option<Rc<BigInt>> {
+    LIVE.with(|live| live.borrow().get(&(address as usize)).cloned())
+}
+
+/// The value of `userdata` if it is a bigint.
+pub fn of_userdata(userdata: &AnyUserData) -> Option<Rc<BigInt>> {
+    userdata.borrow::<Big>().ok().map(|big| Rc::clone(&big.value))
 }
 
 fn digit_bytes(value: &BigInt) -> usize {
@@ -67,11 +88,16 @@ fn reserve(lua: &Lua, bytes: usize) -> mlua::Result<()> {
 }
 
 /// A new bigint userdata holding `value`.
-fn push(lua: &Lua, value: BigInt) -> mlua::Result<AnyUserData> {
+pub fn push(lua: &Lua, value: BigInt) -> mlua::Result<AnyUserData> {
     let bytes = digit_bytes(&value);
     reserve(lua, 0)?;
+    let value = Rc::new(value);
+    let userdata = lua.create_userdata(Big { value: Rc::clone(&value), at: Cell::new(0) })?;
     HELD.with(|held| held.set(held.get().saturating_add(bytes)));
-    lua.create_userdata(Big(value))
+    let at = userdata.to_pointer() as usize;
+    userdata.borrow::<Big>()?.at.set(at);
+    LIVE.with(|live| live.borrow_mut().insert(at, value));
+    Ok(userdata)
 }
 
 /// An operand: a bigint borrowed from Lua or a value converted from a Lua integer or string.
@@ -85,7 +111,7 @@ impl std::ops::Deref for Operand {
 
     fn deref(&self) -> &BigInt {
         match self {
-            Operand::Borrowed(big) => &big.0,
+            Operand::Borrowed(big) => &big.value,
             Operand::Owned(value) => value,
         }
     }
@@ -133,6 +159,15 @@ fn parse(text: &[u8], base: Option<u32>, what: &str) -> mlua::Result<BigInt> {
     let magnitude =
         magnitude.ok_or_else(|| error(format!("bigint {what}: '{}' is not a number in base {base}", shown())))?;
     Ok(if negative { -magnitude } else { magnitude })
+}
+
+/// A bigint's decimal form as the value type carries it: a `-` when negative, then digits.
+pub fn parse_decimal(text: &[u8]) -> Option<BigInt> {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    BigInt::parse_bytes(text, 10)
 }
 
 fn base_arg(base: Option<i64>, what: &str) -> mlua::Result<Option<u32>> {
@@ -286,7 +321,7 @@ impl UserData for Big {
             reported(|lua, (a, b): (Value, Value)| {
                 let piece = |v: &Value| -> mlua::Result<Vec<u8>> {
                     match v {
-                        Value::UserData(ud) if ud.is::<Big>() => Ok(ud.borrow::<Big>()?.0.to_string().into_bytes()),
+                        Value::UserData(ud) if ud.is::<Big>() => Ok(ud.borrow::<Big>()?.value.to_string().into_bytes()),
                         Value::String(s) => Ok(s.as_bytes().to_vec()),
                         Value::Integer(i) => Ok(i.to_string().into_bytes()),
                         Value::Number(n) => {
@@ -394,7 +429,7 @@ pub fn module(lua: &Lua, limit: usize) -> mlua::Result<Table> {
         let (name, function) = pair?;
         module.raw_set(name, wrap.call::<Function>(function)?)?;
     }
-    let meta = lua.create_userdata(Big(BigInt::zero()))?.metatable()?;
+    let meta = push(lua, BigInt::zero())?.metatable()?;
     for name in WRAPPED_METAMETHODS {
         meta.set(name, wrap.call::<Function>(meta.get::<Function>(name)?)?)?;
     }

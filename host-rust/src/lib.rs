@@ -34,6 +34,7 @@ pub use engine::{COMPONENT, Engine, EngineBuilder, default_cache_dir};
 pub use error::{Error, LimitKind, Result, StoreErrorKind};
 pub use home::{HomeKind, HomeOp, HomeStats, Snapshot};
 pub use io::{IoOutcome, StreamProgress};
+pub use num_bigint::BigInt;
 pub use store::{Backend, Entries, Expectation, KeyRange, MAX_KEY, MAX_VALUE, Page, Store, StoreError, Write};
 pub use unit::{MemoryStats, Outcome, Print, Unit, UnitOptions};
-pub use value::{Json, MAX_DEPTH, Value, from_value, to_value};
+pub use value::{BIGINT_MARKER, Json, MAX_DEPTH, Value, from_value, to_value};

@@ -544,3 +544,17 @@ fn home_on_a_redis_server() {
     assert_eq!(cu(&["eval", "_home.n = (_home.n or 0) + 1 return _home.n"]), "2\n");
     assert_eq!(cu(&["home", "get", "n"]), "2\n");
 }
+
+/// Bigints print in Lua form, and cross JSON as `{"$bigint": "…"}` both ways.
+#[test]
+fn bigints_in_text_and_json() {
+    let out = run(&["--store", "memory", "eval", "local b = require('bigint') return b.new(2) ^ 70"]);
+    assert_eq!((out.status, out.stdout.as_str()), (0, "bigint.new(\"1180591620717411303424\")\n"), "{}", out.stderr);
+    let input = script("amount.json", r#"{"wei": {"$bigint": "1000000000000000000000"}}"#);
+    let out = run(&["--store", "memory", "--json", "eval", "--input", &input, "_io.output = _io.input.wei * 3"]);
+    assert_eq!(
+        out.stdout, "{\"returns\":[],\"output\":{\"$bigint\":\"3000000000000000000000\"},\"printed\":\"\"}\n",
+        "{}",
+        out.stderr
+    );
+}

@@ -11,10 +11,11 @@ use std::ptr;
 
 use mlua::ffi::{self, lua_State};
 use mlua::{Lua, Value as LuaValue};
+use num_bigint::BigInt;
 
 use super::{Failure, Key, MAX_DEPTH, SHAPE_FIELD};
 use crate::bindings::cu::unit::types::{Node, Value};
-use crate::home;
+use crate::{bigint, home};
 
 /// Stack slots inside the protected call: the value being converted, the `__jsontype` string, the
 /// metatable of stored tables and the table of their loaded backings (home/mod.rs).
@@ -44,6 +45,9 @@ pub fn from_lua(lua: &Lua, value: &LuaValue) -> Result<Value, Failure> {
         // mlua's error values (a failed Rust callback) cross as their message.
         LuaValue::Error(error) => flattener.push_bytes(crate::errors::message_of(error).as_bytes())?,
         LuaValue::String(s) => flattener.push_bytes(&s.as_bytes())?,
+        LuaValue::UserData(userdata) if let Some(value) = bigint::of_userdata(userdata) => {
+            flattener.push_bigint(&value)?;
+        }
         scalar => flattener.value.nodes.push(scalar_node(scalar)?),
     }
     Ok(flattener.value)
@@ -126,6 +130,15 @@ impl Flattener {
         Ok(())
     }
 
+    /// A bigint, as its decimal digits.
+    fn push_bigint(&mut self, value: &BigInt) -> Result<(), Failure> {
+        let digits = value.to_string();
+        let len = u32::try_from(digits.len()).map_err(|_| Failure::invalid("is a bigint of over 4 GiB of digits"))?;
+        self.value.bytes.extend_from_slice(digits.as_bytes());
+        self.value.nodes.push(Node::Bigint(len));
+        Ok(())
+    }
+
     fn push_key(&mut self, key: Key<'_>) -> Result<(), Failure> {
         match key {
             Key::Boolean(b) => self.value.nodes.push(Node::Boolean(b)),
@@ -150,6 +163,10 @@ impl Flattener {
                 ffi::LUA_TSTRING => return self.push_bytes(string_at(state, index)),
                 ffi::LUA_TLIGHTUSERDATA if ffi::lua_touserdata(state, index).is_null() => Node::Nil,
                 ffi::LUA_TTABLE => return self.table(state, ffi::lua_absindex(state, index)),
+                // Reading the digits allocates outside Lua only: Lua's heap is left alone.
+                ffi::LUA_TUSERDATA if let Some(value) = bigint::at_address(ffi::lua_touserdata(state, index)) => {
+                    return self.push_bigint(&value);
+                }
                 other => return Err(Failure::invalid(format!("is a {}", type_name(other)))),
             };
             self.value.nodes.push(node);

@@ -8,25 +8,35 @@ use std::ffi::c_int;
 
 use mlua::ffi::{self, lua_State};
 use mlua::{Lua, Value as LuaValue};
+use num_bigint::BigInt;
 
 use super::{ARRAY_METATABLE, Failure, Key, MAX_DEPTH};
+use crate::bigint;
 use crate::bindings::cu::unit::types::{Node, Value};
 
+/// Stack slot of the value's bigints, made before the build, inside the protected call.
+const BIGINTS: c_int = 1;
 /// Stack slot of the array metatable inside the protected call.
-const ARRAY_MT: c_int = 1;
+const ARRAY_MT: c_int = 2;
 
 /// Builds the Lua value a structured value describes. `nil` at the root is Lua's nil; inside a
 /// container, `null`.
 pub fn to_lua(lua: &Lua, value: &Value) -> Result<LuaValue, Failure> {
-    Checker { value, next_node: 0, next_byte: 0 }.check_root()?;
+    let mut checker = Checker { value, next_node: 0, next_byte: 0, bigints: Vec::new() };
+    checker.check_root()?;
+    // Bigints are userdata that only mlua can make: they are made first and picked up by the build.
+    let bigints = lua.create_sequence_from(
+        checker.bigints.into_iter().map(|b| bigint::push(lua, b)).collect::<mlua::Result<Vec<_>>>()?,
+    )?;
     Ok(match value.nodes[0] {
+        Node::Bigint(_) => LuaValue::UserData(bigints.raw_get(1)?),
         Node::Nil => LuaValue::Nil,
         Node::Boolean(b) => LuaValue::Boolean(b),
         Node::Integer(i) => LuaValue::Integer(i),
         Node::Float(f) => LuaValue::Number(f),
         Node::Bytes(len) => LuaValue::String(lua.create_string(&value.bytes[..len as usize])?),
         Node::Array(_) | Node::Map(_) => {
-            let mut builder = Builder { value, next_node: 0, next_byte: 0 };
+            let mut builder = Builder { value, next_node: 0, next_byte: 0, next_bigint: 0 };
             // Everything built stays reachable, so collecting while building only wastes time: it
             // doubled the cost of a large input. A memory error still collects before it fails.
             let collecting = lua.gc_is_running();
@@ -34,10 +44,11 @@ pub fn to_lua(lua: &Lua, value: &Value) -> Result<LuaValue, Failure> {
             // SAFETY: see the module documentation. The closure leaves the array metatable and the
             // built value; the value replaces the metatable, so it is the one result.
             let built = unsafe {
-                lua.exec_raw::<LuaValue>((), |state| {
+                lua.exec_raw::<LuaValue>(bigints, |state| {
                     ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, ARRAY_METATABLE.as_ptr());
                     builder.build(state);
-                    ffi::lua_replace(state, ARRAY_MT);
+                    ffi::lua_replace(state, BIGINTS);
+                    ffi::lua_settop(state, BIGINTS);
                 })
             };
             if collecting {
@@ -54,6 +65,8 @@ struct Checker<'a> {
     value: &'a Value,
     next_node: usize,
     next_byte: usize,
+    /// The value's bigints, in node order.
+    bigints: Vec<BigInt>,
 }
 
 impl<'a> Checker<'a> {
@@ -71,6 +84,16 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
+    /// The next `len` bytes of the value.
+    fn bytes(&mut self, len: u32) -> Result<&'a [u8], Failure> {
+        let end = self.next_byte.saturating_add(len as usize);
+        let Some(bytes) = self.value.bytes.get(self.next_byte..end) else {
+            return Err(Failure::invalid("is malformed: its strings run past its bytes"));
+        };
+        self.next_byte = end;
+        Ok(bytes)
+    }
+
     /// Checks the next node and its contents; gives it as a key when it is a scalar.
     fn node(&mut self, depth: usize) -> Result<Option<Key<'a>>, Failure> {
         let Some(node) = self.value.nodes.get(self.next_node) else {
@@ -83,13 +106,14 @@ impl<'a> Checker<'a> {
             Node::Boolean(b) => Some(Key::Boolean(b)),
             Node::Integer(i) => Some(Key::Integer(i)),
             Node::Float(f) => Some(Key::Float(f)),
-            Node::Bytes(len) => {
-                let end = self.next_byte.saturating_add(len as usize);
-                let Some(bytes) = self.value.bytes.get(self.next_byte..end) else {
-                    return Err(Failure::invalid("is malformed: its strings run past its bytes"));
-                };
-                self.next_byte = end;
-                Some(Key::String(bytes))
+            Node::Bytes(len) => Some(Key::String(self.bytes(len)?)),
+            Node::Bigint(len) => {
+                let digits = self.bytes(len)?;
+                let value = bigint::parse_decimal(digits).ok_or_else(|| {
+                    Failure::invalid(format!("is a malformed bigint: {:?}", String::from_utf8_lossy(digits)))
+                })?;
+                self.bigints.push(value);
+                None
             }
             Node::Array(len) => {
                 if depth >= MAX_DEPTH {
@@ -114,6 +138,7 @@ impl<'a> Checker<'a> {
                         (None, Some(Node::Nil)) => {
                             return Err(Failure::invalid("has a nil as a key"));
                         }
+                        (None, Some(Node::Bigint(_))) => return Err(Failure::invalid("has a bigint as a key")),
                         (None, _) => return Err(Failure::invalid("has a table as a key")),
                     };
                     self.node(depth + 1).map_err(|f| f.at(|| key.segment()))?;
@@ -129,6 +154,7 @@ struct Builder<'a> {
     value: &'a Value,
     next_node: usize,
     next_byte: usize,
+    next_bigint: i64,
 }
 
 impl Builder<'_> {
@@ -151,6 +177,11 @@ impl Builder<'_> {
                     let bytes = &self.value.bytes[self.next_byte..self.next_byte + len as usize];
                     self.next_byte += len as usize;
                     ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len());
+                }
+                Node::Bigint(len) => {
+                    self.next_byte += len as usize;
+                    self.next_bigint += 1;
+                    ffi::lua_rawgeti(state, BIGINTS, self.next_bigint);
                 }
                 Node::Array(len) => {
                     ffi::luaL_checkstack(state, 3, c"values nest too deeply".as_ptr());

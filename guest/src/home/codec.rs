@@ -4,6 +4,8 @@
 //! Every stored value and record starts with the format version and ends with a CRC-32 of the
 //! bytes before it, so a corrupt or foreign value is refused on read instead of being trusted.
 
+use num_bigint::BigInt;
+
 /// The version of the stored form this build writes and reads.
 pub const FORMAT: u8 = 1;
 
@@ -170,6 +172,8 @@ pub enum Stored {
     Function(u64),
     /// A function of the sandbox's libraries, by name (`string.format`).
     Builtin(String),
+    /// A bigint (bigint.rs).
+    BigInt(BigInt),
 }
 
 impl Stored {
@@ -193,6 +197,7 @@ impl Stored {
             Stored::Table(id) => tagged(out, b'R', &id.to_le_bytes()),
             Stored::Function(id) => tagged(out, b'P', &id.to_le_bytes()),
             Stored::Builtin(name) => tagged(out, b'B', name.as_bytes()),
+            Stored::BigInt(value) => tagged(out, b'G', &value.to_signed_bytes_le()),
         }
     }
 
@@ -210,6 +215,7 @@ impl Stored {
             b'R' => Stored::Table(u64::from_le_bytes(word()?)),
             b'P' => Stored::Function(u64::from_le_bytes(word()?)),
             b'B' => Stored::Builtin(String::from_utf8(rest.to_vec()).map_err(|_| Corrupt("a malformed builtin name"))?),
+            b'G' if !rest.is_empty() => Stored::BigInt(BigInt::from_signed_bytes_le(rest)),
             _ => return Err(Corrupt("a value of an unknown kind")),
         })
     }

@@ -18,6 +18,7 @@ use super::function::{dump, is_native, upvalue, upvalue_count, upvalue_id};
 use super::node::{key_of, segment};
 use super::store::StoreError;
 use super::{HomeError, Inner};
+use crate::bigint;
 use crate::bindings::cu::unit::kv::{Entry, Expectation, Keys, Write};
 
 fn unstorable(path: &str, reason: impl Into<String>) -> HomeError {
@@ -286,6 +287,9 @@ impl Inner {
             Value::Number(n) => Stored::Float(*n),
             Value::String(s) => Stored::String(s.as_bytes().to_vec()),
             Value::LightUserData(p) if p.0.is_null() => Stored::Null,
+            Value::UserData(userdata) if let Some(value) = bigint::of_userdata(userdata) => {
+                Stored::BigInt((*value).clone())
+            }
             Value::Table(t) => match self.id_of(t)? {
                 Some(id) => Stored::Table(id),
                 None => Stored::Table(self.new_table(lua, plan, t, path)?),

@@ -6,6 +6,7 @@ use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, Value};
 
 use super::codec::{self, Body, Key, KeyCode, Record, Shape, Stored};
 use super::{Home, Inner, lua_error};
+use crate::bigint;
 
 /// Single-key reads of a node before the next read loads all of it: a loop over many keys is
 /// cheaper as one scan.
@@ -135,6 +136,7 @@ impl Inner {
             Stored::Float(f) => Value::Number(*f),
             Stored::String(s) => Value::String(self.lua()?.create_string(s)?),
             Stored::Null => Value::NULL,
+            Stored::BigInt(value) => Value::UserData(bigint::push(&self.lua()?, value.clone())?),
             Stored::Table(id) => Value::Table(self.proxy(*id, path)?),
             Stored::Function(id) => Value::Function(self.function(*id, path)?),
             Stored::Builtin(name) => match self.builtins.raw_get::<Value>(name.as_str())? {
@@ -241,7 +243,15 @@ impl Inner {
             ))),
             Value::Function(f) => self.check_function(f, path),
             Value::Thread(_) => refuse("a thread (coroutine)"),
-            Value::UserData(_) => refuse("a userdata"),
+            Value::UserData(userdata) => match bigint::of_userdata(userdata) {
+                Some(value) if value.bits() / 8 > (codec::MAX_VALUE - 16) as u64 => Err(lua_error(format!(
+                    "cannot store {path}: the bigint takes {} bytes, more than the store's limit of {} bytes per value",
+                    value.bits() / 8,
+                    codec::MAX_VALUE - 16
+                ))),
+                Some(_) => Ok(()),
+                None => refuse("a userdata"),
+            },
             Value::LightUserData(p) if !p.0.is_null() => refuse("a light userdata"),
             _ => Ok(()),
         }

@@ -55,8 +55,12 @@ class Writer {
         }
         return this.nodes.push({ tag: 'float', val: value });
       case 'bigint':
+        // Past 64 bits, a Lua bigint (require('bigint')), carried as its decimal digits.
         if (value > MAX_INTEGER || value < MIN_INTEGER) {
-          throw new ConversionError(path, `is ${value}, outside Lua's 64-bit integers`);
+          const digits = encoder.encode(value.toString());
+          this.bytes(digits);
+          this.nodes[this.nodes.length - 1] = { tag: 'bigint', val: digits.length };
+          return this.nodes.length;
         }
         return this.nodes.push({ tag: 'integer', val: value });
       case 'string':
@@ -110,8 +114,9 @@ class Writer {
 /**
  * A JavaScript value as the component's value; `path` names it in errors (`input.users[2]`).
  * Plain objects and Maps become Lua tables with keys, arrays become arrays, strings are UTF-8,
- * Uint8Arrays are strings of any bytes, integral numbers and bigints are integers, other
- * numbers and `float(x)` are floats, null is Lua's `null` (nil at the root).
+ * Uint8Arrays are strings of any bytes, integral numbers and bigints are integers (bigints past
+ * 64 bits are Lua bigints), other numbers and `float(x)` are floats, null is Lua's `null` (nil
+ * at the root).
  */
 export function toWit(value, path) {
   const writer = new Writer();
@@ -153,6 +158,11 @@ function read(value, reader, inside) {
         return bytes.slice();
       }
     }
+    case 'bigint': {
+      const digits = value.bytes.subarray(reader.bytes, reader.bytes + node.val);
+      reader.bytes += node.val;
+      return BigInt(new TextDecoder().decode(digits));
+    }
     case 'array': {
       const items = new Array(node.val);
       for (let i = 0; i < node.val; i++) items[i] = read(value, reader, true);
@@ -172,7 +182,7 @@ function read(value, reader, inside) {
 
 /**
  * The component's value as JavaScript: nil is undefined (null inside a table), integers are
- * numbers when they are safe integers and bigints otherwise, strings are JS strings when they are
+ * numbers when they are safe integers and bigints otherwise, Lua bigints are bigints, strings are JS strings when they are
  * UTF-8 and Uint8Arrays otherwise, arrays are arrays, and maps are plain objects when every key is
  * a string and Maps otherwise.
  */
@@ -254,6 +264,11 @@ function textOf(value, reader, inside) {
       const bytes = value.bytes.subarray(reader.bytes, reader.bytes + node.val);
       reader.bytes += node.val;
       return stringText(bytes);
+    }
+    case 'bigint': {
+      const digits = new TextDecoder().decode(value.bytes.subarray(reader.bytes, reader.bytes + node.val));
+      reader.bytes += node.val;
+      return `bigint.new("${digits}")`;
     }
     case 'array': {
       const items = [];

@@ -89,7 +89,11 @@ test('values into Lua: the types arrive as documented', async () => {
   loop.self = loop;
   assert.throws(() => u.setInput(loop), (e) => e instanceof ConversionError && e.path === 'input.self');
   assert.throws(() => u.setInput({ f() {} , g: Symbol('x') }), /input.g is a symbol/);
-  assert.throws(() => u.setInput(2n ** 64n), ConversionError);
+  u.setInput({ huge: 2n ** 64n, list: [2n ** 70n] });
+  assert.deepEqual(await u.compute('local b = require("bigint") return b.isbigint(_io.input.huge), tostring(_io.input.list[1])'), [
+    true,
+    String(2n ** 70n),
+  ]);
 });
 
 test('the seeds _io example and the IoWrapper', async () => {
@@ -153,6 +157,18 @@ test('the seeds _io example and the IoWrapper', async () => {
 
   await u.compute('function greet(p) return { text = "hello, " .. p.name } end');
   assert.deepEqual(await io.request('greet', { name: 'cu' }), { text: 'hello, cu' });
+});
+
+test('Lua bigints arrive as bigints and go back, through _io and _home', async () => {
+  const u = unit();
+  assert.deepEqual(await u.compute('local b = require("bigint") return b.new(2) ^ 100, { fee = b.new(-5) }'), [
+    2n ** 100n,
+    { fee: -5n },
+  ]);
+  await u.compute('_home.balance = require("bigint").new("1000000000000000000") * 3');
+  assert.equal(u.homeGet('balance'), 3000000000000000000n);
+  u.homeSet('credit', 2n ** 80n);
+  assert.equal(await u.compute('return tostring(_home.credit + _home.balance)'), String(2n ** 80n + 3000000000000000000n));
 });
 
 test('print goes to the printer; errors are CuErrors with the Lua details', async () => {

@@ -8,12 +8,13 @@
 
 use std::fmt;
 
+use serde::de::value::MapDeserializer;
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
 use serde::forward_to_deserialize_any;
 
-use super::{MAX_DEPTH, Mismatch, Value, key_segment};
+use super::{BIGINT_MARKER, MAX_DEPTH, Mismatch, Value, key_segment, parse_bigint};
 use crate::bindings::cu::unit::types::{Node, Value as WitValue};
 use crate::error::Result;
 
@@ -110,6 +111,13 @@ impl<'de> Visitor<'de> for ValueVisitor {
         while let Some(entry) = map.next_entry()? {
             entries.push(entry);
         }
+        // `{"$bigint": "<digits>"}` stands for a bigint.
+        if let [(Value::String(key), Value::String(digits))] = entries.as_slice()
+            && key == BIGINT_MARKER.as_bytes()
+            && let Some(value) = std::str::from_utf8(digits).ok().and_then(parse_bigint)
+        {
+            return Ok(Value::BigInt(value));
+        }
         Ok(Value::Map(entries))
     }
 }
@@ -141,6 +149,30 @@ impl<'a> Reader<'a> {
         Ok(node)
     }
 
+    /// A bigint's digits, as the component writes them.
+    fn digits(&mut self, len: u32) -> Result<&'a str, Mismatch> {
+        std::str::from_utf8(self.take_bytes(len)?)
+            .ok()
+            .filter(|digits| parse_bigint(digits).is_some())
+            .ok_or_else(|| Mismatch::new("is a malformed bigint"))
+    }
+
+    /// A bigint for an integer type: the narrowest of serde's integers that holds it.
+    fn bigint_number<'de, V: Visitor<'de>>(&mut self, len: u32, visitor: V) -> Result<V::Value, Mismatch> {
+        let digits = self.digits(len)?;
+        if let Ok(i) = digits.parse::<i64>() {
+            visitor.visit_i64(i)
+        } else if let Ok(u) = digits.parse::<u64>() {
+            visitor.visit_u64(u)
+        } else if let Ok(i) = digits.parse::<i128>() {
+            visitor.visit_i128(i)
+        } else if let Ok(u) = digits.parse::<u128>() {
+            visitor.visit_u128(u)
+        } else {
+            Err(Mismatch::new(format!("is the bigint {digits}, larger than 128 bits")))
+        }
+    }
+
     fn take_bytes(&mut self, len: u32) -> Result<&'a [u8], Mismatch> {
         let end = self.next_byte.saturating_add(len as usize);
         let bytes = self
@@ -157,7 +189,7 @@ impl<'a> Reader<'a> {
         while remaining > 0 {
             remaining -= 1;
             match self.next()? {
-                Node::Bytes(len) => _ = self.take_bytes(len)?,
+                Node::Bytes(len) | Node::Bigint(len) => _ = self.take_bytes(len)?,
                 Node::Array(n) => remaining += u64::from(n),
                 Node::Map(n) => remaining += 2 * u64::from(n),
                 _ => {}
@@ -214,6 +246,25 @@ macro_rules! integers_from_integral_floats {
                     }
                     None => self.deserialize_any(visitor),
                 },
+                Node::Bigint(len) => {
+                    self.next_node += 1;
+                    self.bigint_number(len, visitor)
+                }
+                _ => self.deserialize_any(visitor),
+            }
+        })*
+    };
+}
+
+/// A bigint read as a string gives its digits.
+macro_rules! strings_from_bigints {
+    ($($method:ident)*) => {
+        $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
+            match self.peek()? {
+                Node::Bigint(len) => {
+                    self.next_node += 1;
+                    visitor.visit_str(self.digits(len)?)
+                }
                 _ => self.deserialize_any(visitor),
             }
         })*
@@ -238,13 +289,20 @@ impl<'de> Deserializer<'de> for &mut Reader<'_> {
             }
             Node::Array(len) => self.seq(len, visitor),
             Node::Map(len) => self.map(len, visitor),
+            Node::Bigint(len) => {
+                let digits = self.digits(len)?;
+                visitor.visit_map(MapDeserializer::new(std::iter::once((BIGINT_MARKER, digits))))
+            }
         }
     }
 
     integers_from_integral_floats! {
         deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
         deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
+        deserialize_i128 deserialize_u128
     }
+
+    strings_from_bigints! { deserialize_str deserialize_string }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
         if let Node::Nil = self.peek()? {
@@ -351,7 +409,7 @@ impl<'de> Deserializer<'de> for &mut Reader<'_> {
     }
 
     forward_to_deserialize_any! {
-        bool i128 u128 f32 f64 char str string unit unit_struct identifier
+        bool f32 f64 char unit unit_struct identifier
     }
 }
 
@@ -362,6 +420,7 @@ fn node_type(node: Node) -> &'static str {
         Node::Integer(_) | Node::Float(_) => "number",
         Node::Bytes(_) => "string",
         Node::Array(_) | Node::Map(_) => "table",
+        Node::Bigint(_) => "bigint",
     }
 }
 

@@ -6,7 +6,8 @@ use super::Value;
 
 /// Serializes a value the way JSON can show it: nil and `null` are `null`; NaN and infinities
 /// (which JSON lacks) are `null`; strings that are not UTF-8 get U+FFFD for their invalid bytes; map
-/// keys that are not strings are written as text (`1`, `1.5`, `true`). Unlike [`Value`]'s own
+/// keys that are not strings are written as text (`1`, `1.5`, `true`); a bigint is
+/// `{"$bigint": "<digits>"}`, which reads back as a bigint. Unlike [`Value`]'s own
 /// `Serialize`, this loses information in those cases, so it is for display, not storage.
 ///
 /// ```
@@ -33,6 +34,11 @@ impl Serialize for Json<'_> {
                     seq.serialize_element(&Json(item))?;
                 }
                 seq.end()
+            }
+            Value::BigInt(value) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry(super::BIGINT_MARKER, &value.to_string())?;
+                map.end()
             }
             Value::Map(entries) => {
                 let mut map = serializer.serialize_map(Some(entries.len()))?;

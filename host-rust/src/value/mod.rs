@@ -12,6 +12,8 @@ pub use de::from_value;
 pub use json::Json;
 pub use ser::to_value;
 
+use num_bigint::BigInt;
+
 use crate::bindings::cu::unit::types::{Node, Value as WitValue};
 use crate::error::{Error, Result};
 
@@ -40,6 +42,19 @@ pub enum Value {
     Array(Vec<Value>),
     /// Any other table, as key/value pairs.
     Map(Vec<(Value, Value)>),
+    /// An integer of any size: a Lua `bigint` (docs/BIGINT.md). In serde's data model it is the
+    /// map `{"$bigint": "<decimal digits>"}` ([`BIGINT_MARKER`]), and such a map is a bigint.
+    BigInt(BigInt),
+}
+
+/// The one key of the map that stands for a bigint in serde's data model and in JSON:
+/// `{"$bigint": "-123"}`.
+pub const BIGINT_MARKER: &str = "$bigint";
+
+/// The bigint a marker map's value stands for: decimal digits after an optional `-`.
+pub(crate) fn parse_bigint(digits: &str) -> Option<BigInt> {
+    let unsigned = digits.strip_prefix('-').unwrap_or(digits);
+    (!unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok()).flatten()
 }
 
 impl Value {
@@ -59,6 +74,7 @@ impl Value {
             Value::Integer(_) | Value::Float(_) => "number",
             Value::String(_) => "string",
             Value::Array(_) | Value::Map(_) => "table",
+            Value::BigInt(_) => "bigint",
         }
     }
 }
@@ -109,6 +125,7 @@ impl fmt::Display for Value {
             Value::Integer(i) => write!(f, "{i}"),
             Value::Float(x) => write_float(f, *x),
             Value::String(bytes) => write_string(f, bytes),
+            Value::BigInt(value) => write!(f, "bigint.new(\"{value}\")"),
             Value::Array(items) => {
                 f.write_char('{')?;
                 for (i, item) in items.iter().enumerate() {
@@ -159,7 +176,7 @@ fn key_segment(key: &Node, bytes: &[u8]) -> String {
         Node::Integer(i) => Value::Integer(i),
         Node::Float(f) => Value::Float(f),
         Node::Boolean(b) => Value::Boolean(b),
-        Node::Nil | Node::Array(_) | Node::Map(_) => return String::new(),
+        Node::Nil | Node::Array(_) | Node::Map(_) | Node::Bigint(_) => return String::new(),
     };
     match &key {
         Value::String(bytes) if is_identifier(bytes) => format!(".{}", String::from_utf8_lossy(bytes)),

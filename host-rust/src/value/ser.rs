@@ -7,7 +7,7 @@
 
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{MAX_DEPTH, Mismatch, Value, key_segment};
+use super::{BIGINT_MARKER, MAX_DEPTH, Mismatch, Value, key_segment, parse_bigint};
 use crate::bindings::cu::unit::types::{Node, Value as WitValue};
 use crate::error::Result;
 
@@ -59,6 +59,11 @@ impl Serialize for Value {
                 }
                 map.end()
             }
+            Value::BigInt(value) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry(BIGINT_MARKER, &value.to_string())?;
+                map.end()
+            }
         }
     }
 }
@@ -75,11 +80,18 @@ impl Writer {
         Ok(())
     }
 
+    /// An integer: a Lua integer when it fits 64 bits, a bigint otherwise (`u64`, `i128`, `u128`).
     fn integer<T: TryInto<i64> + std::fmt::Display + Copy>(&mut self, v: T) -> Result<(), Mismatch> {
-        let i = v.try_into().map_err(|_| {
-            Mismatch::new(format!("is {v}, outside Lua's 64-bit integers ({} to {})", i64::MIN, i64::MAX))
-        })?;
-        self.push(Node::Integer(i))
+        match v.try_into() {
+            Ok(i) => self.push(Node::Integer(i)),
+            Err(_) => {
+                let digits = v.to_string();
+                self.bytes(digits.as_bytes())?;
+                let last = self.wit.nodes.len() - 1;
+                self.wit.nodes[last] = Node::Bigint(digits.len() as u32);
+                Ok(())
+            }
+        }
     }
 
     fn bytes(&mut self, bytes: &[u8]) -> Result<(), Mismatch> {
@@ -99,8 +111,9 @@ impl Writer {
         }
         self.depth += 1;
         let index = self.wit.nodes.len();
+        let first_byte = self.wit.bytes.len();
         self.push(node)?;
-        Ok(Compound { writer: self, index, count: 0, key: None })
+        Ok(Compound { writer: self, index, first_byte, count: 0, key: None })
     }
 
     /// `{variant = content}`.
@@ -219,6 +232,8 @@ impl<'w> Serializer for &'w mut Writer {
 struct Compound<'w> {
     writer: &'w mut Writer,
     index: usize,
+    /// Where the container's bytes start.
+    first_byte: usize,
     count: u32,
     /// A map's last key: its node and where its bytes start, for naming it in errors.
     key: Option<(usize, usize)>,
@@ -241,7 +256,7 @@ impl Compound<'_> {
         value.serialize(&mut *self.writer).map_err(|m| m.at(|| format!(".{name}")))
     }
 
-    fn finish(self) -> Result<(), Mismatch> {
+    fn finish(mut self) -> Result<(), Mismatch> {
         let count = self.count;
         let node = &mut self.writer.wit.nodes[self.index];
         *node = match node {
@@ -249,7 +264,24 @@ impl Compound<'_> {
             _ => Node::Map(count),
         };
         self.writer.depth -= 1;
+        self.bigint_marker();
         Ok(())
+    }
+
+    /// Turns a finished map `{"$bigint": "<digits>"}` into the bigint it stands for.
+    fn bigint_marker(&mut self) {
+        let wit = &mut self.writer.wit;
+        let marker = BIGINT_MARKER.len();
+        let [Node::Map(1), Node::Bytes(key), Node::Bytes(digits)] = wit.nodes[self.index..] else { return };
+        let (key, digits) = (key as usize, digits as usize);
+        let bytes = &wit.bytes[self.first_byte..];
+        let is_marker = key == marker && &bytes[..key] == BIGINT_MARKER.as_bytes();
+        if !is_marker || std::str::from_utf8(&bytes[key..key + digits]).ok().and_then(parse_bigint).is_none() {
+            return;
+        }
+        wit.bytes.drain(self.first_byte..self.first_byte + key);
+        wit.nodes.truncate(self.index);
+        wit.nodes.push(Node::Bigint(digits as u32));
     }
 }
 

@@ -109,7 +109,7 @@ fn kind(value: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Nil => "null",
         Value::Boolean(_) => "boolean",
-        Value::Integer(_) | Value::Float(_) => "number",
+        Value::Integer(_) | Value::Float(_) | Value::BigInt(_) => "number",
     }
 }
 
