@@ -19,8 +19,8 @@ pub const BUILD_PACKAGES: &[&str] = &["clang-22", "llvm-22", "wasi-libc"];
 /// headless (through playwright-core, which downloads no browser of its own).
 pub const TEST_PACKAGES: &[&str] = &["redis-server", "chromium"];
 
-/// Debian packages the benchmark needs: native Lua 5.4, the reference.
-pub const BENCH_PACKAGES: &[&str] = &["lua5.4"];
+/// Debian packages the benchmarks need: native Lua 5.4 and Python 3, the references.
+pub const BENCH_PACKAGES: &[&str] = &["lua5.4", "python3"];
 
 /// Adds the wasm32-wasip2 target to the active toolchain if it is missing.
 pub fn rust_target() -> Result<()> {

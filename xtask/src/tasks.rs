@@ -73,8 +73,8 @@ pub fn test(extra: &[String]) -> Result<()> {
     js::test(&built.node)
 }
 
-/// Builds, installs native Lua 5.4 and a Redis server, and runs the benchmarks: Lua programs,
-/// structured data, `_home`, then the JavaScript package's in Node.
+/// Builds, installs native Lua 5.4, Python 3 and a Redis server, and runs the benchmarks: Lua
+/// programs, structured data, `_home`, bigints, then the JavaScript package's in Node.
 pub fn bench(extra: &[String]) -> Result<()> {
     let built = all()?;
     // The `_home` benchmark starts a Redis server, as the tests do.
@@ -87,7 +87,7 @@ pub fn bench(extra: &[String]) -> Result<()> {
     )?;
     // The other benchmarks take only the number of runs; program names are the Lua bench's.
     let runs = extra.iter().position(|a| a == "--runs").map(|i| &extra[i..(i + 2).min(extra.len())]);
-    for bench in ["io", "home"] {
+    for bench in ["io", "home", "bigint"] {
         cmd::run(
             cargo()
                 .args(["bench", "--locked", "-p", "host-rust", "--bench", bench, "--"])
