@@ -87,10 +87,10 @@ fn reserve(lua: &Lua, bytes: usize) -> mlua::Result<()> {
     Err(mlua::Error::MemoryError(format!("{BIGINT_OVERFLOW}: a result of about {bytes} bytes does not fit in {limit}")))
 }
 
-/// A new bigint userdata holding `value`.
+/// A new bigint userdata holding `value`, if its digits fit the memory limit.
 pub fn push(lua: &Lua, value: BigInt) -> mlua::Result<AnyUserData> {
     let bytes = digit_bytes(&value);
-    reserve(lua, 0)?;
+    reserve(lua, bytes)?;
     let value = Rc::new(value);
     let userdata = lua.create_userdata(Big { value: Rc::clone(&value), at: Cell::new(0) })?;
     HELD.with(|held| held.set(held.get().saturating_add(bytes)));
