@@ -124,7 +124,8 @@ fn error(message: String) -> mlua::Error {
 /// `value` as an operand of `what`: a bigint, a Lua integer, or a string of a number.
 fn operand(value: &Value, what: &str) -> mlua::Result<Operand> {
     match value {
-        Value::UserData(ud) if ud.is::<Big>() => Ok(Operand::Borrowed(ud.borrow::<Big>()?)),
+        // One type check: borrowing checks the type.
+        Value::UserData(ud) if let Ok(big) = ud.borrow::<Big>() => Ok(Operand::Borrowed(big)),
         Value::Integer(i) => Ok(Operand::Owned(BigInt::from(*i))),
         Value::String(s) => parse(&s.as_bytes(), None, what).map(Operand::Owned),
         Value::Number(n) => Err(error(format!(
