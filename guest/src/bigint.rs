@@ -20,10 +20,7 @@ use num_integer::Integer;
 use num_traits::{FromPrimitive, One, Signed, ToPrimitive, Zero};
 
 use crate::errors::BIGINT_OVERFLOW;
-
-/// What bigints may hold when the unit has no memory limit: WebAssembly's 32-bit memory would
-/// otherwise run out with a trap.
-const UNLIMITED_BYTES: usize = 1 << 30;
+use crate::limits;
 
 thread_local! {
     /// Bytes of digits held by live bigints: they live outside the Lua heap, which the memory
@@ -73,8 +70,7 @@ struct Budget {
 /// bigints alive; collects garbage first, since dead bigints free their digits only when
 /// collected.
 fn reserve(lua: &Lua, bytes: usize) -> mlua::Result<()> {
-    let limit = lua.app_data_ref::<Budget>().map_or(0, |budget| budget.limit);
-    let limit = if limit == 0 { UNLIMITED_BYTES } else { limit };
+    let limit = limits::outside_heap(lua.app_data_ref::<Budget>().map_or(0, |budget| budget.limit));
     let fits = |lua: &Lua| HELD.with(Cell::get).saturating_add(bytes).saturating_add(lua.used_memory()) <= limit;
     if fits(lua) {
         return Ok(());

@@ -8,20 +8,21 @@ use mlua::{Function, Lua, Value, Variadic};
 
 use crate::bindings::exports::cu::unit::compute::PrintMode;
 use crate::errors::PRINT_OVERFLOW;
+use crate::limits;
 
 /// The destination of `print`, shared between the unit and its `print` function.
 #[derive(Clone, Debug)]
 pub struct Printed {
     mode: PrintMode,
     buffer: Rc<RefCell<Vec<u8>>>,
-    /// Most bytes one call may capture: the unit's memory limit (0 = none), since the buffer lives
-    /// outside the Lua heap that the limit otherwise covers.
+    /// Most bytes one call may capture (limits::outside_heap), since the buffer lives outside the
+    /// Lua heap that the memory limit otherwise covers.
     limit: usize,
 }
 
 impl Printed {
     pub fn new(mode: PrintMode, limit: usize) -> Self {
-        Self { mode, buffer: Rc::default(), limit }
+        Self { mode, buffer: Rc::default(), limit: limits::outside_heap(limit) }
     }
 
     /// Takes what was printed since the last call.
@@ -33,7 +34,7 @@ impl Printed {
         match self.mode {
             PrintMode::Capture => {
                 let mut buffer = self.buffer.borrow_mut();
-                if self.limit > 0 && buffer.len() + line.len() > self.limit {
+                if buffer.len() + line.len() > self.limit {
                     return Err(mlua::Error::MemoryError(format!("{PRINT_OVERFLOW} of {} bytes", self.limit)));
                 }
                 buffer.extend_from_slice(line);
