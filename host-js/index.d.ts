@@ -2,7 +2,8 @@
 
 /**
  * A value between JavaScript and Lua (docs/VALUES.md, "JavaScript"). From Lua: nil is undefined
- * (null inside a table), integers are numbers when safe and bigints otherwise, strings are JS
+ * (null inside a table), integers are numbers when safe and bigints otherwise, Lua bigints
+ * (`require('bigint')`) are bigints, strings are JS
  * strings when UTF-8 and Uint8Arrays otherwise, arrays are arrays, maps are plain objects when
  * every key is a string and Maps otherwise.
  */
