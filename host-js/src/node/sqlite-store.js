@@ -84,7 +84,10 @@ export class SqliteStore {
       this.#db.exec('COMMIT');
       return result;
     } catch (error) {
-      this.#db.exec('ROLLBACK');
+      // The transaction may not have begun (or SQLite ended it already): the first error is the one to report.
+      try {
+        this.#db.exec('ROLLBACK');
+      } catch {}
       throw error;
     }
   }
