@@ -9,7 +9,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ffi::c_void;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use mlua::{
     AnyUserData, FromLuaMulti, Function, IntoLua, Lua, LuaString, MetaMethod, Table, UserData, UserDataFields,
@@ -26,28 +26,34 @@ thread_local! {
     /// Bytes of digits held by live bigints: they live outside the Lua heap, which the memory
     /// limit otherwise covers.
     static HELD: Cell<usize> = const { Cell::new(0) };
-    /// Every live bigint by the address of its userdata, for the value conversion, which walks
-    /// Lua's stack with the C API and sees only that address.
-    static LIVE: RefCell<HashMap<usize, Rc<BigInt>>> = RefCell::new(HashMap::new());
+    /// Bigints by the address of their userdata, for the value conversion, which walks Lua's
+    /// stack with the C API and sees only that address. Entries of collected bigints stay until
+    /// pruned; a dead entry never answers, and a new bigint at the same address replaces it.
+    static LIVE: RefCell<Registry> = RefCell::new(Registry::default());
+}
+
+#[derive(Default)]
+struct Registry {
+    entries: HashMap<usize, Weak<BigInt>>,
+    /// Bigints alive now.
+    alive: usize,
 }
 
 /// A bigint in Lua.
 pub struct Big {
     value: Rc<BigInt>,
-    /// The address of its userdata, once made.
-    at: Cell<usize>,
 }
 
 impl Drop for Big {
     fn drop(&mut self) {
         HELD.with(|held| held.set(held.get().saturating_sub(digit_bytes(&self.value))));
-        LIVE.with(|live| live.borrow_mut().remove(&self.at.get()));
+        LIVE.with(|live| live.borrow_mut().alive -= 1);
     }
 }
 
 /// The value of the bigint whose userdata is at `address` (`lua_touserdata`), if it is one.
 pub fn at_address(address: *const c_void) -> Option<Rc<BigInt>> {
-    LIVE.with(|live| live.borrow().get(&(address as usize)).cloned())
+    LIVE.with(|live| live.borrow().entries.get(&(address as usize)).and_then(Weak::upgrade))
 }
 
 /// The value of `userdata` if it is a bigint.
@@ -85,14 +91,26 @@ fn reserve(lua: &Lua, bytes: usize) -> mlua::Result<()> {
 
 /// A new bigint userdata holding `value`, if its digits fit the memory limit.
 pub fn push(lua: &Lua, value: BigInt) -> mlua::Result<AnyUserData> {
+    reserve(lua, digit_bytes(&value))?;
+    made(lua, value)
+}
+
+/// A new bigint userdata holding `value`, whose size was checked already.
+fn made(lua: &Lua, value: BigInt) -> mlua::Result<AnyUserData> {
     let bytes = digit_bytes(&value);
-    reserve(lua, bytes)?;
     let value = Rc::new(value);
-    let userdata = lua.create_userdata(Big { value: Rc::clone(&value), at: Cell::new(0) })?;
+    let weak = Rc::downgrade(&value);
+    let userdata = lua.create_userdata(Big { value })?;
     HELD.with(|held| held.set(held.get().saturating_add(bytes)));
-    let at = userdata.to_pointer() as usize;
-    userdata.borrow::<Big>()?.at.set(at);
-    LIVE.with(|live| live.borrow_mut().insert(at, value));
+    LIVE.with(|live| {
+        let mut live = live.borrow_mut();
+        live.alive += 1;
+        live.entries.insert(userdata.to_pointer() as usize, weak);
+        // Dead entries are dropped once they outnumber the living.
+        if live.entries.len() > 2 * live.alive + 64 {
+            live.entries.retain(|_, entry| entry.strong_count() > 0);
+        }
+    });
     Ok(userdata)
 }
 
@@ -192,7 +210,8 @@ fn binary(
     reserve(lua, usize::try_from(estimate(&a, &b).div_ceil(8)).unwrap_or(usize::MAX))?;
     let result = op(&a, &b).ok_or_else(|| error(format!("bigint {what}: division by zero")))?;
     drop((a, b));
-    push(lua, result)
+    // The estimate bounded the result: checking again would only cost time.
+    made(lua, result)
 }
 
 fn sum_bits(a: &BigInt, b: &BigInt) -> u64 {
@@ -205,6 +224,11 @@ fn product_bits(a: &BigInt, b: &BigInt) -> u64 {
 
 fn quotient_bits(a: &BigInt, _: &BigInt) -> u64 {
     a.bits()
+}
+
+/// A floored remainder takes the divisor's sign, so it may be as large as the divisor.
+fn remainder_bits(a: &BigInt, b: &BigInt) -> u64 {
+    a.bits().max(b.bits())
 }
 
 fn add(a: &BigInt, b: &BigInt) -> Option<BigInt> {
@@ -299,8 +323,10 @@ impl UserData for Big {
             MetaMethod::IDiv,
             reported(|lua, args| binary(lua, args, "//", quotient_bits, div_floor)),
         );
-        methods
-            .add_meta_function(MetaMethod::Mod, reported(|lua, args| binary(lua, args, "%", quotient_bits, mod_floor)));
+        methods.add_meta_function(
+            MetaMethod::Mod,
+            reported(|lua, args| binary(lua, args, "%", remainder_bits, mod_floor)),
+        );
         methods.add_meta_function(MetaMethod::Pow, reported(pow));
         methods.add_meta_function(
             MetaMethod::Unm,
@@ -394,7 +420,7 @@ pub fn module(lua: &Lua, limit: usize) -> mlua::Result<Table> {
         ("sub", sum_bits, sub),
         ("mul", product_bits, mul),
         ("div", quotient_bits, div_trunc),
-        ("mod", quotient_bits, mod_trunc),
+        ("mod", remainder_bits, mod_trunc),
     ];
     for (name, estimate, op) in binaries {
         module.raw_set(name, lua.create_function(reported(move |lua, args| binary(lua, args, name, estimate, op)))?)?;
