@@ -30,11 +30,8 @@ fn cu(args: &[&str], stdin: Option<&str>, cache: &std::path::Path) -> Run {
 
 /// Runs cu with `dir` as the current directory.
 fn cu_in(dir: &std::path::Path, args: &[&str], stdin: Option<&str>, cache: &std::path::Path) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cu"))
+    let mut child = common::cu_command(cache)
         .args(args)
-        .env("CU_CACHE_DIR", cache)
-        // The default store, not one the environment running the tests may name.
-        .env_remove("CU_STORE")
         .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -25,8 +25,8 @@ fn cache_dir() -> &'static Path {
 }
 
 fn cu(cache: &Path, store: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cu"));
-    command.env("CU_CACHE_DIR", cache).env_remove("CU_STORE").args(["--store", store]);
+    let mut command = common::cu_command(cache);
+    command.args(["--store", store]);
     command
 }
 

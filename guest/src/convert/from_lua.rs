@@ -124,18 +124,19 @@ unsafe fn key_at<'a>(state: *mut lua_State, index: c_int) -> Result<Key<'a>, Fai
 
 impl Flattener {
     fn push_bytes(&mut self, bytes: &[u8]) -> Result<(), Failure> {
-        let len = u32::try_from(bytes.len()).map_err(|_| Failure::invalid("is a string longer than 4 GiB"))?;
-        self.value.bytes.extend_from_slice(bytes);
-        self.value.nodes.push(Node::Bytes(len));
-        Ok(())
+        self.push_contents(bytes, Node::Bytes)
     }
 
     /// A bigint, as its decimal digits.
     fn push_bigint(&mut self, value: &BigInt) -> Result<(), Failure> {
-        let digits = value.to_string();
-        let len = u32::try_from(digits.len()).map_err(|_| Failure::invalid("is a bigint of over 4 GiB of digits"))?;
-        self.value.bytes.extend_from_slice(digits.as_bytes());
-        self.value.nodes.push(Node::Bigint(len));
+        self.push_contents(value.to_string().as_bytes(), Node::Bigint)
+    }
+
+    /// A node whose contents are bytes of the value's buffer: a string or a bigint.
+    fn push_contents(&mut self, bytes: &[u8], node: fn(u32) -> Node) -> Result<(), Failure> {
+        let len = u32::try_from(bytes.len()).map_err(|_| Failure::invalid("is longer than 4 GiB"))?;
+        self.value.bytes.extend_from_slice(bytes);
+        self.value.nodes.push(node(len));
         Ok(())
     }
 

@@ -12,6 +12,7 @@ export const MAX_DEPTH = 512;
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder();
 
 /** How a key appears in a path: `.name`, `[3]`, `["two words"]`. */
 function segment(key) {
@@ -27,8 +28,9 @@ class Writer {
     this.seen = new Set();
   }
 
-  bytes(data) {
-    this.nodes.push({ tag: 'bytes', val: data.length });
+  /** A node whose contents are bytes of the value's buffer: a string, or a bigint's digits. */
+  bytes(data, tag = 'bytes') {
+    this.nodes.push({ tag, val: data.length });
     this.chunks.push(data);
     this.size += data.length;
   }
@@ -56,12 +58,7 @@ class Writer {
         return this.nodes.push({ tag: 'float', val: value });
       case 'bigint':
         // Past 64 bits, a Lua bigint (require('bigint')), carried as its decimal digits.
-        if (value > MAX_INTEGER || value < MIN_INTEGER) {
-          const digits = encoder.encode(value.toString());
-          this.bytes(digits);
-          this.nodes[this.nodes.length - 1] = { tag: 'bigint', val: digits.length };
-          return this.nodes.length;
-        }
+        if (value > MAX_INTEGER || value < MIN_INTEGER) return this.bytes(encoder.encode(value.toString()), 'bigint');
         return this.nodes.push({ tag: 'integer', val: value });
       case 'string':
         return this.bytes(encoder.encode(value));
@@ -161,7 +158,7 @@ function read(value, reader, inside) {
     case 'bigint': {
       const digits = value.bytes.subarray(reader.bytes, reader.bytes + node.val);
       reader.bytes += node.val;
-      return BigInt(new TextDecoder().decode(digits));
+      return BigInt(decoder.decode(digits));
     }
     case 'array': {
       const items = new Array(node.val);
@@ -241,7 +238,7 @@ function stringText(bytes) {
       i += 1;
       continue;
     }
-    const c = new TextDecoder().decode(bytes.subarray(i, i + n));
+    const c = decoder.decode(bytes.subarray(i, i + n));
     const code = c.codePointAt(0);
     out += ESCAPES[c] ?? (code < 0x20 || code === 0x7f ? `\\${String(code).padStart(3, '0')}` : c);
     i += n;
@@ -266,7 +263,7 @@ function textOf(value, reader, inside) {
       return stringText(bytes);
     }
     case 'bigint': {
-      const digits = new TextDecoder().decode(value.bytes.subarray(reader.bytes, reader.bytes + node.val));
+      const digits = decoder.decode(value.bytes.subarray(reader.bytes, reader.bytes + node.val));
       reader.bytes += node.val;
       return `bigint.new("${digits}")`;
     }
@@ -281,7 +278,7 @@ function textOf(value, reader, inside) {
         const keyNode = value.nodes[reader.at];
         const start = reader.bytes;
         const key = textOf(value, reader, true);
-        const name = keyNode.tag === 'bytes' ? new TextDecoder().decode(value.bytes.subarray(start, reader.bytes)) : null;
+        const name = keyNode.tag === 'bytes' ? decoder.decode(value.bytes.subarray(start, reader.bytes)) : null;
         const shown = name !== null && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !KEYWORDS.has(name) ? name : `[${key}]`;
         entries.push(`${shown} = ${textOf(value, reader, true)}`);
       }

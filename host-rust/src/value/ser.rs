@@ -84,20 +84,19 @@ impl Writer {
     fn integer<T: TryInto<i64> + std::fmt::Display + Copy>(&mut self, v: T) -> Result<(), Mismatch> {
         match v.try_into() {
             Ok(i) => self.push(Node::Integer(i)),
-            Err(_) => {
-                let digits = v.to_string();
-                self.bytes(digits.as_bytes())?;
-                let last = self.wit.nodes.len() - 1;
-                self.wit.nodes[last] = Node::Bigint(digits.len() as u32);
-                Ok(())
-            }
+            Err(_) => self.contents(v.to_string().as_bytes(), Node::Bigint),
         }
     }
 
     fn bytes(&mut self, bytes: &[u8]) -> Result<(), Mismatch> {
-        let len = u32::try_from(bytes.len()).map_err(|_| Mismatch::new("is a string longer than 4 GiB"))?;
+        self.contents(bytes, Node::Bytes)
+    }
+
+    /// A node whose contents are bytes of the value's buffer: a string or a bigint.
+    fn contents(&mut self, bytes: &[u8], node: fn(u32) -> Node) -> Result<(), Mismatch> {
+        let len = u32::try_from(bytes.len()).map_err(|_| Mismatch::new("is longer than 4 GiB"))?;
         self.wit.bytes.extend_from_slice(bytes);
-        self.push(Node::Bytes(len))
+        self.push(node(len))
     }
 
     /// Opens a container whose count is filled in when it ends.

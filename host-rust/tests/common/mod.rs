@@ -4,6 +4,8 @@
 
 pub mod redis_server;
 
+use std::path::Path;
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -37,4 +39,12 @@ pub fn values(unit: &mut Unit, code: &str) -> Vec<Value> {
 /// Asserts the unit still works after whatever happened to it.
 pub fn assert_alive(unit: &mut Unit) {
     assert_eq!(values(unit, "return 1"), vec![Value::Integer(1)], "the unit no longer answers");
+}
+
+/// The built `cu` binary, caching its compiled component in `cache`, on the default store rather
+/// than one the environment running the tests may name in `CU_STORE`.
+pub fn cu_command(cache: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cu"));
+    command.env("CU_CACHE_DIR", cache).env_remove("CU_STORE");
+    command
 }
