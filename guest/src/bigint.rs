@@ -65,18 +65,63 @@ fn digit_bytes(value: &BigInt) -> usize {
     usize::try_from(value.bits().div_ceil(8)).unwrap_or(usize::MAX)
 }
 
-/// The memory budget of bigints, kept with the Lua state.
-#[derive(Clone, Copy)]
+/// What bigints need of their Lua state, kept with it.
 struct Budget {
     /// The unit's memory limit (0 = none).
     limit: usize,
+    /// Whether the bigint metatable's metamethods are wrapped yet ([`WRAPPED_METAMETHODS`]).
+    ready: Cell<bool>,
+}
+
+/// Registry names: the sandbox's own `error`, kept before any script can replace the global, and
+/// the compiled [`WRAPPER`].
+const ERROR_KEY: &str = "cu.bigint.error";
+const WRAP_KEY: &str = "cu.bigint.wrap";
+
+/// Prepares a Lua state for bigints, whose memory limit is `limit` bytes (0 = none). Cheap: the
+/// module and the metatable are made when first used, so units that never use bigints do not
+/// pay for them.
+pub fn install(lua: &Lua, limit: usize) -> mlua::Result<()> {
+    lua.set_app_data(Budget { limit, ready: Cell::new(false) });
+    lua.set_named_registry_value(ERROR_KEY, lua.globals().raw_get::<Function>("error")?)
+}
+
+/// [`WRAPPER`], compiled once per state.
+fn wrapper(lua: &Lua) -> mlua::Result<Function> {
+    if let Some(wrap) = lua.named_registry_value::<Option<Function>>(WRAP_KEY)? {
+        return Ok(wrap);
+    }
+    let error: Function = lua.named_registry_value(ERROR_KEY)?;
+    let wrap: Function = lua.load(WRAPPER).set_name("=[cu]").call(error)?;
+    lua.set_named_registry_value(WRAP_KEY, &wrap)?;
+    Ok(wrap)
+}
+
+/// Wraps the metamethods of the bigint metatable (which mlua makes with the first bigint) so
+/// that they raise plain string errors.
+fn wrap_metamethods(lua: &Lua) -> mlua::Result<()> {
+    let meta = made(lua, BigInt::zero())?.metatable()?;
+    let wrap = wrapper(lua)?;
+    for name in WRAPPED_METAMETHODS {
+        meta.set(name, wrap.call::<Function>(meta.get::<Function>(name)?)?)?;
+    }
+    Ok(())
 }
 
 /// Fails with a memory limit error unless `bytes` more of digits fit beside the Lua heap and the
 /// bigints alive; collects garbage first, since dead bigints free their digits only when
 /// collected.
 fn reserve(lua: &Lua, bytes: usize) -> mlua::Result<()> {
-    let limit = limits::outside_heap(lua.app_data_ref::<Budget>().map_or(0, |budget| budget.limit));
+    let (limit, ready) = lua.app_data_ref::<Budget>().map_or((0, true), |budget| (budget.limit, budget.ready.get()));
+    // Every bigint is made after a reservation: the first one readies the metatable (making a
+    // bigint itself, without a reservation), and marks it ready only once that has worked.
+    if !ready {
+        wrap_metamethods(lua)?;
+        if let Some(budget) = lua.app_data_ref::<Budget>() {
+            budget.ready.set(true);
+        }
+    }
+    let limit = limits::outside_heap(limit);
     let fits = |lua: &Lua| HELD.with(Cell::get).saturating_add(bytes).saturating_add(lua.used_memory()) <= limit;
     if fits(lua) {
         return Ok(());
@@ -402,10 +447,8 @@ fn reported<A: FromLuaMulti, R: IntoLua>(
     }
 }
 
-/// The module table `require('bigint')` returns, for a unit whose memory limit is `limit` bytes
-/// (0 = none).
-pub fn module(lua: &Lua, limit: usize) -> mlua::Result<Table> {
-    lua.set_app_data(Budget { limit });
+/// The module table `require('bigint')` returns (after [`install`]).
+pub fn module(lua: &Lua) -> mlua::Result<Table> {
     let module = lua.create_table()?;
     module.raw_set(
         "new",
@@ -447,14 +490,10 @@ pub fn module(lua: &Lua, limit: usize) -> mlua::Result<Table> {
 
     // Everything above answers (ok, value or message); the Lua wrapper raises the message as a
     // plain string error pointing at the caller's line.
-    let wrap: Function = lua.load(WRAPPER).set_name("=[cu]").call(lua.globals().raw_get::<Function>("error")?)?;
+    let wrap = wrapper(lua)?;
     for pair in module.clone().pairs::<LuaString, Function>() {
         let (name, function) = pair?;
         module.raw_set(name, wrap.call::<Function>(function)?)?;
-    }
-    let meta = push(lua, BigInt::zero())?.metatable()?;
-    for name in WRAPPED_METAMETHODS {
-        meta.set(name, wrap.call::<Function>(meta.get::<Function>(name)?)?)?;
     }
     Ok(module)
 }

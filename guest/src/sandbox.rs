@@ -25,8 +25,12 @@ fn opened() -> StdLib {
 /// Base-library globals that reach the file system.
 const REMOVED_GLOBALS: &[&str] = &["dofile", "loadfile"];
 
-/// What `require` can return: libraries already in the sandbox, and `bigint`, which is not a global.
+/// What `require` can return: libraries already in the sandbox.
 const MODULES: &[&str] = &["string", "table", "math", "utf8", "coroutine", "os", "debug"];
+
+/// Modules that are not globals, made on their first `require` (units that never use them do not
+/// pay for them).
+const LAZY_MODULES: &[&str] = &["bigint"];
 
 /// Creates a Lua state holding exactly the sandbox's libraries, with `print` writing to `printed`;
 /// `memory_limit` (bytes, 0 = none) bounds the digits that bigints hold outside the Lua heap.
@@ -51,7 +55,8 @@ pub fn new_state(printed: &Printed, memory_limit: usize) -> mlua::Result<Lua> {
     os.raw_set("clock", clock(&lua)?)?;
     keep_only(&lua, &globals, "debug", &["traceback"])?;
 
-    globals.raw_set("require", require(&lua, &globals, bigint::module(&lua, memory_limit)?)?)?;
+    bigint::install(&lua, memory_limit)?;
+    globals.raw_set("require", require(&lua, &globals)?)?;
     structured_data(&lua, &globals)?;
     Ok(lua)
 }
@@ -135,17 +140,22 @@ fn clock(lua: &Lua) -> mlua::Result<Function> {
 
 /// `require` for built-in modules only: there are no files or C modules to load. Written in Lua so
 /// that a missing module raises an ordinary string error pointing at the caller's line.
-fn require(lua: &Lua, globals: &Table, bigint: Table) -> mlua::Result<Function> {
+fn require(lua: &Lua, globals: &Table) -> mlua::Result<Function> {
     let loaded = lua.create_table()?;
     for name in MODULES {
         loaded.raw_set(*name, globals.raw_get::<Table>(*name)?)?;
     }
-    loaded.raw_set("bigint", bigint)?;
+    let makers = lua.create_table()?;
+    makers.raw_set("bigint", lua.create_function(|lua, ()| bigint::module(lua))?)?;
     lua.load(
         r#"
-        local loaded, available, error, tostring = ...
+        local loaded, makers, available, error, tostring = ...
         return function(name)
             local module = loaded[name]
+            if module == nil and makers[name] then
+                module = makers[name]()
+                loaded[name] = module
+            end
             if module == nil then
                 error("module '" .. tostring(name) .. "' not found: cu's require loads only built-in modules ("
                     .. available .. ")", 2)
@@ -157,7 +167,8 @@ fn require(lua: &Lua, globals: &Table, bigint: Table) -> mlua::Result<Function> 
     .set_name("=[cu]")
     .call((
         loaded,
-        [MODULES, &["bigint"]].concat().join(", "),
+        makers,
+        [MODULES, LAZY_MODULES].concat().join(", "),
         globals.raw_get::<Function>("error")?,
         globals.raw_get::<Function>("tostring")?,
     ))

@@ -79,3 +79,22 @@ fn stored_bigints_survive_a_restart() {
     let sum = common::values(&mut second, "return tostring(_home.credit + _home.balance)");
     assert_eq!(sum, vec![Value::from("-33893488147419103232")]);
 }
+
+/// The module is made on first `require`; a bigint that arrives before it behaves the same.
+#[test]
+fn a_bigint_from_the_host_works_before_any_require() {
+    let mut unit = common::unit();
+    unit.set_input(&Value::BigInt(big("100000000000000000000"))).expect("sets");
+    let values = common::values(
+        &mut unit,
+        "local ok, message = pcall(function() return _io.input / 0 end) return ok, message, tostring(_io.input + 1)",
+    );
+    assert_eq!(
+        values,
+        vec![
+            Value::Boolean(false),
+            Value::from("(compute):1: bigint /: division by zero"),
+            Value::from("100000000000000000001")
+        ]
+    );
+}
