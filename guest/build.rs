@@ -1,7 +1,8 @@
 //! Compiles Lua 5.4 and the setjmp runtime for wasm32-wasip2 with clang-22.
 //!
 //! Lua's sources come from the `lua-src` crate (located by `cargo xtask`), copied and patched
-//! so the interpreter checks the time limit cheaply (see c/cu_limits.h). Lua raises errors with
+//! so the interpreter checks the time limit cheaply (see c/cu_limits.h) and `lapi.c` carries two
+//! userdata helpers for bigints (c/cu_udata.c). Lua raises errors with
 //! setjmp/longjmp, which on wasm needs the exception-handling proposal and our own runtime
 //! (c/setjmp_rt.c). `cargo xtask` installs the compiler; this script only says what is missing.
 
@@ -54,6 +55,12 @@ const PATCHES: &[(&str, &str, &str)] = &[
         "lvm.c",
         "          setobjs2s(L, ra + 2, ra + 4);  /* save control variable */\n          pc -= GETARG_Bx(i);  /* jump back */\n",
         "          setobjs2s(L, ra + 2, ra + 4);  /* save control variable */\n          pc -= GETARG_Bx(i);  /* jump back */\n          cu_vmtick(L);\n",
+    ),
+    // One-call userdata helpers, which need lapi.c's own index lookup (c/cu_udata.c).
+    (
+        "lapi.c",
+        "  *up1 = *up2;\n  luaC_objbarrier(L, f1, *up1);\n}\n",
+        "  *up1 = *up2;\n  luaC_objbarrier(L, f1, *up1);\n}\n\n#include \"cu_udata.c\"\n",
     ),
     // Library loops whose length a script controls without allocating much: backtracking patterns,
     // sorting, and shifting elements over a range of absent keys or a huge `__len`.

@@ -8,7 +8,7 @@ use crate::home::{HomeError, StoreFailure};
 
 /// How the memory error of a full `print` buffer begins (see output.rs).
 pub const PRINT_OVERFLOW: &str = "print output exceeds the memory limit";
-/// How the memory error of bigint digits past the limit begins (see bigint.rs).
+/// How the memory error of a bigint result past the limit begins (see bigint/functions.rs).
 pub const BIGINT_OVERFLOW: &str = "bigint digits exceed the memory limit";
 
 /// The message Lua raises when an allocation fails.

@@ -23,9 +23,9 @@ pub fn heap_limit(bytes: u64) -> usize {
     usize::try_from(bytes).unwrap_or(usize::MAX)
 }
 
-/// What memory the unit keeps outside the Lua heap (captured `print` output, bigint digits) may
-/// hold: the memory limit, or 1 GiB when there is none, since WebAssembly's 32-bit memory would
-/// otherwise run out with a trap.
+/// What memory the unit may hold outside the Lua heap (captured `print` output, a bigint result
+/// being computed): the memory limit, or 1 GiB when there is none, since WebAssembly's 32-bit
+/// memory would otherwise run out with a trap.
 pub fn outside_heap(limit: usize) -> usize {
     if limit == 0 { 1 << 30 } else { limit }
 }

@@ -45,7 +45,7 @@ pub fn from_lua(lua: &Lua, value: &LuaValue) -> Result<Value, Failure> {
         // mlua's error values (a failed Rust callback) cross as their message.
         LuaValue::Error(error) => flattener.push_bytes(crate::errors::message_of(error).as_bytes())?,
         LuaValue::String(s) => flattener.push_bytes(&s.as_bytes())?,
-        LuaValue::UserData(userdata) if let Some(value) = bigint::of_userdata(userdata) => {
+        LuaValue::UserData(userdata) if let Some(value) = bigint::of_userdata(lua, userdata) => {
             flattener.push_bigint(&value)?;
         }
         scalar => flattener.value.nodes.push(scalar_node(scalar)?),
@@ -165,7 +165,7 @@ impl Flattener {
                 ffi::LUA_TLIGHTUSERDATA if ffi::lua_touserdata(state, index).is_null() => Node::Nil,
                 ffi::LUA_TTABLE => return self.table(state, ffi::lua_absindex(state, index)),
                 // Reading the digits allocates outside Lua only: Lua's heap is left alone.
-                ffi::LUA_TUSERDATA if let Some(value) = bigint::at_address(ffi::lua_touserdata(state, index)) => {
+                ffi::LUA_TUSERDATA if let Some(value) = bigint::at_index(state, index) => {
                     return self.push_bigint(&value);
                 }
                 other => return Err(Failure::invalid(format!("is a {}", type_name(other)))),

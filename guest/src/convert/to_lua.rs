@@ -26,7 +26,7 @@ pub fn to_lua(lua: &Lua, value: &Value) -> Result<LuaValue, Failure> {
     checker.check_root()?;
     // Bigints are userdata that only mlua can make: they are made first and picked up by the build.
     let bigints = lua.create_sequence_from(
-        checker.bigints.into_iter().map(|b| bigint::push(lua, b)).collect::<mlua::Result<Vec<_>>>()?,
+        checker.bigints.iter().map(|b| bigint::push(lua, b)).collect::<mlua::Result<Vec<_>>>()?,
     )?;
     Ok(match value.nodes[0] {
         Node::Bigint(_) => LuaValue::UserData(bigints.raw_get(1)?),

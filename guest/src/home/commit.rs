@@ -287,9 +287,7 @@ impl Inner {
             Value::Number(n) => Stored::Float(*n),
             Value::String(s) => Stored::String(s.as_bytes().to_vec()),
             Value::LightUserData(p) if p.0.is_null() => Stored::Null,
-            Value::UserData(userdata) if let Some(value) = bigint::of_userdata(userdata) => {
-                Stored::BigInt((*value).clone())
-            }
+            Value::UserData(userdata) if let Some(value) = bigint::of_userdata(lua, userdata) => Stored::BigInt(value),
             Value::Table(t) => match self.id_of(t)? {
                 Some(id) => Stored::Table(id),
                 None => Stored::Table(self.new_table(lua, plan, t, path)?),

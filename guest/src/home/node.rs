@@ -136,7 +136,7 @@ impl Inner {
             Stored::Float(f) => Value::Number(*f),
             Stored::String(s) => Value::String(self.lua()?.create_string(s)?),
             Stored::Null => Value::NULL,
-            Stored::BigInt(value) => Value::UserData(bigint::push(&self.lua()?, value.clone())?),
+            Stored::BigInt(value) => Value::UserData(bigint::push(&self.lua()?, value)?),
             Stored::Table(id) => Value::Table(self.proxy(*id, path)?),
             Stored::Function(id) => Value::Function(self.function(*id, path)?),
             Stored::Builtin(name) => match self.builtins.raw_get::<Value>(name.as_str())? {
@@ -243,7 +243,7 @@ impl Inner {
             ))),
             Value::Function(f) => self.check_function(f, path),
             Value::Thread(_) => refuse("a thread (coroutine)"),
-            Value::UserData(userdata) => match bigint::of_userdata(userdata) {
+            Value::UserData(userdata) => match bigint::of_userdata(&self.lua()?, userdata) {
                 Some(value) if value.bits() / 8 > (codec::MAX_VALUE - 16) as u64 => Err(lua_error(format!(
                     "cannot store {path}: the bigint takes {} bytes, more than the store's limit of {} bytes per value",
                     value.bits() / 8,
