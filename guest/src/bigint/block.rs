@@ -43,16 +43,17 @@ impl View<'_> {
     /// The value as an `i128` when its magnitude is below 2^127: the fast path of every operation.
     #[inline(always)]
     pub fn small(self) -> Option<i128> {
-        // Shifts by constants: a shift of a u128 by a variable is a library call on wasm32.
-        let mut quad = [0u32; 4];
-        for (slot, &digit) in quad.iter_mut().zip(self.digits) {
-            *slot = digit;
-        }
-        if self.digits.len() > 4 || quad[3] >> 31 != 0 {
-            return None;
-        }
-        let [d0, d1, d2, d3] = quad.map(u128::from);
-        let magnitude = (d0 | d1 << 32 | d2 << 64 | d3 << 96) as i128;
+        // Constant indices and shifts: on wasm32 a loop here becomes a call to copy memory, and a
+        // shift of a u128 by a variable a library call.
+        let digit = |i: usize| u128::from(self.digits[i]);
+        let magnitude = match self.digits.len() {
+            0 => 0,
+            1 => digit(0),
+            2 => digit(0) | digit(1) << 32,
+            3 => digit(0) | digit(1) << 32 | digit(2) << 64,
+            4 if self.digits[3] >> 31 == 0 => digit(0) | digit(1) << 32 | digit(2) << 64 | digit(3) << 96,
+            _ => return None,
+        } as i128;
         Some(if self.negative { -magnitude } else { magnitude })
     }
 
@@ -129,10 +130,11 @@ pub unsafe fn push_small(state: *mut lua_State, value: i128, meta: c_int) {
     let magnitude = value.unsigned_abs();
     let quad = [magnitude as u32, (magnitude >> 32) as u32, (magnitude >> 64) as u32, (magnitude >> 96) as u32];
     let len = 4 - quad.iter().rev().take_while(|&&digit| digit == 0).count();
-    // SAFETY: as the caller promises; `len` digits are written before finishing.
+    // SAFETY: as the caller promises. The block always has room for four digits, so that they
+    // are written by four stores rather than a copy of variable length.
     unsafe {
-        let digits = push_block(state, len, meta);
-        for (i, &digit) in quad[..len].iter().enumerate() {
+        let digits = push_block(state, quad.len(), meta);
+        for (i, digit) in quad.into_iter().enumerate() {
             digits.add(i).write(digit);
         }
         finish(digits, value < 0, len);
