@@ -1,6 +1,6 @@
-//! Nodes into Lua values.
+//! Packed nodes into Lua values.
 //!
-//! Safety: the node list is checked completely first, in Rust. Only then is it built, inside a
+//! Safety: the nodes are checked completely first, in Rust. Only then are they built, inside a
 //! protected call, by code that holds nothing needing a destructor, so a memory error Lua raises in
 //! the middle unwinds through plain frames and leaves the call as an ordinary error.
 
@@ -9,10 +9,11 @@ use std::ffi::c_int;
 use mlua::ffi::{self, lua_State};
 use mlua::{Lua, Value as LuaValue};
 use num_bigint::BigInt;
+use packed::{Node, Reader};
 
 use super::{ARRAY_METATABLE, Failure, Key, MAX_DEPTH};
 use crate::bigint;
-use crate::bindings::cu::unit::types::{Node, Value};
+use crate::bindings::cu::unit::types::Value;
 
 /// Stack slot of the value's bigints, made before the build, inside the protected call.
 const BIGINTS: c_int = 1;
@@ -22,21 +23,20 @@ const ARRAY_MT: c_int = 2;
 /// Builds the Lua value a structured value describes. `nil` at the root is Lua's nil; inside a
 /// container, `null`.
 pub fn to_lua(lua: &Lua, value: &Value) -> Result<LuaValue, Failure> {
-    let mut checker = Checker { value, next_node: 0, next_byte: 0, bigints: Vec::new() };
-    checker.check_root()?;
+    let bigints = check(&value.nodes)?;
     // Bigints are userdata that only mlua can make: they are made first and picked up by the build.
-    let bigints = lua.create_sequence_from(
-        checker.bigints.into_iter().map(|b| bigint::push(lua, b)).collect::<mlua::Result<Vec<_>>>()?,
-    )?;
-    Ok(match value.nodes[0] {
+    let bigints =
+        lua.create_sequence_from(bigints.into_iter().map(|b| bigint::push(lua, b)).collect::<mlua::Result<Vec<_>>>()?)?;
+    let reader = Reader::new(&value.nodes);
+    Ok(match reader.peek().map_err(|m| Failure::invalid(m.to_string()))? {
         Node::Bigint(_) => LuaValue::UserData(bigints.raw_get(1)?),
         Node::Nil => LuaValue::Nil,
         Node::Boolean(b) => LuaValue::Boolean(b),
         Node::Integer(i) => LuaValue::Integer(i),
         Node::Float(f) => LuaValue::Number(f),
-        Node::Bytes(len) => LuaValue::String(lua.create_string(&value.bytes[..len as usize])?),
+        Node::String(bytes) => LuaValue::String(lua.create_string(bytes)?),
         Node::Array(_) | Node::Map(_) => {
-            let mut builder = Builder { value, next_node: 0, next_byte: 0, next_bigint: 0 };
+            let mut builder = Builder { reader, next_bigint: 0 };
             // Everything built stays reachable, so collecting while building only wastes time: it
             // doubled the cost of a large input. A memory error still collects before it fails.
             let collecting = lua.gc_is_running();
@@ -59,101 +59,109 @@ pub fn to_lua(lua: &Lua, value: &Value) -> Result<LuaValue, Failure> {
     })
 }
 
-/// Validates a node list: every container complete, strings within the bytes, keys that Lua
-/// accepts, nesting within `MAX_DEPTH`, nothing left over.
-struct Checker<'a> {
-    value: &'a Value,
-    next_node: usize,
-    next_byte: usize,
-    /// The value's bigints, in node order.
-    bigints: Vec<BigInt>,
+/// A container being checked: how many of its slots (elements, or keys and values) are left, and
+/// where its current key starts.
+struct Open {
+    map: bool,
+    slots: u64,
+    left: u64,
+    key: usize,
 }
 
-impl<'a> Checker<'a> {
-    fn check_root(&mut self) -> Result<(), Failure> {
-        if self.value.nodes.is_empty() {
-            return Err(Failure::invalid("is empty: a value needs at least its root node"));
+impl Open {
+    /// How the slot being read appears in a path: `[3]` in an array, the key's segment for a map's
+    /// value, nothing for a key.
+    fn segment(&self, reader: &Reader<'_>) -> Option<String> {
+        let slot = self.slots - self.left;
+        if !self.map {
+            return Some(format!("[{slot}]"));
         }
-        self.node(0)?;
-        if self.next_node != self.value.nodes.len() {
-            return Err(Failure::invalid(format!(
-                "is malformed: {} nodes follow the end of the root",
-                self.value.nodes.len() - self.next_node
-            )));
+        let key = if slot.is_multiple_of(2) { reader.node_at(self.key).and_then(Key::of) } else { None };
+        key.map(|key| key.segment())
+    }
+}
+
+/// Validates packed nodes: every node whole, every container complete, keys that Lua accepts,
+/// nesting within `MAX_DEPTH`, nothing left over. Returns the value's bigints, in node order.
+fn check(nodes: &[u8]) -> Result<Vec<BigInt>, Failure> {
+    let mut reader = Reader::new(nodes);
+    let mut open: Vec<Open> = Vec::new();
+    let mut bigints = Vec::new();
+    let fail = |reason: String, open: &[Open], reader: &Reader<'_>| Failure::Invalid {
+        reason,
+        path: open.iter().rev().filter_map(|o| o.segment(reader)).collect(),
+    };
+    if nodes.is_empty() {
+        return Err(Failure::invalid("is empty: a value needs at least its root node"));
+    }
+    loop {
+        let is_key = match open.last_mut() {
+            Some(top) => {
+                top.left -= 1;
+                let is_key = top.map && (top.slots - top.left) % 2 == 1;
+                if is_key {
+                    top.key = reader.position();
+                }
+                is_key
+            }
+            None => false,
+        };
+        let node = reader.next().map_err(|malformed| {
+            let reason = match reader.is_at_end() {
+                true => "is malformed: its nodes end inside a container".to_string(),
+                false => malformed.to_string(),
+            };
+            fail(reason, &open, &reader)
+        })?;
+        if is_key {
+            let reason = match node {
+                Node::Nil => Some("has a nil as a key"),
+                Node::Float(f) if f.is_nan() => Some("has NaN as a key"),
+                Node::Bigint(_) => Some("has a bigint as a key"),
+                Node::Array(_) | Node::Map(_) => Some("has a table as a key"),
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                open.pop();
+                return Err(fail(reason.to_string(), &open, &reader));
+            }
         }
-        Ok(())
-    }
-
-    /// The next `len` bytes of the value.
-    fn bytes(&mut self, len: u32) -> Result<&'a [u8], Failure> {
-        let end = self.next_byte.saturating_add(len as usize);
-        let Some(bytes) = self.value.bytes.get(self.next_byte..end) else {
-            return Err(Failure::invalid("is malformed: its strings run past its bytes"));
-        };
-        self.next_byte = end;
-        Ok(bytes)
-    }
-
-    /// Checks the next node and its contents; gives it as a key when it is a scalar.
-    fn node(&mut self, depth: usize) -> Result<Option<Key<'a>>, Failure> {
-        let Some(node) = self.value.nodes.get(self.next_node) else {
-            return Err(Failure::invalid("is malformed: its nodes end inside a container"));
-        };
-        self.next_node += 1;
-        let nested_too_deep = || Failure::invalid(format!("nests containers deeper than {MAX_DEPTH} levels"));
-        Ok(match *node {
-            Node::Nil => None,
-            Node::Boolean(b) => Some(Key::Boolean(b)),
-            Node::Integer(i) => Some(Key::Integer(i)),
-            Node::Float(f) => Some(Key::Float(f)),
-            Node::Bytes(len) => Some(Key::String(self.bytes(len)?)),
-            Node::Bigint(len) => {
-                let digits = self.bytes(len)?;
+        match node {
+            Node::Bigint(digits) => {
                 let value = bigint::parse_decimal(digits).ok_or_else(|| {
-                    Failure::invalid(format!("is a malformed bigint: {:?}", String::from_utf8_lossy(digits)))
+                    fail(format!("is a malformed bigint: {:?}", String::from_utf8_lossy(digits)), &open, &reader)
                 })?;
-                self.bigints.push(value);
-                None
+                bigints.push(value);
             }
-            Node::Array(len) => {
-                if depth >= MAX_DEPTH {
-                    return Err(nested_too_deep());
+            Node::Array(len) | Node::Map(len) => {
+                if open.len() >= MAX_DEPTH {
+                    return Err(fail(format!("nests containers deeper than {MAX_DEPTH} levels"), &open, &reader));
                 }
-                for i in 1..=len {
-                    self.node(depth + 1).map_err(|f| f.at(|| format!("[{i}]")))?;
-                }
-                None
+                let map = matches!(node, Node::Map(_));
+                let slots = if map { 2 * u64::from(len) } else { u64::from(len) };
+                open.push(Open { map, slots, left: slots, key: 0 });
             }
-            Node::Map(len) => {
-                if depth >= MAX_DEPTH {
-                    return Err(nested_too_deep());
-                }
-                for _ in 0..len {
-                    let key_node = self.value.nodes.get(self.next_node).copied();
-                    let key = match (self.node(depth + 1)?, key_node) {
-                        (Some(Key::Float(f)), _) if f.is_nan() => {
-                            return Err(Failure::invalid("has NaN as a key"));
-                        }
-                        (Some(key), _) => key,
-                        (None, Some(Node::Nil)) => {
-                            return Err(Failure::invalid("has a nil as a key"));
-                        }
-                        (None, Some(Node::Bigint(_))) => return Err(Failure::invalid("has a bigint as a key")),
-                        (None, _) => return Err(Failure::invalid("has a table as a key")),
-                    };
-                    self.node(depth + 1).map_err(|f| f.at(|| key.segment()))?;
-                }
-                None
-            }
-        })
+            _ => {}
+        }
+        while open.last().is_some_and(|top| top.left == 0) {
+            open.pop();
+        }
+        if open.is_empty() {
+            break;
+        }
     }
+    if !reader.is_at_end() {
+        return Err(Failure::invalid(format!(
+            "is malformed: {} bytes follow the end of the root",
+            nodes.len() - reader.position()
+        )));
+    }
+    Ok(bigints)
 }
 
-/// Builds a checked node list on the Lua stack.
+/// Builds checked nodes on the Lua stack.
 struct Builder<'a> {
-    value: &'a Value,
-    next_node: usize,
-    next_byte: usize,
+    reader: Reader<'a>,
     next_bigint: i64,
 }
 
@@ -161,11 +169,11 @@ impl Builder<'_> {
     /// Pushes the next node's value. Holds nothing that needs dropping: Lua may raise a memory
     /// error from any push.
     unsafe fn build(&mut self, state: *mut lua_State) {
-        let node = self.value.nodes[self.next_node];
-        self.next_node += 1;
-        // Sizes come from outside: never reserve more than the remaining nodes could fill.
-        let capacity = |len: u32| (len as usize).min(self.value.nodes.len() - self.next_node).min(i32::MAX as usize);
-        // SAFETY: the list was checked; each container reserves the three slots it uses (itself,
+        // Checked: every node is whole.
+        let node = self.reader.next().unwrap_or(Node::Nil);
+        // Counts come from outside: never reserve more than the remaining bytes could fill.
+        let capacity = |len: u32| (len as usize).min(self.reader.remaining()).min(i32::MAX as usize) as c_int;
+        // SAFETY: the nodes were checked; each container reserves the three slots it uses (itself,
         // a key, a value) before filling.
         unsafe {
             match node {
@@ -173,19 +181,14 @@ impl Builder<'_> {
                 Node::Boolean(b) => ffi::lua_pushboolean(state, c_int::from(b)),
                 Node::Integer(i) => ffi::lua_pushinteger(state, i),
                 Node::Float(f) => ffi::lua_pushnumber(state, f),
-                Node::Bytes(len) => {
-                    let bytes = &self.value.bytes[self.next_byte..self.next_byte + len as usize];
-                    self.next_byte += len as usize;
-                    ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len());
-                }
-                Node::Bigint(len) => {
-                    self.next_byte += len as usize;
+                Node::String(bytes) => _ = ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len()),
+                Node::Bigint(_) => {
                     self.next_bigint += 1;
                     ffi::lua_rawgeti(state, BIGINTS, self.next_bigint);
                 }
                 Node::Array(len) => {
                     ffi::luaL_checkstack(state, 3, c"values nest too deeply".as_ptr());
-                    ffi::lua_createtable(state, capacity(len) as c_int, 0);
+                    ffi::lua_createtable(state, capacity(len), 0);
                     for i in 1..=i64::from(len) {
                         self.build(state);
                         ffi::lua_rawseti(state, -2, i);
@@ -195,7 +198,7 @@ impl Builder<'_> {
                 }
                 Node::Map(len) => {
                     ffi::luaL_checkstack(state, 3, c"values nest too deeply".as_ptr());
-                    ffi::lua_createtable(state, 0, capacity(len) as c_int);
+                    ffi::lua_createtable(state, 0, capacity(len));
                     for _ in 0..len {
                         self.build(state);
                         self.build(state);
