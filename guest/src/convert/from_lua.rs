@@ -69,21 +69,23 @@ fn scalar_node(value: &LuaValue) -> Result<Node<'static>, Failure> {
     })
 }
 
-struct Flattener {
+/// Writes packed nodes; `'a` is the walk, during which Lua's strings stay where they are.
+struct Flattener<'a> {
     out: Vec<u8>,
     /// Tables being converted, outermost first: meeting one again is a cycle.
     ancestors: Vec<*const c_void>,
     /// The entries written so far of the tables being converted, innermost last: each table's
     /// entries are put in order when it ends, and dropped from here.
-    entries: Vec<Entry>,
+    entries: Vec<Entry<'a>>,
     /// Room for reordering a table's entries, kept from one table to the next.
     scratch: Vec<u8>,
 }
 
-/// Where an entry of a table lies in the output: its key, its value, and the end of the value.
+/// An entry of a table, and where it lies in the output: its key's node, its value's, and the end.
 #[derive(Clone, Copy)]
-struct Entry {
-    key: usize,
+struct Entry<'a> {
+    key: Key<'a>,
+    at: usize,
     value: usize,
     end: usize,
 }
@@ -136,7 +138,7 @@ unsafe fn key_at<'a>(state: *mut lua_State, index: c_int) -> Result<Key<'a>, Fai
     }
 }
 
-impl Flattener {
+impl<'a> Flattener<'a> {
     fn push_node(&mut self, node: Node<'_>) -> Result<(), Failure> {
         packed::push(&mut self.out, node).map_err(|_| Failure::invalid("is longer than 4 GiB"))
     }
@@ -248,12 +250,12 @@ impl Flattener {
         let first = self.entries.len();
         let mut keys = Keys::default();
         let mut sorted = true;
-        let mut last: Option<Key<'_>> = None;
+        let mut last: Option<Key<'a>> = None;
         // SAFETY: `lua_next` keeps the key and value in two slots; the value is popped each round.
         unsafe {
             ffi::lua_pushnil(state);
             while ffi::lua_next(state, table) != 0 {
-                let key = key_at(state, -2)?;
+                let key: Key<'a> = key_at(state, -2)?;
                 keys.add(if let Key::Integer(i) = key { Some(i) } else { None });
                 sorted &= last.is_none_or(|last| last.order(&key).is_lt());
                 last = Some(key);
@@ -261,7 +263,7 @@ impl Flattener {
                 self.push_node(key.node())?;
                 let value = self.out.len();
                 self.push(state, -1).map_err(|f| f.at(|| key.segment()))?;
-                self.entries.push(Entry { key: at, value, end: self.out.len() });
+                self.entries.push(Entry { key, at, value, end: self.out.len() });
                 ffi::lua_pop(state, 1);
             }
         }
@@ -279,8 +281,8 @@ impl Flattener {
     /// Rewrites the entries from `first` on in key order, leaving out the keys for an array.
     fn rearrange(&mut self, first: usize, sorted: bool, array: bool) {
         let entries = &mut self.entries[first..];
-        let Some(region) = entries.first().map(|e| e.key) else { return };
-        let part = |e: &Entry| if array { e.value..e.end } else { e.key..e.end };
+        let Some(region) = entries.first().map(|e| e.at) else { return };
+        let part = |e: &Entry| if array { e.value..e.end } else { e.at..e.end };
         if sorted {
             // An array in order only loses its keys: its values move down in place.
             let mut to = region;
@@ -293,12 +295,7 @@ impl Flattener {
             self.out.truncate(to);
             return;
         }
-        let out = &self.out;
-        let key = |e: &Entry| packed::Reader::new(&out[e.key..]).next().ok().and_then(Key::of);
-        entries.sort_unstable_by(|a, b| match (key(a), key(b)) {
-            (Some(a), Some(b)) => a.order(&b),
-            _ => std::cmp::Ordering::Equal,
-        });
+        entries.sort_unstable_by(|a, b| a.key.order(&b.key));
         self.scratch.clear();
         self.scratch.extend_from_slice(&self.out[region..]);
         self.out.truncate(region);

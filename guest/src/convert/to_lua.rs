@@ -59,10 +59,19 @@ pub fn to_lua(lua: &Lua, value: &Value) -> Result<LuaValue, Failure> {
     })
 }
 
+/// What a node being checked sits in.
+#[derive(Clone, Copy, PartialEq)]
+enum Within {
+    Root,
+    Array,
+    Map,
+}
+
 /// A container being checked: how many of its slots (elements, or keys and values) are left, and
 /// where its current key starts.
+#[derive(Clone, Copy)]
 struct Open {
-    map: bool,
+    within: Within,
     slots: u64,
     left: u64,
     key: usize,
@@ -70,48 +79,55 @@ struct Open {
 
 impl Open {
     /// How the slot being read appears in a path: `[3]` in an array, the key's segment for a map's
-    /// value, nothing for a key.
+    /// value, nothing for a key or the root.
     fn segment(&self, reader: &Reader<'_>) -> Option<String> {
         let slot = self.slots - self.left;
-        if !self.map {
-            return Some(format!("[{slot}]"));
+        match self.within {
+            Within::Array => Some(format!("[{slot}]")),
+            Within::Map if slot.is_multiple_of(2) => reader.node_at(self.key).and_then(Key::of).map(|k| k.segment()),
+            Within::Map | Within::Root => None,
         }
-        let key = if slot.is_multiple_of(2) { reader.node_at(self.key).and_then(Key::of) } else { None };
-        key.map(|key| key.segment())
     }
 }
 
 /// Validates packed nodes: every node whole, every container complete, keys that Lua accepts,
 /// nesting within `MAX_DEPTH`, nothing left over. Returns the value's bigints, in node order.
 fn check(nodes: &[u8]) -> Result<Vec<BigInt>, Failure> {
-    let mut reader = Reader::new(nodes);
-    let mut open: Vec<Open> = Vec::new();
-    let mut bigints = Vec::new();
-    let fail = |reason: String, open: &[Open], reader: &Reader<'_>| Failure::Invalid {
-        reason,
-        path: open.iter().rev().filter_map(|o| o.segment(reader)).collect(),
-    };
     if nodes.is_empty() {
         return Err(Failure::invalid("is empty: a value needs at least its root node"));
     }
+    let mut reader = Reader::new(nodes);
+    let mut bigints = Vec::new();
+    // The container being read is `top`, in the ones around it, outermost first: a loop rather than
+    // recursion keeps the state of the innermost in locals.
+    let mut top = Open { within: Within::Root, slots: 1, left: 1, key: 0 };
+    let mut outer: Vec<Open> = Vec::new();
+    let fail = |reason: String, frames: &mut dyn Iterator<Item = &Open>, reader: &Reader<'_>| Failure::Invalid {
+        reason,
+        path: frames.filter_map(|o| o.segment(reader)).collect(),
+    };
     loop {
-        let is_key = match open.last_mut() {
-            Some(top) => {
-                top.left -= 1;
-                let is_key = top.map && (top.slots - top.left) % 2 == 1;
-                if is_key {
-                    top.key = reader.position();
+        if top.left == 0 {
+            match outer.pop() {
+                Some(parent) => {
+                    top = parent;
+                    continue;
                 }
-                is_key
+                None => break,
             }
-            None => false,
-        };
+        }
+        top.left -= 1;
+        // A map's slots alternate key and value, starting with a key, and `slots` is even.
+        let is_key = top.within == Within::Map && top.left % 2 == 1;
+        if is_key {
+            top.key = reader.position();
+        }
         let node = reader.next().map_err(|malformed| {
             let reason = match reader.is_at_end() {
                 true => "is malformed: its nodes end inside a container".to_string(),
                 false => malformed.to_string(),
             };
-            fail(reason, &open, &reader)
+            fail(reason, &mut std::iter::once(&top).chain(outer.iter().rev()), &reader)
         })?;
         if is_key {
             let reason = match node {
@@ -122,32 +138,32 @@ fn check(nodes: &[u8]) -> Result<Vec<BigInt>, Failure> {
                 _ => None,
             };
             if let Some(reason) = reason {
-                open.pop();
-                return Err(fail(reason.to_string(), &open, &reader));
+                // A bad key is named by its map's path.
+                return Err(fail(reason.to_string(), &mut outer.iter().rev(), &reader));
             }
         }
         match node {
             Node::Bigint(digits) => {
-                let value = bigint::parse_decimal(digits).ok_or_else(|| {
-                    fail(format!("is a malformed bigint: {:?}", String::from_utf8_lossy(digits)), &open, &reader)
-                })?;
+                let Some(value) = bigint::parse_decimal(digits) else {
+                    let reason = format!("is a malformed bigint: {:?}", String::from_utf8_lossy(digits));
+                    return Err(fail(reason, &mut std::iter::once(&top).chain(outer.iter().rev()), &reader));
+                };
                 bigints.push(value);
             }
             Node::Array(len) | Node::Map(len) => {
-                if open.len() >= MAX_DEPTH {
-                    return Err(fail(format!("nests containers deeper than {MAX_DEPTH} levels"), &open, &reader));
+                // Every container around this one is in `outer` (the root's pseudo-container too).
+                if outer.len() >= MAX_DEPTH {
+                    let reason = format!("nests containers deeper than {MAX_DEPTH} levels");
+                    return Err(fail(reason, &mut std::iter::once(&top).chain(outer.iter().rev()), &reader));
                 }
-                let map = matches!(node, Node::Map(_));
-                let slots = if map { 2 * u64::from(len) } else { u64::from(len) };
-                open.push(Open { map, slots, left: slots, key: 0 });
+                let (within, slots) = match node {
+                    Node::Map(_) => (Within::Map, 2 * u64::from(len)),
+                    _ => (Within::Array, u64::from(len)),
+                };
+                outer.push(top);
+                top = Open { within, slots, left: slots, key: 0 };
             }
             _ => {}
-        }
-        while open.last().is_some_and(|top| top.left == 0) {
-            open.pop();
-        }
-        if open.is_empty() {
-            break;
         }
     }
     if !reader.is_at_end() {
