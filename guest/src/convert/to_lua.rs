@@ -1,13 +1,19 @@
 //! Packed nodes into Lua values.
 //!
-//! Safety: the nodes are checked completely first, in Rust. Only then are they built, inside a
-//! protected call, by code that holds nothing needing a destructor, so a memory error Lua raises in
-//! the middle unwinds through plain frames and leaves the call as an ordinary error.
+//! Most values are well formed and hold no bigint: they are built in one pass that checks each
+//! node as it reads it and gives up at the first fault or bigint. Then `check` runs over the whole
+//! value, either to name the fault or to make the bigints (userdata only mlua can make, so they are
+//! made before a build, outside it), and the build runs again.
+//!
+//! Safety: reading the nodes is bounds-checked Rust. The build runs inside a protected call, in
+//! frames that hold nothing needing a destructor, so an error Lua raises in the middle (out of
+//! memory, or the build giving up) unwinds through plain frames and leaves the call as an ordinary
+//! error.
 
 use std::ffi::c_int;
 
 use mlua::ffi::{self, lua_State};
-use mlua::{Lua, Value as LuaValue};
+use mlua::{Lua, Table, Value as LuaValue};
 use num_bigint::BigInt;
 use packed::{Node, Reader};
 
@@ -15,7 +21,7 @@ use super::{ARRAY_METATABLE, Failure, Key, MAX_DEPTH};
 use crate::bigint;
 use crate::bindings::cu::unit::types::Value;
 
-/// Stack slot of the value's bigints, made before the build, inside the protected call.
+/// Stack slot of the value's bigints (or nil) inside the protected call.
 const BIGINTS: c_int = 1;
 /// Stack slot of the array metatable inside the protected call.
 const ARRAY_MT: c_int = 2;
@@ -23,30 +29,56 @@ const ARRAY_MT: c_int = 2;
 /// Builds the Lua value a structured value describes. `nil` at the root is Lua's nil; inside a
 /// container, `null`.
 pub fn to_lua(lua: &Lua, value: &Value) -> Result<LuaValue, Failure> {
+    if let Some(built) = build(lua, &value.nodes, None)? {
+        return Ok(built);
+    }
     let bigints = check(&value.nodes)?;
-    // Bigints are userdata that only mlua can make: they are made first and picked up by the build.
     let bigints =
         lua.create_sequence_from(bigints.into_iter().map(|b| bigint::push(lua, b)).collect::<mlua::Result<Vec<_>>>()?)?;
-    let reader = Reader::new(&value.nodes);
-    Ok(match reader.peek().map_err(|m| Failure::invalid(m.to_string()))? {
-        Node::Bigint(_) => LuaValue::UserData(bigints.raw_get(1)?),
+    build(lua, &value.nodes, Some(&bigints))?.ok_or_else(|| Failure::invalid("is malformed"))
+}
+
+/// The value `nodes` describe, or `None` when the build gave up: at a fault, or at a bigint when
+/// `bigints` holds none.
+fn build(lua: &Lua, nodes: &[u8], bigints: Option<&Table>) -> Result<Option<LuaValue>, Failure> {
+    let mut reader = Reader::new(nodes);
+    let root = match reader.next() {
+        Ok(container @ (Node::Array(_) | Node::Map(_))) => container,
+        Ok(scalar) if reader.is_at_end() => scalar,
+        _ => return Ok(None),
+    };
+    Ok(Some(match root {
         Node::Nil => LuaValue::Nil,
         Node::Boolean(b) => LuaValue::Boolean(b),
         Node::Integer(i) => LuaValue::Integer(i),
         Node::Float(f) => LuaValue::Number(f),
         Node::String(bytes) => LuaValue::String(lua.create_string(bytes)?),
+        Node::Bigint(_) => match bigints {
+            Some(bigints) => LuaValue::UserData(bigints.raw_get(1)?),
+            None => return Ok(None),
+        },
         Node::Array(_) | Node::Map(_) => {
-            let mut builder = Builder { reader, next_bigint: 0 };
+            let mut builder = Builder {
+                reader: Reader::new(nodes),
+                bigints: bigints.is_some(),
+                next_bigint: 0,
+                depth: 0,
+                gave_up: false,
+            };
             // Everything built stays reachable, so collecting while building only wastes time: it
             // doubled the cost of a large input. A memory error still collects before it fails.
             let collecting = lua.gc_is_running();
             lua.gc_stop();
             // SAFETY: see the module documentation. The closure leaves the array metatable and the
-            // built value; the value replaces the metatable, so it is the one result.
+            // built value; the value replaces the bigints and the metatable is dropped, so it is the
+            // one result.
             let built = unsafe {
                 lua.exec_raw::<LuaValue>(bigints, |state| {
                     ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, ARRAY_METATABLE.as_ptr());
                     builder.build(state);
+                    if !builder.reader.is_at_end() {
+                        builder.give_up(state);
+                    }
                     ffi::lua_replace(state, BIGINTS);
                     ffi::lua_settop(state, BIGINTS);
                 })
@@ -54,9 +86,12 @@ pub fn to_lua(lua: &Lua, value: &Value) -> Result<LuaValue, Failure> {
             if collecting {
                 lua.gc_restart();
             }
+            if builder.gave_up {
+                return Ok(None);
+            }
             built?
         }
-    })
+    }))
 }
 
 /// What a node being checked sits in.
@@ -175,51 +210,76 @@ fn check(nodes: &[u8]) -> Result<Vec<BigInt>, Failure> {
     Ok(bigints)
 }
 
-/// Builds checked nodes on the Lua stack.
+/// Builds nodes on the Lua stack, checking each as `check` would, and gives up at the first fault,
+/// or at a bigint when there are none in `BIGINTS`.
 struct Builder<'a> {
     reader: Reader<'a>,
+    /// Whether `BIGINTS` holds the value's bigints.
+    bigints: bool,
     next_bigint: i64,
+    /// Containers around the next node.
+    depth: usize,
+    /// Set when the build gave up, which tells its error from Lua's.
+    gave_up: bool,
 }
 
 impl Builder<'_> {
+    /// Abandons the build by raising an error.
+    unsafe fn give_up(&mut self, state: *mut lua_State) -> ! {
+        self.gave_up = true;
+        // SAFETY: the protected call catches the error; the frames it unwinds hold nothing that
+        // needs dropping, and the error object (whatever is on top) is discarded.
+        unsafe { ffi::lua_error(state) }
+    }
+
     /// Pushes the next node's value. Holds nothing that needs dropping: Lua may raise a memory
     /// error from any push.
     unsafe fn build(&mut self, state: *mut lua_State) {
-        // Checked: every node is whole.
-        let node = self.reader.next().unwrap_or(Node::Nil);
-        // Counts come from outside: never reserve more than the remaining bytes could fill.
-        let capacity = |len: u32| (len as usize).min(self.reader.remaining()).min(i32::MAX as usize) as c_int;
-        // SAFETY: the nodes were checked; each container reserves the three slots it uses (itself,
-        // a key, a value) before filling.
+        // SAFETY: each container reserves the three slots it uses (itself, a key, a value) before
+        // filling; giving up raises through frames like this one.
         unsafe {
+            let Ok(node) = self.reader.next() else { self.give_up(state) };
+            // Counts come from outside: never reserve more than the remaining bytes could fill.
+            let capacity = |len: u32| (len as usize).min(self.reader.remaining()).min(i32::MAX as usize) as c_int;
             match node {
                 Node::Nil => ffi::lua_pushlightuserdata(state, std::ptr::null_mut()),
                 Node::Boolean(b) => ffi::lua_pushboolean(state, c_int::from(b)),
                 Node::Integer(i) => ffi::lua_pushinteger(state, i),
                 Node::Float(f) => ffi::lua_pushnumber(state, f),
                 Node::String(bytes) => _ = ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len()),
+                Node::Bigint(_) if !self.bigints => self.give_up(state),
                 Node::Bigint(_) => {
                     self.next_bigint += 1;
                     ffi::lua_rawgeti(state, BIGINTS, self.next_bigint);
                 }
+                Node::Array(_) | Node::Map(_) if self.depth >= MAX_DEPTH => self.give_up(state),
                 Node::Array(len) => {
                     ffi::luaL_checkstack(state, 3, c"values nest too deeply".as_ptr());
                     ffi::lua_createtable(state, capacity(len), 0);
+                    self.depth += 1;
                     for i in 1..=i64::from(len) {
                         self.build(state);
                         ffi::lua_rawseti(state, -2, i);
                     }
+                    self.depth -= 1;
                     ffi::lua_pushvalue(state, ARRAY_MT);
                     ffi::lua_setmetatable(state, -2);
                 }
                 Node::Map(len) => {
                     ffi::luaL_checkstack(state, 3, c"values nest too deeply".as_ptr());
                     ffi::lua_createtable(state, 0, capacity(len));
+                    self.depth += 1;
                     for _ in 0..len {
+                        match self.reader.peek() {
+                            Ok(Node::Boolean(_) | Node::Integer(_) | Node::String(_)) => {}
+                            Ok(Node::Float(f)) if !f.is_nan() => {}
+                            _ => self.give_up(state),
+                        }
                         self.build(state);
                         self.build(state);
                         ffi::lua_rawset(state, -3);
                     }
+                    self.depth -= 1;
                 }
             }
         }
