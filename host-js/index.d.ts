@@ -28,8 +28,8 @@ export class Float {
 /** Marks `value` to cross as a Lua float: `float(1)` is Lua's `1.0`. */
 export function float(value: number): Float;
 
-/** A component value (node list) as the Lua-like text the CLI shows. */
-export function luaText(value: { nodes: unknown[]; bytes: Uint8Array }): string;
+/** A component value (its packed nodes) as the Lua-like text the CLI shows. */
+export function luaText(value: { nodes: Uint8Array }): string;
 
 /** The synchronous store interface every `_home` store implements (src/common/kv.js). */
 export interface Store {

@@ -3,7 +3,7 @@
 
 use mlua::{Table, Value as LuaValue};
 
-use crate::bindings::cu::unit::types::{Error, Node, Value};
+use crate::bindings::cu::unit::types::{Error, Value};
 use crate::bindings::exports::cu::unit::compute::UnitBorrow;
 use crate::bindings::exports::cu::unit::home_store::{Guest, HomeStats, KeyInfo, Kind, Operation, Segment, Snapshot};
 use crate::errors;
@@ -36,7 +36,7 @@ fn key(session: &Session, segment: &Segment) -> Result<LuaValue, Error> {
 }
 
 fn nil() -> Value {
-    Value { nodes: vec![Node::Nil], bytes: Vec::new() }
+    Value { nodes: packed::nil() }
 }
 
 /// The table at `path`; with `create`, missing tables on the way are made. `None` when something

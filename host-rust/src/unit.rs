@@ -16,9 +16,6 @@ use crate::{Engine, Value};
 /// Room above the Lua heap limit for the guest's own memory (the Rust heap, small buffers).
 const LINEAR_MEMORY_HEADROOM: u64 = 64 * 1024 * 1024;
 
-/// Bytes one node of a value takes in the component's memory (the canonical ABI's `node`).
-const NODE_SIZE: u64 = 16;
-
 /// Where Lua's `print` goes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -95,8 +92,8 @@ impl UnitOptions {
         self.time_limit.map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1))
     }
 
-    /// The Lua heap, plus a value on its way in (at most the heap limit, see [`Unit::encode`]) held
-    /// twice while the guest reads it, plus headroom. Inside this a large input fails with Lua's own
+    /// The Lua heap, plus a value on its way in (at most the heap limit, see [`Unit::encode`]) or
+    /// out (its buffer held twice while it grows), plus headroom. Inside this a large input fails with Lua's own
     /// memory error instead of stopping the component.
     fn linear_memory_cap(&self) -> Option<usize> {
         (self.memory_limit > 0).then(|| {
@@ -226,7 +223,7 @@ impl Unit {
     /// limit cannot fit once built in Lua, so it is refused here, before the component sees it.
     pub(crate) fn encode<T: serde::Serialize + ?Sized>(&self, value: &T, path: &str) -> Result<WitValue> {
         let wit = crate::value::to_wit(value, path)?;
-        let size = (wit.nodes.len() as u64).saturating_mul(NODE_SIZE).saturating_add(wit.bytes.len() as u64);
+        let size = wit.nodes.len() as u64;
         let limit = self.options.memory_limit;
         if limit > 0 && size > limit {
             return Err(Error::Limit {

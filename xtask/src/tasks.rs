@@ -66,7 +66,7 @@ pub fn test(extra: &[String]) -> Result<()> {
     reproducible(&built.component)?;
     cmd::run(
         cargo()
-            .args(["test", "--release", "--locked", "-p", "host-rust"])
+            .args(["test", "--release", "--locked", "-p", "host-rust", "-p", "packed"])
             .args(extra)
             .env("CU_COMPONENT", &built.component),
     )?;

@@ -1,4 +1,4 @@
-//! Lua values into nodes.
+//! Lua values into packed nodes.
 //!
 //! Safety: the walk uses only C API calls that neither allocate Lua objects nor raise errors
 //! (`lua_next`, raw gets, `lua_tolstring` on strings only, `lua_checkstack`, which may grow the
@@ -12,9 +12,10 @@ use std::ptr;
 use mlua::ffi::{self, lua_State};
 use mlua::{Lua, Value as LuaValue};
 use num_bigint::BigInt;
+use packed::{Container, Node};
 
 use super::{Failure, Key, MAX_DEPTH, SHAPE_FIELD};
-use crate::bindings::cu::unit::types::{Node, Value};
+use crate::bindings::cu::unit::types::Value;
 use crate::{bigint, home};
 
 /// Stack slots inside the protected call: the value being converted, the `__jsontype` string, the
@@ -30,7 +31,7 @@ const MAX_SLOTS_PER_ELEMENT: u64 = 4;
 
 /// Converts one Lua value.
 pub fn from_lua(lua: &Lua, value: &LuaValue) -> Result<Value, Failure> {
-    let mut flattener = Flattener { value: Value { nodes: Vec::new(), bytes: Vec::new() }, ancestors: Vec::new() };
+    let mut flattener = Flattener { out: Vec::new(), ancestors: Vec::new(), entries: Vec::new(), scratch: Vec::new() };
     match value {
         LuaValue::Table(_) => {
             let mut walked = Ok(());
@@ -43,21 +44,21 @@ pub fn from_lua(lua: &Lua, value: &LuaValue) -> Result<Value, Failure> {
             walked?;
         }
         // mlua's error values (a failed Rust callback) cross as their message.
-        LuaValue::Error(error) => flattener.push_bytes(crate::errors::message_of(error).as_bytes())?,
-        LuaValue::String(s) => flattener.push_bytes(&s.as_bytes())?,
+        LuaValue::Error(error) => flattener.push_node(Node::String(crate::errors::message_of(error).as_bytes()))?,
+        LuaValue::String(s) => flattener.push_node(Node::String(&s.as_bytes()))?,
         LuaValue::UserData(userdata) if let Some(value) = bigint::of_userdata(lua, userdata) => {
             flattener.push_bigint(&value)?;
         }
-        scalar => flattener.value.nodes.push(scalar_node(scalar)?),
+        scalar => flattener.push_node(scalar_node(scalar)?)?,
     }
-    Ok(flattener.value)
+    Ok(Value { nodes: flattener.out })
 }
 
 fn home_key(key: &std::ffi::CStr) -> &str {
     key.to_str().unwrap_or_default()
 }
 
-fn scalar_node(value: &LuaValue) -> Result<Node, Failure> {
+fn scalar_node(value: &LuaValue) -> Result<Node<'static>, Failure> {
     Ok(match value {
         LuaValue::Nil => Node::Nil,
         LuaValue::LightUserData(p) if p.0.is_null() => Node::Nil,
@@ -68,10 +69,25 @@ fn scalar_node(value: &LuaValue) -> Result<Node, Failure> {
     })
 }
 
-struct Flattener {
-    value: Value,
+/// Writes packed nodes; `'a` is the walk, during which Lua's strings stay where they are.
+struct Flattener<'a> {
+    out: Vec<u8>,
     /// Tables being converted, outermost first: meeting one again is a cycle.
     ancestors: Vec<*const c_void>,
+    /// The entries written so far of the tables being converted, innermost last: each table's
+    /// entries are put in order when it ends, and dropped from here.
+    entries: Vec<Entry<'a>>,
+    /// Room for reordering a table's entries, kept from one table to the next.
+    scratch: Vec<u8>,
+}
+
+/// An entry of a table, and where it lies in the output: its key's node, its value's, and the end.
+#[derive(Clone, Copy)]
+struct Entry<'a> {
+    key: Key<'a>,
+    at: usize,
+    value: usize,
+    end: usize,
 }
 
 /// How a table converts, from its metatable's `__jsontype`.
@@ -122,32 +138,14 @@ unsafe fn key_at<'a>(state: *mut lua_State, index: c_int) -> Result<Key<'a>, Fai
     }
 }
 
-impl Flattener {
-    fn push_bytes(&mut self, bytes: &[u8]) -> Result<(), Failure> {
-        self.push_contents(bytes, Node::Bytes)
+impl<'a> Flattener<'a> {
+    fn push_node(&mut self, node: Node<'_>) -> Result<(), Failure> {
+        packed::push(&mut self.out, node).map_err(|_| Failure::invalid("is longer than 4 GiB"))
     }
 
     /// A bigint, as its decimal digits.
     fn push_bigint(&mut self, value: &BigInt) -> Result<(), Failure> {
-        self.push_contents(value.to_string().as_bytes(), Node::Bigint)
-    }
-
-    /// A node whose contents are bytes of the value's buffer: a string or a bigint.
-    fn push_contents(&mut self, bytes: &[u8], node: fn(u32) -> Node) -> Result<(), Failure> {
-        let len = u32::try_from(bytes.len()).map_err(|_| Failure::invalid("is longer than 4 GiB"))?;
-        self.value.bytes.extend_from_slice(bytes);
-        self.value.nodes.push(node(len));
-        Ok(())
-    }
-
-    fn push_key(&mut self, key: Key<'_>) -> Result<(), Failure> {
-        match key {
-            Key::Boolean(b) => self.value.nodes.push(Node::Boolean(b)),
-            Key::Integer(i) => self.value.nodes.push(Node::Integer(i)),
-            Key::Float(f) => self.value.nodes.push(Node::Float(f)),
-            Key::String(bytes) => return self.push_bytes(bytes),
-        }
-        Ok(())
+        self.push_node(Node::Bigint(value.to_string().as_bytes()))
     }
 
     /// Converts the value at `index`.
@@ -161,7 +159,7 @@ impl Flattener {
                     Node::Integer(ffi::lua_tointegerx(state, index, ptr::null_mut()))
                 }
                 ffi::LUA_TNUMBER => Node::Float(ffi::lua_tonumberx(state, index, ptr::null_mut())),
-                ffi::LUA_TSTRING => return self.push_bytes(string_at(state, index)),
+                ffi::LUA_TSTRING => Node::String(string_at(state, index)),
                 ffi::LUA_TLIGHTUSERDATA if ffi::lua_touserdata(state, index).is_null() => Node::Nil,
                 ffi::LUA_TTABLE => return self.table(state, ffi::lua_absindex(state, index)),
                 // Reading the digits allocates outside Lua only: Lua's heap is left alone.
@@ -170,8 +168,7 @@ impl Flattener {
                 }
                 other => return Err(Failure::invalid(format!("is a {}", type_name(other)))),
             };
-            self.value.nodes.push(node);
-            Ok(())
+            self.push_node(node)
         }
     }
 
@@ -182,16 +179,19 @@ impl Flattener {
             if ffi::lua_checkstack(state, 4) == 0 {
                 return Err(Failure::invalid("nests tables too deeply for Lua's stack"));
             }
-            if is_stored(state, table) {
-                // A stored table converts as its backing, which holds every entry once loaded.
-                ffi::lua_pushvalue(state, table);
-                if ffi::lua_rawget(state, LOADED) != ffi::LUA_TTABLE {
-                    return Err(Failure::Unloaded);
+            let shape = match metatable(state, table) {
+                Metatable::Stored => {
+                    // A stored table converts as its backing, which holds every entry once loaded.
+                    ffi::lua_pushvalue(state, table);
+                    if ffi::lua_rawget(state, LOADED) != ffi::LUA_TTABLE {
+                        return Err(Failure::Unloaded);
+                    }
+                    let converted = self.table(state, ffi::lua_gettop(state));
+                    ffi::lua_pop(state, 1);
+                    return converted;
                 }
-                let converted = self.table(state, ffi::lua_gettop(state));
-                ffi::lua_pop(state, 1);
-                return converted;
-            }
+                Metatable::Shape(shape) => shape,
+            };
             let pointer = ffi::lua_topointer(state, table);
             if self.ancestors.contains(&pointer) {
                 return Err(Failure::invalid("is a cycle: a table that contains itself"));
@@ -200,17 +200,16 @@ impl Flattener {
                 return Err(Failure::invalid(format!("nests tables deeper than {MAX_DEPTH} levels")));
             }
             self.ancestors.push(pointer);
-            let shape = shape(state, table)?;
-            let keys = survey(state, table);
-            match shape {
-                Shape::Array if !keys.all_positive_integers => {
-                    let key = first_key(state, table, |key| !matches!(key, Key::Integer(i) if i >= 1))?;
-                    return Err(Failure::invalid(format!(
-                        "is marked as an array ({SHAPE_FIELD} = \"array\") but has the key {}",
-                        key.map_or_else(String::new, |k| k.display())
-                    )));
-                }
+            match shape? {
                 Shape::Array => {
+                    let keys = survey(state, table);
+                    if keys.other {
+                        let key = first_key(state, table, |key| !matches!(key, Key::Integer(i) if i >= 1))?;
+                        return Err(Failure::invalid(format!(
+                            "is marked as an array ({SHAPE_FIELD} = \"array\") but has the key {}",
+                            key.map_or_else(String::new, |k| k.display())
+                        )));
+                    }
                     let limit = (keys.count as u64 * MAX_SLOTS_PER_ELEMENT).max(16);
                     if keys.largest > limit {
                         return Err(Failure::invalid(format!(
@@ -220,8 +219,7 @@ impl Flattener {
                     }
                     self.array(state, table, keys.largest)?;
                 }
-                Shape::Inferred if keys.is_sequence() => self.array(state, table, keys.largest)?,
-                Shape::Inferred | Shape::Object => self.map(state, table, keys.count)?,
+                shape => self.entries(state, table, shape == Shape::Inferred)?,
             }
             self.ancestors.pop();
             Ok(())
@@ -231,7 +229,7 @@ impl Flattener {
     /// Elements 1..=len, missing ones as `null`.
     unsafe fn array(&mut self, state: *mut lua_State, table: c_int, len: u64) -> Result<(), Failure> {
         let count = u32::try_from(len).map_err(|_| Failure::invalid("has more than 2^32 elements"))?;
-        self.value.nodes.push(Node::Array(count));
+        self.push_node(Node::Array(count))?;
         for i in 1..=i64::from(count) {
             // SAFETY: one slot pushed and popped; the table stays at `table`.
             unsafe {
@@ -243,75 +241,89 @@ impl Flattener {
         Ok(())
     }
 
-    /// Every entry, sorted by key. Entries are converted in Lua's order, then the finished ranges of
-    /// nodes and bytes are put in key order; most tables built in key order need no moving.
-    unsafe fn map(&mut self, state: *mut lua_State, table: c_int, count: usize) -> Result<(), Failure> {
-        let len = u32::try_from(count).map_err(|_| Failure::invalid("has more than 2^32 entries"))?;
-        self.value.nodes.push(Node::Map(len));
-        let (first_node, first_byte) = (self.value.nodes.len(), self.value.bytes.len());
-        let mut starts: Vec<(Key<'_>, usize, usize)> = Vec::with_capacity(count);
+    /// Every entry in one pass, written as a map; then, when `infer` and the keys turn out to be
+    /// exactly 1..n, turned into an array. Entries are written in Lua's order and put in key order
+    /// afterwards; most tables built in key order need no moving.
+    unsafe fn entries(&mut self, state: *mut lua_State, table: c_int, infer: bool) -> Result<(), Failure> {
+        let start = self.out.len();
+        self.push_node(Node::Map(0))?;
+        let first = self.entries.len();
+        let mut keys = Keys::default();
         let mut sorted = true;
+        let mut last: Option<Key<'a>> = None;
         // SAFETY: `lua_next` keeps the key and value in two slots; the value is popped each round.
         unsafe {
             ffi::lua_pushnil(state);
             while ffi::lua_next(state, table) != 0 {
-                let key = key_at(state, -2)?;
-                if let Some((last, ..)) = starts.last() {
-                    sorted &= last.order(&key).is_lt();
-                }
-                starts.push((key, self.value.nodes.len(), self.value.bytes.len()));
-                self.push_key(key)?;
+                let key: Key<'a> = key_at(state, -2)?;
+                keys.add(if let Key::Integer(i) = key { Some(i) } else { None });
+                sorted &= last.is_none_or(|last| last.order(&key).is_lt());
+                last = Some(key);
+                let at = self.out.len();
+                self.push_node(key.node())?;
+                let value = self.out.len();
                 self.push(state, -1).map_err(|f| f.at(|| key.segment()))?;
+                self.entries.push(Entry { key, at, value, end: self.out.len() });
                 ffi::lua_pop(state, 1);
             }
         }
-        if !sorted {
-            self.sort_entries(starts, first_node, first_byte);
+        let count = u32::try_from(keys.count).map_err(|_| Failure::invalid("has more than 2^32 entries"))?;
+        let array = infer && keys.is_sequence();
+        let kind = if array { Container::Array } else { Container::Map };
+        packed::set_container(&mut self.out, start, kind, count);
+        if array || !sorted {
+            self.rearrange(first, sorted, array);
         }
+        self.entries.truncate(first);
         Ok(())
     }
 
-    /// Reorders the entries written since `first_node`/`first_byte`, which begin at `starts`.
-    fn sort_entries(&mut self, starts: Vec<(Key<'_>, usize, usize)>, first_node: usize, first_byte: usize) {
-        let nodes: Vec<Node> = self.value.nodes.drain(first_node..).collect();
-        let bytes: Vec<u8> = self.value.bytes.drain(first_byte..).collect();
-        let mut ranges: Vec<_> = starts
-            .iter()
-            .enumerate()
-            .map(|(i, (key, node, byte))| {
-                let (end_node, end_byte) = starts
-                    .get(i + 1)
-                    .map_or((first_node + nodes.len(), first_byte + bytes.len()), |next| (next.1, next.2));
-                (*key, (node - first_node)..(end_node - first_node), (byte - first_byte)..(end_byte - first_byte))
-            })
-            .collect();
-        ranges.sort_unstable_by(|a, b| a.0.order(&b.0));
-        for (_, node_range, byte_range) in ranges {
-            self.value.nodes.extend_from_slice(&nodes[node_range]);
-            self.value.bytes.extend_from_slice(&bytes[byte_range]);
+    /// Rewrites the entries from `first` on in key order, leaving out the keys for an array.
+    fn rearrange(&mut self, first: usize, sorted: bool, array: bool) {
+        let entries = &mut self.entries[first..];
+        let Some(region) = entries.first().map(|e| e.at) else { return };
+        let part = |e: &Entry| if array { e.value..e.end } else { e.at..e.end };
+        if sorted {
+            // An array in order only loses its keys: its values move down in place.
+            let mut to = region;
+            for entry in entries.iter() {
+                let range = part(entry);
+                let len = range.len();
+                self.out.copy_within(range, to);
+                to += len;
+            }
+            self.out.truncate(to);
+            return;
+        }
+        entries.sort_unstable_by(|a, b| a.key.order(&b.key));
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&self.out[region..]);
+        self.out.truncate(region);
+        for entry in entries.iter() {
+            let range = part(entry);
+            self.out.extend_from_slice(&self.scratch[range.start - region..range.end - region]);
         }
     }
 }
 
-/// Whether the table at `table` is a proxy of a stored table.
-unsafe fn is_stored(state: *mut lua_State, table: c_int) -> bool {
-    // SAFETY: pushes the metatable (one of the reserved slots) and pops it.
-    unsafe {
-        if ffi::lua_getmetatable(state, table) == 0 {
-            return false;
-        }
-        let stored = ffi::lua_rawequal(state, -1, STORED_META) != 0;
-        ffi::lua_pop(state, 1);
-        stored
-    }
+/// What a table's metatable makes of it.
+enum Metatable {
+    /// It is the proxy of a stored table.
+    Stored,
+    /// How it converts, or why it cannot.
+    Shape(Result<Shape, Failure>),
 }
 
-/// What a table's metatable says about its shape; most tables have none.
-unsafe fn shape(state: *mut lua_State, table: c_int) -> Result<Shape, Failure> {
+/// Reads a table's metatable once: most tables have none.
+unsafe fn metatable(state: *mut lua_State, table: c_int) -> Metatable {
     // SAFETY: pushes the metatable and one field of it (two of the reserved slots), pops both.
     unsafe {
         if ffi::lua_getmetatable(state, table) == 0 {
-            return Ok(Shape::Inferred);
+            return Metatable::Shape(Ok(Shape::Inferred));
+        }
+        if ffi::lua_rawequal(state, -1, STORED_META) != 0 {
+            ffi::lua_pop(state, 1);
+            return Metatable::Stored;
         }
         ffi::lua_pushvalue(state, SHAPE_KEY);
         ffi::lua_rawget(state, -2);
@@ -331,36 +343,44 @@ unsafe fn shape(state: *mut lua_State, table: c_int) -> Result<Shape, Failure> {
             ))),
         };
         ffi::lua_pop(state, 2);
-        shape
+        Metatable::Shape(shape)
     }
 }
 
-/// What a first pass over a table's keys finds.
+/// What a pass over a table's keys finds.
+#[derive(Default)]
 struct Keys {
     count: usize,
     /// The largest positive integer key (0 if none).
     largest: u64,
-    all_positive_integers: bool,
+    /// Whether some key is not a positive integer.
+    other: bool,
 }
 
 impl Keys {
+    /// Counts one key, given as the integer it is (`None` when it is not an integer).
+    fn add(&mut self, integer: Option<i64>) {
+        self.count += 1;
+        match integer {
+            Some(i) if i >= 1 => self.largest = self.largest.max(i as u64),
+            _ => self.other = true,
+        }
+    }
+
     /// Keys exactly 1..n, n ≥ 1 (a table holds no key twice).
     fn is_sequence(&self) -> bool {
-        self.count > 0 && self.all_positive_integers && self.largest == self.count as u64
+        self.count > 0 && !self.other && self.largest == self.count as u64
     }
 }
 
+/// Counts a table's keys, for an array marked with `__jsontype`, whose holes become `null`.
 unsafe fn survey(state: *mut lua_State, table: c_int) -> Keys {
-    let mut keys = Keys { count: 0, largest: 0, all_positive_integers: true };
+    let mut keys = Keys::default();
     // SAFETY: `lua_next` keeps the key and value in two slots; the value is popped each round.
     unsafe {
         ffi::lua_pushnil(state);
         while ffi::lua_next(state, table) != 0 {
-            keys.count += 1;
-            match (ffi::lua_isinteger(state, -2) != 0).then(|| ffi::lua_tointegerx(state, -2, ptr::null_mut())) {
-                Some(i) if i >= 1 => keys.largest = keys.largest.max(i as u64),
-                _ => keys.all_positive_integers = false,
-            }
+            keys.add((ffi::lua_isinteger(state, -2) != 0).then(|| ffi::lua_tointegerx(state, -2, ptr::null_mut())));
             ffi::lua_pop(state, 1);
         }
     }

@@ -1,4 +1,4 @@
-//! Lua values to and from the preorder node lists of `cu:unit/types.value`.
+//! Lua values to and from the packed preorder nodes of `cu:unit/types.value`.
 //!
 //! Rules (also in docs/VALUES.md): a table whose keys are exactly 1..n (n ≥ 1) is an array, any other
 //! table a map whose entries are sorted — booleans, then numbers by value, then strings bytewise — so
@@ -76,7 +76,28 @@ enum Key<'a> {
     String(&'a [u8]),
 }
 
-impl Key<'_> {
+impl<'a> Key<'a> {
+    /// The key a node stands for, when it is one that can cross.
+    fn of(node: packed::Node<'a>) -> Option<Self> {
+        Some(match node {
+            packed::Node::Boolean(b) => Key::Boolean(b),
+            packed::Node::Integer(i) => Key::Integer(i),
+            packed::Node::Float(f) => Key::Float(f),
+            packed::Node::String(bytes) => Key::String(bytes),
+            _ => return None,
+        })
+    }
+
+    /// The key's node.
+    fn node(self) -> packed::Node<'a> {
+        match self {
+            Key::Boolean(b) => packed::Node::Boolean(b),
+            Key::Integer(i) => packed::Node::Integer(i),
+            Key::Float(f) => packed::Node::Float(f),
+            Key::String(bytes) => packed::Node::String(bytes),
+        }
+    }
+
     /// Booleans, then numbers by value, then strings bytewise.
     fn order(&self, other: &Key<'_>) -> Ordering {
         fn rank(key: &Key<'_>) -> u8 {

@@ -1,6 +1,6 @@
-// Values between JavaScript and the component's `cu:unit/types.value`: a node list in preorder
-// plus one buffer with every string's bytes (wit/types.wit). The mapping is in docs/VALUES.md,
-// "JavaScript".
+// Values between JavaScript and the component's `cu:unit/types.value`: nodes in preorder packed
+// into bytes, each a tag byte and its payload, numbers little-endian (wit/types.wit). The mapping
+// is in docs/VALUES.md, "JavaScript".
 
 import { ConversionError } from './errors.js';
 
@@ -19,25 +19,90 @@ function segment(key) {
   return typeof key === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${JSON.stringify(String(key))}]`;
 }
 
-/** Grows as nodes are added; `bytes` collects string contents in node order. */
+/** The node tags of the packed form (wit/types.wit). */
+const NIL = 0;
+const FALSE = 1;
+const TRUE = 2;
+const INTEGER = 3;
+const FLOAT = 4;
+const STRING = 5;
+const BIGINT = 6;
+const ARRAY = 7;
+const MAP = 8;
+
+/** Packs nodes into a buffer that grows as they are added. */
 class Writer {
   constructor() {
-    this.nodes = [];
-    this.chunks = [];
+    this.buffer = new Uint8Array(256);
+    this.view = new DataView(this.buffer.buffer);
     this.size = 0;
     this.seen = new Set();
   }
 
-  /** A node whose contents are bytes of the value's buffer: a string, or a bigint's digits. */
-  bytes(data, tag = 'bytes') {
-    this.nodes.push({ tag, val: data.length });
-    this.chunks.push(data);
+  /** Makes room for `n` more bytes. */
+  reserve(n) {
+    if (this.size + n <= this.buffer.length) return;
+    const buffer = new Uint8Array(Math.max(2 * this.buffer.length, this.size + n));
+    buffer.set(this.buffer.subarray(0, this.size));
+    this.buffer = buffer;
+    this.view = new DataView(buffer.buffer);
+  }
+
+  /** A node without payload (nil, false, true). */
+  tag(tag) {
+    this.reserve(1);
+    this.buffer[this.size++] = tag;
+  }
+
+  /** A node with a 32-bit payload: a container's count. */
+  counted(tag, count) {
+    this.reserve(5);
+    this.buffer[this.size] = tag;
+    this.view.setUint32(this.size + 1, count, true);
+    this.size += 5;
+  }
+
+  integer(value) {
+    this.reserve(9);
+    this.buffer[this.size] = INTEGER;
+    if (typeof value === 'number' && Number.isSafeInteger(value)) {
+      const high = Math.floor(value / 2 ** 32);
+      this.view.setUint32(this.size + 1, value - high * 2 ** 32, true);
+      this.view.setInt32(this.size + 5, high, true);
+    } else {
+      this.view.setBigInt64(this.size + 1, BigInt(value), true);
+    }
+    this.size += 9;
+  }
+
+  float(value) {
+    this.reserve(9);
+    this.buffer[this.size] = FLOAT;
+    this.view.setFloat64(this.size + 1, value, true);
+    this.size += 9;
+  }
+
+  /** A node whose payload is bytes: a string, or a bigint's digits. */
+  bytes(data, tag = STRING) {
+    this.counted(tag, data.length);
+    this.reserve(data.length);
+    this.buffer.set(data, this.size);
     this.size += data.length;
   }
 
+  /** A string, encoded as UTF-8 straight into the buffer. */
+  text(text) {
+    // UTF-8 takes at most three bytes per UTF-16 code unit.
+    this.reserve(5 + 3 * text.length);
+    const { written } = encoder.encodeInto(text, this.buffer.subarray(this.size + 5));
+    this.buffer[this.size] = STRING;
+    this.view.setUint32(this.size + 1, written, true);
+    this.size += 5 + written;
+  }
+
   key(key, path) {
-    if (typeof key === 'string') return this.bytes(encoder.encode(key));
-    if (typeof key === 'boolean') return this.nodes.push({ tag: 'boolean', val: key });
+    if (typeof key === 'string') return this.text(key);
+    if (typeof key === 'boolean') return this.tag(key ? TRUE : FALSE);
     if (typeof key === 'number' && Number.isNaN(key)) throw new ConversionError(path, 'has a NaN key');
     if (typeof key === 'number' || typeof key === 'bigint') return this.value(key, path, 0);
     throw new ConversionError(path, `has a key of type ${typeof key}: keys are strings, numbers or booleans`);
@@ -47,21 +112,21 @@ class Writer {
     if (depth > MAX_DEPTH) throw new ConversionError(path, `is nested deeper than ${MAX_DEPTH} levels`);
     switch (typeof value) {
       case 'undefined':
-        return this.nodes.push({ tag: 'nil' });
+        return this.tag(NIL);
       case 'boolean':
-        return this.nodes.push({ tag: 'boolean', val: value });
+        return this.tag(value ? TRUE : FALSE);
       case 'number':
         // An integral number (not -0) is a Lua integer when it fits; JS cannot tell 1 from 1.0.
         if (Number.isInteger(value) && !Object.is(value, -0) && Math.abs(value) < 2 ** 63) {
-          return this.nodes.push({ tag: 'integer', val: BigInt(value) });
+          return this.integer(value);
         }
-        return this.nodes.push({ tag: 'float', val: value });
+        return this.float(value);
       case 'bigint':
         // Past 64 bits, a Lua bigint (require('bigint')), carried as its decimal digits.
-        if (value > MAX_INTEGER || value < MIN_INTEGER) return this.bytes(encoder.encode(value.toString()), 'bigint');
-        return this.nodes.push({ tag: 'integer', val: value });
+        if (value > MAX_INTEGER || value < MIN_INTEGER) return this.bytes(encoder.encode(value.toString()), BIGINT);
+        return this.integer(value);
       case 'string':
-        return this.bytes(encoder.encode(value));
+        return this.text(value);
       case 'object':
         return this.object(value, path, depth);
       default:
@@ -70,8 +135,8 @@ class Writer {
   }
 
   object(value, path, depth) {
-    if (value === null) return this.nodes.push({ tag: 'nil' });
-    if (value instanceof Float) return this.nodes.push({ tag: 'float', val: value.value });
+    if (value === null) return this.tag(NIL);
+    if (value instanceof Float) return this.float(value.value);
     if (ArrayBuffer.isView(value)) {
       return this.bytes(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
     }
@@ -79,7 +144,7 @@ class Writer {
     if (this.seen.has(value)) throw new ConversionError(path, 'is part of a cycle');
     this.seen.add(value);
     if (Array.isArray(value)) {
-      this.nodes.push({ tag: 'array', val: value.length });
+      this.counted(ARRAY, value.length);
       // Holes and undefined elements are Lua's `null`, as JSON writes them.
       for (let i = 0; i < value.length; i++) this.value(value[i] ?? null, `${path}[${i + 1}]`, depth + 1);
     } else {
@@ -87,7 +152,7 @@ class Writer {
         value instanceof Map
           ? [...value.entries()]
           : Object.entries(value).filter(([, v]) => v !== undefined && typeof v !== 'function');
-      this.nodes.push({ tag: 'map', val: entries.length });
+      this.counted(MAP, entries.length);
       for (const [key, item] of entries) {
         const at = path + segment(key);
         this.key(key, at);
@@ -98,13 +163,7 @@ class Writer {
   }
 
   finish() {
-    const bytes = new Uint8Array(this.size);
-    let at = 0;
-    for (const chunk of this.chunks) {
-      bytes.set(chunk, at);
-      at += chunk.length;
-    }
-    return { nodes: this.nodes, bytes };
+    return { nodes: this.buffer.subarray(0, this.size) };
   }
 }
 
@@ -133,47 +192,93 @@ export function float(value) {
   return new Float(value);
 }
 
-/** Reads one tree from `nodes` at `reader.at`; `inside` is whether it is inside a container. */
-function read(value, reader, inside) {
-  const node = value.nodes[reader.at++];
-  if (node === undefined) throw new ConversionError('', 'the node list ended inside a container');
-  switch (node.tag) {
-    case 'nil':
-      return inside ? null : undefined;
-    case 'boolean':
-      return node.val;
-    case 'integer':
-      return node.val >= -Number.MAX_SAFE_INTEGER && node.val <= Number.MAX_SAFE_INTEGER ? Number(node.val) : node.val;
-    case 'float':
-      return node.val;
-    case 'bytes': {
-      const bytes = value.bytes.subarray(reader.bytes, reader.bytes + node.val);
-      reader.bytes += node.val;
-      try {
-        return strictDecoder.decode(bytes);
-      } catch {
-        return bytes.slice();
+/** Reads packed nodes one after another: `next()` gives a node's tag and leaves its payload in `val`. */
+class Reader {
+  constructor(bytes) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.at = 0;
+    this.val = undefined;
+  }
+
+  /** The position after the next `n` bytes, which must be there. */
+  skip(n) {
+    const at = this.at;
+    if (at + n > this.bytes.length) throw new ConversionError('', 'the value ends inside a node');
+    this.at = at + n;
+    return at;
+  }
+
+  next() {
+    if (this.at >= this.bytes.length) throw new ConversionError('', 'the value ended inside a container');
+    const tag = this.bytes[this.at++];
+    switch (tag) {
+      case NIL:
+        break;
+      case FALSE:
+      case TRUE:
+        this.val = tag === TRUE;
+        break;
+      case INTEGER: {
+        const at = this.skip(8);
+        // Safe integers come as numbers, larger ones as bigints.
+        const n = this.view.getInt32(at + 4, true) * 2 ** 32 + this.view.getUint32(at, true);
+        this.val = Number.isSafeInteger(n) ? n : this.view.getBigInt64(at, true);
+        break;
       }
+      case FLOAT:
+        this.val = this.view.getFloat64(this.skip(8), true);
+        break;
+      case STRING:
+      case BIGINT: {
+        const len = this.view.getUint32(this.skip(4), true);
+        const at = this.skip(len);
+        this.val = this.bytes.subarray(at, at + len);
+        break;
+      }
+      case ARRAY:
+      case MAP:
+        this.val = this.view.getUint32(this.skip(4), true);
+        break;
+      default:
+        throw new ConversionError('', `the value holds an unknown node tag ${tag}`);
     }
-    case 'bigint': {
-      const digits = value.bytes.subarray(reader.bytes, reader.bytes + node.val);
-      reader.bytes += node.val;
-      return BigInt(decoder.decode(digits));
-    }
-    case 'array': {
-      const items = new Array(node.val);
-      for (let i = 0; i < node.val; i++) items[i] = read(value, reader, true);
+    return tag;
+  }
+}
+
+/** Reads one tree; `inside` is whether it is inside a container. */
+function read(reader, inside) {
+  const tag = reader.next();
+  const val = reader.val;
+  switch (tag) {
+    case NIL:
+      return inside ? null : undefined;
+    case FALSE:
+    case TRUE:
+    case INTEGER:
+    case FLOAT:
+      return val;
+    case STRING:
+      try {
+        return strictDecoder.decode(val);
+      } catch {
+        return val.slice();
+      }
+    case BIGINT:
+      return BigInt(decoder.decode(val));
+    case ARRAY: {
+      const items = new Array(val);
+      for (let i = 0; i < val; i++) items[i] = read(reader, true);
       return items;
     }
-    case 'map': {
+    default: {
       const entries = [];
-      for (let i = 0; i < node.val; i++) entries.push([read(value, reader, true), read(value, reader, true)]);
+      for (let i = 0; i < val; i++) entries.push([read(reader, true), read(reader, true)]);
       // Only string keys make a plain object; other keys keep their types in a Map.
       if (entries.every(([key]) => typeof key === 'string' && key !== '__proto__')) return Object.fromEntries(entries);
       return new Map(entries);
     }
-    default:
-      throw new ConversionError('', `the node list holds an unknown node '${node.tag}'`);
   }
 }
 
@@ -184,9 +289,9 @@ function read(value, reader, inside) {
  * a string and Maps otherwise.
  */
 export function fromWit(value) {
-  const reader = { at: 0, bytes: 0 };
-  const result = read(value, reader, false);
-  if (reader.at !== value.nodes.length) throw new ConversionError('', 'the node list holds more than one value');
+  const reader = new Reader(value.nodes);
+  const result = read(reader, false);
+  if (reader.at !== value.nodes.length) throw new ConversionError('', 'the value holds more than one tree');
   return result;
 }
 
@@ -246,41 +351,39 @@ function stringText(bytes) {
   return `${out}"`;
 }
 
-function textOf(value, reader, inside) {
-  const node = value.nodes[reader.at++];
-  switch (node.tag) {
-    case 'nil':
+function textOf(reader, inside) {
+  const tag = reader.next();
+  const val = reader.val;
+  switch (tag) {
+    case NIL:
       return inside ? 'null' : 'nil';
-    case 'boolean':
-      return String(node.val);
-    case 'integer':
-      return String(node.val);
-    case 'float':
-      return floatText(node.val);
-    case 'bytes': {
-      const bytes = value.bytes.subarray(reader.bytes, reader.bytes + node.val);
-      reader.bytes += node.val;
-      return stringText(bytes);
-    }
-    case 'bigint': {
-      const digits = decoder.decode(value.bytes.subarray(reader.bytes, reader.bytes + node.val));
-      reader.bytes += node.val;
-      return `bigint.new("${digits}")`;
-    }
-    case 'array': {
+    case FALSE:
+    case TRUE:
+    case INTEGER:
+      return String(val);
+    case FLOAT:
+      return floatText(val);
+    case STRING:
+      return stringText(val);
+    case BIGINT:
+      return `bigint.new("${decoder.decode(val)}")`;
+    case ARRAY: {
       const items = [];
-      for (let i = 0; i < node.val; i++) items.push(textOf(value, reader, true));
+      for (let i = 0; i < val; i++) items.push(textOf(reader, true));
       return `{${items.join(', ')}}`;
     }
     default: {
       const entries = [];
-      for (let i = 0; i < node.val; i++) {
-        const keyNode = value.nodes[reader.at];
-        const start = reader.bytes;
-        const key = textOf(value, reader, true);
-        const name = keyNode.tag === 'bytes' ? decoder.decode(value.bytes.subarray(start, reader.bytes)) : null;
-        const shown = name !== null && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !KEYWORDS.has(name) ? name : `[${key}]`;
-        entries.push(`${shown} = ${textOf(value, reader, true)}`);
+      for (let i = 0; i < val; i++) {
+        let shown;
+        if (reader.bytes[reader.at] === STRING) {
+          reader.next();
+          const name = decoder.decode(reader.val);
+          shown = /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !KEYWORDS.has(name) ? name : `[${stringText(reader.val)}]`;
+        } else {
+          shown = `[${textOf(reader, true)}]`;
+        }
+        entries.push(`${shown} = ${textOf(reader, true)}`);
       }
       return `{${entries.join(', ')}}`;
     }
@@ -289,5 +392,5 @@ function textOf(value, reader, inside) {
 
 /** The Lua-like text of a component value, exactly as the Rust host and the CLI show it. */
 export function luaText(value) {
-  return textOf(value, { at: 0, bytes: 0 }, false);
+  return textOf(new Reader(value.nodes), false);
 }

@@ -1,4 +1,4 @@
-//! The component's node list straight into any `Deserialize` type, and [`Value`]'s own
+//! The component's packed nodes straight into any `Deserialize` type, and [`Value`]'s own
 //! `Deserialize`.
 //!
 //! Lua's loose edges are smoothed where a Rust type says what it wants: a float with an integral
@@ -14,8 +14,10 @@ use serde::de::{
 };
 use serde::forward_to_deserialize_any;
 
+use packed::Node;
+
 use super::{BIGINT_MARKER, MAX_DEPTH, Mismatch, Value, key_segment, parse_bigint};
-use crate::bindings::cu::unit::types::{Node, Value as WitValue};
+use crate::bindings::cu::unit::types::Value as WitValue;
 use crate::error::Result;
 
 /// Converts a value into `T`. `root` names it in errors (e.g. `_io.output`).
@@ -33,11 +35,11 @@ pub fn from_value<T: DeserializeOwned>(value: Value, root: &str) -> Result<T> {
 
 /// Reads the component's form of a value into `T`, checking its shape as it goes.
 pub(crate) fn from_wit<T: DeserializeOwned>(wit: WitValue, root: &str) -> Result<T> {
-    let mut reader = Reader { nodes: &wit.nodes, bytes: &wit.bytes, next_node: 0, next_byte: 0, depth: 0 };
+    let mut reader = Reader { nodes: packed::Reader::new(&wit.nodes), depth: 0 };
     let value = T::deserialize(&mut reader).map_err(|m| m.into_error(root))?;
-    match wit.nodes.len() - reader.next_node {
+    match reader.nodes.remaining() {
         0 => Ok(value),
-        extra => Err(Mismatch::new(format!("is malformed: {extra} nodes follow the end of the root")).into_error(root)),
+        extra => Err(Mismatch::new(format!("is malformed: {extra} bytes follow the end of the root")).into_error(root)),
     }
 }
 
@@ -123,43 +125,42 @@ impl<'de> Visitor<'de> for ValueVisitor {
 }
 
 /// The integer a float stands for, when it has an integral value that fits.
+fn malformed(malformed: packed::Malformed) -> Mismatch {
+    Mismatch::new(malformed.to_string())
+}
+
 fn integral(f: f64) -> Option<i64> {
     // 2^63 is exactly representable; every float below it with no fraction fits in an i64.
     (f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63)).then_some(f as i64)
 }
 
-/// A cursor over a node list.
+/// A cursor over packed nodes.
 struct Reader<'a> {
-    nodes: &'a [Node],
-    bytes: &'a [u8],
-    next_node: usize,
-    next_byte: usize,
+    nodes: packed::Reader<'a>,
     /// Containers open around the next node.
     depth: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn peek(&self) -> Result<Node, Mismatch> {
-        self.nodes.get(self.next_node).copied().ok_or_else(|| Mismatch::new("is malformed: its nodes end too early"))
+    fn peek(&self) -> Result<Node<'a>, Mismatch> {
+        self.nodes.peek().map_err(malformed)
     }
 
-    fn next(&mut self) -> Result<Node, Mismatch> {
-        let node = self.peek()?;
-        self.next_node += 1;
-        Ok(node)
+    fn next(&mut self) -> Result<Node<'a>, Mismatch> {
+        self.nodes.next().map_err(malformed)
     }
 
     /// A bigint's digits, as the component writes them.
-    fn digits(&mut self, len: u32) -> Result<&'a str, Mismatch> {
-        std::str::from_utf8(self.take_bytes(len)?)
+    fn digits(digits: &[u8]) -> Result<&str, Mismatch> {
+        std::str::from_utf8(digits)
             .ok()
             .filter(|digits| parse_bigint(digits).is_some())
             .ok_or_else(|| Mismatch::new("is a malformed bigint"))
     }
 
     /// A bigint for an integer type: the narrowest of serde's integers that holds it.
-    fn bigint_number<'de, V: Visitor<'de>>(&mut self, len: u32, visitor: V) -> Result<V::Value, Mismatch> {
-        let digits = self.digits(len)?;
+    fn bigint_number<'de, V: Visitor<'de>>(digits: &[u8], visitor: V) -> Result<V::Value, Mismatch> {
+        let digits = Self::digits(digits)?;
         if let Ok(i) = digits.parse::<i64>() {
             visitor.visit_i64(i)
         } else if let Ok(u) = digits.parse::<u64>() {
@@ -173,23 +174,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn take_bytes(&mut self, len: u32) -> Result<&'a [u8], Mismatch> {
-        let end = self.next_byte.saturating_add(len as usize);
-        let bytes = self
-            .bytes
-            .get(self.next_byte..end)
-            .ok_or_else(|| Mismatch::new("is malformed: its strings run past its bytes"))?;
-        self.next_byte = end;
-        Ok(bytes)
-    }
-
     /// Passes over the next node and everything inside it.
     fn skip(&mut self) -> Result<(), Mismatch> {
         let mut remaining: u64 = 1;
         while remaining > 0 {
             remaining -= 1;
             match self.next()? {
-                Node::Bytes(len) | Node::Bigint(len) => _ = self.take_bytes(len)?,
                 Node::Array(n) => remaining += u64::from(n),
                 Node::Map(n) => remaining += 2 * u64::from(n),
                 _ => {}
@@ -198,9 +188,9 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// How the key starting at the next node appears in a path; only asked for on errors.
-    fn segment_at(nodes: &[Node], bytes: &[u8], (node, byte): (usize, usize)) -> String {
-        nodes.get(node).map_or_else(String::new, |n| key_segment(n, bytes.get(byte..).unwrap_or_default()))
+    /// How the key starting at `position` appears in a path; only asked for on errors.
+    fn segment_at(nodes: &packed::Reader<'_>, position: usize) -> String {
+        key_segment(nodes.node_at(position))
     }
 
     fn enter(&mut self) -> Result<(), Mismatch> {
@@ -224,7 +214,7 @@ impl<'a> Reader<'a> {
 
     fn map<'de, V: Visitor<'de>>(&mut self, len: u32, visitor: V) -> Result<V::Value, Mismatch> {
         self.enter()?;
-        let mut entries = Entries { reader: self, remaining: len, key: (0, 0) };
+        let mut entries = Entries { reader: self, remaining: len, key: 0 };
         let value = visitor.visit_map(&mut entries)?;
         // A visitor may stop early; the cursor must still pass the entries it left.
         for _ in 0..2 * u64::from(entries.remaining) {
@@ -235,22 +225,35 @@ impl<'a> Reader<'a> {
     }
 }
 
+impl<'a> Reader<'a> {
+    /// Hands a node just read to `visitor` as what it is.
+    fn visit<'de, V: Visitor<'de>>(&mut self, node: Node<'a>, visitor: V) -> Result<V::Value, Mismatch> {
+        match node {
+            Node::Nil => visitor.visit_unit(),
+            Node::Boolean(b) => visitor.visit_bool(b),
+            Node::Integer(i) => visitor.visit_i64(i),
+            Node::Float(f) => visitor.visit_f64(f),
+            Node::String(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => visitor.visit_str(text),
+                Err(_) => visitor.visit_bytes(bytes),
+            },
+            Node::Array(len) => self.seq(len, visitor),
+            Node::Map(len) => self.map(len, visitor),
+            Node::Bigint(digits) => {
+                let digits = Self::digits(digits)?;
+                visitor.visit_map(MapDeserializer::new(std::iter::once((BIGINT_MARKER, digits))))
+            }
+        }
+    }
+}
+
 macro_rules! integers_from_integral_floats {
     ($($method:ident)*) => {
         $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-            match self.peek()? {
-                Node::Float(f) => match integral(f) {
-                    Some(i) => {
-                        self.next_node += 1;
-                        visitor.visit_i64(i)
-                    }
-                    None => self.deserialize_any(visitor),
-                },
-                Node::Bigint(len) => {
-                    self.next_node += 1;
-                    self.bigint_number(len, visitor)
-                }
-                _ => self.deserialize_any(visitor),
+            match self.next()? {
+                Node::Float(f) if let Some(i) = integral(f) => visitor.visit_i64(i),
+                Node::Bigint(digits) => Reader::bigint_number(digits, visitor),
+                node => self.visit(node, visitor),
             }
         })*
     };
@@ -260,12 +263,9 @@ macro_rules! integers_from_integral_floats {
 macro_rules! strings_from_bigints {
     ($($method:ident)*) => {
         $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-            match self.peek()? {
-                Node::Bigint(len) => {
-                    self.next_node += 1;
-                    visitor.visit_str(self.digits(len)?)
-                }
-                _ => self.deserialize_any(visitor),
+            match self.next()? {
+                Node::Bigint(digits) => visitor.visit_str(Reader::digits(digits)?),
+                node => self.visit(node, visitor),
             }
         })*
     };
@@ -275,25 +275,8 @@ impl<'de> Deserializer<'de> for &mut Reader<'_> {
     type Error = Mismatch;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        match self.next()? {
-            Node::Nil => visitor.visit_unit(),
-            Node::Boolean(b) => visitor.visit_bool(b),
-            Node::Integer(i) => visitor.visit_i64(i),
-            Node::Float(f) => visitor.visit_f64(f),
-            Node::Bytes(len) => {
-                let bytes = self.take_bytes(len)?;
-                match std::str::from_utf8(bytes) {
-                    Ok(text) => visitor.visit_str(text),
-                    Err(_) => visitor.visit_bytes(bytes),
-                }
-            }
-            Node::Array(len) => self.seq(len, visitor),
-            Node::Map(len) => self.map(len, visitor),
-            Node::Bigint(len) => {
-                let digits = self.digits(len)?;
-                visitor.visit_map(MapDeserializer::new(std::iter::once((BIGINT_MARKER, digits))))
-            }
-        }
+        let node = self.next()?;
+        self.visit(node, visitor)
     }
 
     integers_from_integral_floats! {
@@ -306,19 +289,16 @@ impl<'de> Deserializer<'de> for &mut Reader<'_> {
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
         if let Node::Nil = self.peek()? {
-            self.next_node += 1;
+            self.next()?;
             return visitor.visit_none();
         }
         visitor.visit_some(self)
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        match self.peek()? {
-            Node::Bytes(len) => {
-                self.next_node += 1;
-                visitor.visit_bytes(self.take_bytes(len)?)
-            }
-            _ => self.deserialize_any(visitor),
+        match self.next()? {
+            Node::String(bytes) => visitor.visit_bytes(bytes),
+            node => self.visit(node, visitor),
         }
     }
 
@@ -327,13 +307,10 @@ impl<'de> Deserializer<'de> for &mut Reader<'_> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        match self.peek()? {
+        match self.next()? {
             // Lua cannot tell an empty list from an empty map.
-            Node::Map(0) => {
-                self.next_node += 1;
-                self.seq(0, visitor)
-            }
-            _ => self.deserialize_any(visitor),
+            Node::Map(0) => self.seq(0, visitor),
+            node => self.visit(node, visitor),
         }
     }
 
@@ -351,12 +328,9 @@ impl<'de> Deserializer<'de> for &mut Reader<'_> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        match self.peek()? {
-            Node::Array(0) => {
-                self.next_node += 1;
-                self.map(0, visitor)
-            }
-            _ => self.deserialize_any(visitor),
+        match self.next()? {
+            Node::Array(0) => self.map(0, visitor),
+            node => self.visit(node, visitor),
         }
     }
 
@@ -384,15 +358,14 @@ impl<'de> Deserializer<'de> for &mut Reader<'_> {
         visitor: V,
     ) -> Result<V::Value, Mismatch> {
         match self.peek()? {
-            Node::Bytes(_) => visitor.visit_enum(Variant { reader: self, content: false }),
+            Node::String(_) => visitor.visit_enum(Variant { reader: self, content: false }),
             Node::Map(1) => {
-                self.next_node += 1;
-                let at = (self.next_node, self.next_byte);
-                let (nodes, bytes) = (self.nodes, self.bytes);
+                self.next()?;
+                let (nodes, at) = (self.nodes.clone(), self.nodes.position());
                 self.enter()?;
                 let value = visitor
                     .visit_enum(Variant { reader: &mut *self, content: true })
-                    .map_err(|m| m.at(|| Reader::segment_at(nodes, bytes, at)))?;
+                    .map_err(|m| m.at(|| Reader::segment_at(&nodes, at)))?;
                 self.depth -= 1;
                 Ok(value)
             }
@@ -413,12 +386,12 @@ impl<'de> Deserializer<'de> for &mut Reader<'_> {
     }
 }
 
-fn node_type(node: Node) -> &'static str {
+fn node_type(node: Node<'_>) -> &'static str {
     match node {
         Node::Nil => "nil",
         Node::Boolean(_) => "boolean",
         Node::Integer(_) | Node::Float(_) => "number",
-        Node::Bytes(_) => "string",
+        Node::String(_) => "string",
         Node::Array(_) | Node::Map(_) => "table",
         Node::Bigint(_) => "bigint",
     }
@@ -451,8 +424,8 @@ impl<'de> SeqAccess<'de> for Items<'_, '_> {
 struct Entries<'r, 'a> {
     reader: &'r mut Reader<'a>,
     remaining: u32,
-    /// Where the key just read starts (node, byte), to name it in errors.
-    key: (usize, usize),
+    /// Where the key just read starts, to name it in errors.
+    key: usize,
 }
 
 impl<'de> MapAccess<'de> for Entries<'_, '_> {
@@ -463,14 +436,14 @@ impl<'de> MapAccess<'de> for Entries<'_, '_> {
             return Ok(None);
         }
         self.remaining -= 1;
-        self.key = (self.reader.next_node, self.reader.next_byte);
-        let (nodes, bytes, at) = (self.reader.nodes, self.reader.bytes, self.key);
-        seed.deserialize(Key(&mut *self.reader)).map(Some).map_err(|m| m.at(|| Reader::segment_at(nodes, bytes, at)))
+        self.key = self.reader.nodes.position();
+        let (nodes, at) = (self.reader.nodes.clone(), self.key);
+        seed.deserialize(Key(&mut *self.reader)).map(Some).map_err(|m| m.at(|| Reader::segment_at(&nodes, at)))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Mismatch> {
-        let (nodes, bytes, at) = (self.reader.nodes, self.reader.bytes, self.key);
-        seed.deserialize(&mut *self.reader).map_err(|m| m.at(|| Reader::segment_at(nodes, bytes, at)))
+        let (nodes, at) = (self.reader.nodes.clone(), self.key);
+        seed.deserialize(&mut *self.reader).map_err(|m| m.at(|| Reader::segment_at(&nodes, at)))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -484,32 +457,26 @@ struct Key<'r, 'a>(&'r mut Reader<'a>);
 
 impl Key<'_, '_> {
     fn text<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        let text = match self.0.peek()? {
-            Node::Integer(i) => i.to_string(),
-            Node::Float(f) => f.to_string(),
-            Node::Boolean(b) => b.to_string(),
-            _ => return self.0.deserialize_any(visitor),
-        };
-        self.0.next_node += 1;
-        visitor.visit_string(text)
+        match self.0.next()? {
+            Node::Integer(i) => visitor.visit_string(i.to_string()),
+            Node::Float(f) => visitor.visit_string(f.to_string()),
+            Node::Boolean(b) => visitor.visit_string(b.to_string()),
+            node => self.0.visit(node, visitor),
+        }
     }
 
     fn number<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
-        if let Node::Bytes(len) = self.0.peek()? {
-            let text = self.0.bytes.get(self.0.next_byte..self.0.next_byte + len as usize).unwrap_or_default();
+        let node = self.0.next()?;
+        if let Node::String(text) = node {
             let text = std::str::from_utf8(text).unwrap_or_default();
             if let Ok(i) = text.parse::<i64>() {
-                self.0.next_node += 1;
-                self.0.next_byte += len as usize;
                 return visitor.visit_i64(i);
             }
             if let Ok(f) = text.parse::<f64>() {
-                self.0.next_node += 1;
-                self.0.next_byte += len as usize;
                 return visitor.visit_f64(f);
             }
         }
-        self.0.deserialize_any(visitor)
+        self.0.visit(node, visitor)
     }
 }
 

@@ -1,5 +1,5 @@
 //! [`Value`]: a Lua value that can cross the boundary, and its conversions: any `Serialize` type
-//! into the component's node list (ser.rs), the node list into any `Deserialize` type (de.rs) —
+//! into the component's packed nodes (ser.rs), packed nodes into any `Deserialize` type (de.rs) —
 //! `Value` itself being one of each — and JSON for display (json.rs).
 
 mod de;
@@ -14,7 +14,9 @@ pub use ser::to_value;
 
 use num_bigint::BigInt;
 
-use crate::bindings::cu::unit::types::{Node, Value as WitValue};
+use packed::Node;
+
+use crate::bindings::cu::unit::types::Value as WitValue;
 use crate::error::{Error, Result};
 
 /// Deepest nesting a value may have on its way in or out (the guest enforces the same).
@@ -168,15 +170,14 @@ impl fmt::Display for Nested<'_> {
     }
 }
 
-/// How a key node appears in a path: `.name`, `[3]`, `["two words"]`. `bytes` starts at the key's
-/// own bytes.
-fn key_segment(key: &Node, bytes: &[u8]) -> String {
-    let key = match *key {
-        Node::Bytes(len) => Value::String(bytes.get(..len as usize).unwrap_or(bytes).to_vec()),
-        Node::Integer(i) => Value::Integer(i),
-        Node::Float(f) => Value::Float(f),
-        Node::Boolean(b) => Value::Boolean(b),
-        Node::Nil | Node::Array(_) | Node::Map(_) | Node::Bigint(_) => return String::new(),
+/// How a key node appears in a path: `.name`, `[3]`, `["two words"]`.
+fn key_segment(key: Option<Node<'_>>) -> String {
+    let key = match key {
+        Some(Node::String(bytes)) => Value::String(bytes.to_vec()),
+        Some(Node::Integer(i)) => Value::Integer(i),
+        Some(Node::Float(f)) => Value::Float(f),
+        Some(Node::Boolean(b)) => Value::Boolean(b),
+        _ => return String::new(),
     };
     match &key {
         Value::String(bytes) if is_identifier(bytes) => format!(".{}", String::from_utf8_lossy(bytes)),

@@ -1,14 +1,15 @@
-//! Any `Serialize` type straight into the component's node list, and [`Value`]'s own `Serialize`.
+//! Any `Serialize` type straight into the component's packed nodes, and [`Value`]'s own `Serialize`.
 //!
 //! serde's data model maps onto Lua's: integers that fit 64 bits are integers, floats floats, `str`
 //! and `bytes` strings, `None` and `()` nil, sequences and tuples arrays, maps and structs maps,
 //! unit variants the variant's name, other enum variants `{Variant = content}`. Writing nodes
 //! directly, with no [`Value`] tree in between, keeps a large input to one pass.
 
+use packed::{Container, Node, Reader};
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::{BIGINT_MARKER, MAX_DEPTH, Mismatch, Value, key_segment, parse_bigint};
-use crate::bindings::cu::unit::types::{Node, Value as WitValue};
+use crate::bindings::cu::unit::types::Value as WitValue;
 use crate::error::Result;
 
 /// Converts any `Serialize` value. `root` names it in errors (e.g. `_io.input`).
@@ -27,9 +28,9 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T, root: &str) -> Result<Value> {
 
 /// The component's form of any `Serialize` value.
 pub(crate) fn to_wit<T: Serialize + ?Sized>(value: &T, root: &str) -> Result<WitValue> {
-    let mut writer = Writer { wit: WitValue { nodes: Vec::new(), bytes: Vec::new() }, depth: 0 };
+    let mut writer = Writer { out: Vec::new(), depth: 0 };
     value.serialize(&mut writer).map_err(|m| m.into_error(root))?;
-    Ok(writer.wit)
+    Ok(WitValue { nodes: writer.out })
 }
 
 /// Lossless in serde's data model: strings that are not UTF-8 are serialized as bytes, and maps
@@ -69,38 +70,30 @@ impl Serialize for Value {
 }
 
 struct Writer {
-    wit: WitValue,
+    out: Vec<u8>,
     /// Containers open around the next node.
     depth: usize,
 }
 
 impl Writer {
-    fn push(&mut self, node: Node) -> Result<(), Mismatch> {
-        self.wit.nodes.push(node);
-        Ok(())
+    fn push(&mut self, node: Node<'_>) -> Result<(), Mismatch> {
+        packed::push(&mut self.out, node).map_err(|_| Mismatch::new("is longer than 4 GiB"))
     }
 
     /// An integer: a Lua integer when it fits 64 bits, a bigint otherwise (`u64`, `i128`, `u128`).
     fn integer<T: TryInto<i64> + std::fmt::Display + Copy>(&mut self, v: T) -> Result<(), Mismatch> {
         match v.try_into() {
             Ok(i) => self.push(Node::Integer(i)),
-            Err(_) => self.contents(v.to_string().as_bytes(), Node::Bigint),
+            Err(_) => self.push(Node::Bigint(v.to_string().as_bytes())),
         }
     }
 
     fn bytes(&mut self, bytes: &[u8]) -> Result<(), Mismatch> {
-        self.contents(bytes, Node::Bytes)
-    }
-
-    /// A node whose contents are bytes of the value's buffer: a string or a bigint.
-    fn contents(&mut self, bytes: &[u8], node: fn(u32) -> Node) -> Result<(), Mismatch> {
-        let len = u32::try_from(bytes.len()).map_err(|_| Mismatch::new("is longer than 4 GiB"))?;
-        self.wit.bytes.extend_from_slice(bytes);
-        self.push(node(len))
+        self.push(Node::String(bytes))
     }
 
     /// Opens a container whose count is filled in when it ends.
-    fn open(&mut self, node: Node, variant: Option<&'static str>) -> Result<Compound<'_>, Mismatch> {
+    fn open(&mut self, kind: Container, variant: Option<&'static str>) -> Result<Compound<'_>, Mismatch> {
         if self.depth >= MAX_DEPTH {
             return Err(Mismatch::new(format!("nests tables deeper than {MAX_DEPTH} levels")));
         }
@@ -109,10 +102,12 @@ impl Writer {
             self.bytes(name.as_bytes())?;
         }
         self.depth += 1;
-        let index = self.wit.nodes.len();
-        let first_byte = self.wit.bytes.len();
-        self.push(node)?;
-        Ok(Compound { writer: self, index, first_byte, count: 0, key: None })
+        let start = self.out.len();
+        self.push(match kind {
+            Container::Array => Node::Array(0),
+            Container::Map => Node::Map(0),
+        })?;
+        Ok(Compound { writer: self, kind, start, count: 0, key: None })
     }
 
     /// `{variant = content}`.
@@ -193,13 +188,13 @@ impl<'w> Serializer for &'w mut Writer {
         self.variant(variant, value)
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'w>, Mismatch> {
-        self.open(Node::Array(0), None)
+        self.open(Container::Array, None)
     }
     fn serialize_tuple(self, _len: usize) -> Result<Compound<'w>, Mismatch> {
-        self.open(Node::Array(0), None)
+        self.open(Container::Array, None)
     }
     fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'w>, Mismatch> {
-        self.open(Node::Array(0), None)
+        self.open(Container::Array, None)
     }
     fn serialize_tuple_variant(
         self,
@@ -208,13 +203,13 @@ impl<'w> Serializer for &'w mut Writer {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'w>, Mismatch> {
-        self.open(Node::Array(0), Some(variant))
+        self.open(Container::Array, Some(variant))
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'w>, Mismatch> {
-        self.open(Node::Map(0), None)
+        self.open(Container::Map, None)
     }
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'w>, Mismatch> {
-        self.open(Node::Map(0), None)
+        self.open(Container::Map, None)
     }
     fn serialize_struct_variant(
         self,
@@ -223,19 +218,18 @@ impl<'w> Serializer for &'w mut Writer {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'w>, Mismatch> {
-        self.open(Node::Map(0), Some(variant))
+        self.open(Container::Map, Some(variant))
     }
 }
 
-/// An open array or map: `index` is its node, whose count is set when it ends.
+/// An open array or map starting at `start`, whose count is set when it ends.
 struct Compound<'w> {
     writer: &'w mut Writer,
-    index: usize,
-    /// Where the container's bytes start.
-    first_byte: usize,
+    kind: Container,
+    start: usize,
     count: u32,
-    /// A map's last key: its node and where its bytes start, for naming it in errors.
-    key: Option<(usize, usize)>,
+    /// Where a map's last key starts, for naming it in errors.
+    key: Option<usize>,
 }
 
 impl Compound<'_> {
@@ -255,32 +249,31 @@ impl Compound<'_> {
         value.serialize(&mut *self.writer).map_err(|m| m.at(|| format!(".{name}")))
     }
 
-    fn finish(mut self) -> Result<(), Mismatch> {
-        let count = self.count;
-        let node = &mut self.writer.wit.nodes[self.index];
-        *node = match node {
-            Node::Array(_) => Node::Array(count),
-            _ => Node::Map(count),
-        };
+    fn finish(self) -> Result<(), Mismatch> {
+        packed::set_container(&mut self.writer.out, self.start, self.kind, self.count);
         self.writer.depth -= 1;
-        self.bigint_marker();
+        if self.kind == Container::Map && self.count == 1 {
+            self.bigint_marker();
+        }
         Ok(())
     }
 
     /// Turns a finished map `{"$bigint": "<digits>"}` into the bigint it stands for.
-    fn bigint_marker(&mut self) {
-        let wit = &mut self.writer.wit;
-        let marker = BIGINT_MARKER.len();
-        let [Node::Map(1), Node::Bytes(key), Node::Bytes(digits)] = wit.nodes[self.index..] else { return };
-        let (key, digits) = (key as usize, digits as usize);
-        let bytes = &wit.bytes[self.first_byte..];
-        let is_marker = key == marker && &bytes[..key] == BIGINT_MARKER.as_bytes();
-        if !is_marker || std::str::from_utf8(&bytes[key..key + digits]).ok().and_then(parse_bigint).is_none() {
+    fn bigint_marker(self) {
+        let out = &mut self.writer.out;
+        let mut reader = Reader::new(&out[self.start..]);
+        let (Ok(Node::Map(1)), Ok(Node::String(key)), Ok(Node::String(digits))) =
+            (reader.next(), reader.next(), reader.next())
+        else {
+            return;
+        };
+        if key != BIGINT_MARKER.as_bytes() || std::str::from_utf8(digits).ok().and_then(parse_bigint).is_none() {
             return;
         }
-        wit.bytes.drain(self.first_byte..self.first_byte + key);
-        wit.nodes.truncate(self.index);
-        wit.nodes.push(Node::Bigint(digits as u32));
+        let digits = digits.to_vec();
+        out.truncate(self.start);
+        // The digits were a string of the same length: they fit.
+        let _ = packed::push(out, Node::Bigint(&digits));
     }
 }
 
@@ -330,21 +323,21 @@ impl SerializeMap for Compound<'_> {
     type Error = Mismatch;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Mismatch> {
         self.count_one()?;
-        let start = (self.writer.wit.nodes.len(), self.writer.wit.bytes.len());
+        let start = self.writer.out.len();
         key.serialize(&mut *self.writer)?;
-        match self.writer.wit.nodes[start.0] {
-            Node::Nil => return Err(Mismatch::new("has a nil as a key")),
-            Node::Array(_) | Node::Map(_) => return Err(Mismatch::new("has a table as a key")),
-            Node::Float(f) if f.is_nan() => return Err(Mismatch::new("has NaN as a key")),
+        match Reader::new(&self.writer.out[start..]).next() {
+            Ok(Node::Nil) => return Err(Mismatch::new("has a nil as a key")),
+            Ok(Node::Array(_) | Node::Map(_)) => return Err(Mismatch::new("has a table as a key")),
+            Ok(Node::Float(f)) if f.is_nan() => return Err(Mismatch::new("has NaN as a key")),
             _ => {}
         }
         self.key = Some(start);
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Mismatch> {
-        let (node, byte) = self.key.take().ok_or_else(|| Mismatch::new("has a map value without a key"))?;
+        let key = self.key.take().ok_or_else(|| Mismatch::new("has a map value without a key"))?;
         let result = value.serialize(&mut *self.writer);
-        result.map_err(|m| m.at(|| key_segment(&self.writer.wit.nodes[node], &self.writer.wit.bytes[byte..])))
+        result.map_err(|m| m.at(|| key_segment(Reader::new(&self.writer.out[key..]).next().ok())))
     }
     fn end(self) -> Result<(), Mismatch> {
         self.finish()
