@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: the Lua programs in bench/programs run in the cu component and in native
-//! Lua 5.4, then the start-up costs of the `cu` CLI and of the library.
+//! Lua 5.4, then the start-up costs of the `cu` CLI and of the library. The programs also run on an
+//! engine without the epoch backstop (`EngineBuilder::epoch_backstop(false)`), to show its cost.
 //!
 //! Options: `--runs N` (default 7) and program names to run only those. The machine this runs on
 //! is shared and noisy, so every figure is a median, and cu and native runs are interleaved so
@@ -40,20 +41,30 @@ fn run() -> Result<()> {
     let programs = programs(&only)?;
     let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cu-bench");
     let engine = Engine::builder().cache_dir(scratch.join("engine-cache")).build()?;
+    let unguarded = Engine::builder().cache_dir(scratch.join("engine-cache")).epoch_backstop(false).build()?;
 
     println!("{runs} runs per figure, medians; native times exclude the start of the lua5.4 process.\n");
-    println!("| program | cu (ms) | native Lua 5.4 (ms) | ratio |");
-    println!("|---|---:|---:|---:|");
-    let mut log_ratios = 0.0;
+    println!("| program | cu (ms) | native Lua 5.4 (ms) | ratio | cu without the backstop (ms) | ratio |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let (mut log_ratios, mut log_unguarded) = (0.0, 0.0);
     for program in &programs {
-        let (cu, native) = time_program(&engine, program, runs)?;
-        let ratio = cu.as_secs_f64() / native.as_secs_f64();
+        let [cu, without, native] = time_program([&engine, &unguarded], program, runs)?;
+        let (ratio, ratio_without) =
+            (cu.as_secs_f64() / native.as_secs_f64(), without.as_secs_f64() / native.as_secs_f64());
         log_ratios += ratio.ln();
-        println!("| {} | {:.1} | {:.1} | {ratio:.2}× |", program.name, ms(cu), ms(native));
+        log_unguarded += ratio_without.ln();
+        println!(
+            "| {} | {:.1} | {:.1} | {ratio:.2}× | {:.1} | {ratio_without:.2}× |",
+            program.name,
+            ms(cu),
+            ms(native),
+            ms(without)
+        );
     }
     let mean = (log_ratios / programs.len() as f64).exp();
+    let mean_unguarded = (log_unguarded / programs.len() as f64).exp();
     println!(
-        "\ngeometric mean of the ratios: {mean:.2}× (target ≤ {TARGET_RATIO}×: {})\n",
+        "\ngeometric mean of the ratios: {mean:.2}× (target ≤ {TARGET_RATIO}×: {}); without the backstop: {mean_unguarded:.2}×\n",
         verdict(mean <= TARGET_RATIO)
     );
 
@@ -100,18 +111,27 @@ fn programs(only: &[String]) -> Result<Vec<Program>> {
     Ok(programs)
 }
 
-/// Medians of the program's time in cu and natively. Both sides must return the same checksum:
-/// a fast wrong answer is no result.
-fn time_program(engine: &Engine, program: &Program, runs: usize) -> Result<(Duration, Duration)> {
+/// Medians of the program's time on each engine and natively. Every side must return the same
+/// checksum: a fast wrong answer is no result.
+fn time_program(engines: [&Engine; 2], program: &Program, runs: usize) -> Result<[Duration; 3]> {
     let chunk_name = format!("{}.lua", program.name);
-    let (mut cu, mut native, mut process_start) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut cu, mut native, mut process_start) = ([Vec::new(), Vec::new()], Vec::new(), Vec::new());
     for _ in 0..runs {
-        let mut unit = engine.unit(UnitOptions::default().time_limit(None))?;
-        let start = Instant::now();
-        let outcome = unit.compute_named(&chunk_name, &program.code).map_err(|e| format!("{}: {e}", program.name))?;
-        cu.push(start.elapsed());
-        let ours =
-            outcome.values.first().ok_or_else(|| format!("{}: returned nothing in cu", program.name))?.to_string();
+        let mut answers = Vec::new();
+        for (engine, times) in engines.iter().zip(&mut cu) {
+            let mut unit = engine.unit(UnitOptions::default().time_limit(None))?;
+            let start = Instant::now();
+            let outcome =
+                unit.compute_named(&chunk_name, &program.code).map_err(|e| format!("{}: {e}", program.name))?;
+            times.push(start.elapsed());
+            answers.push(
+                outcome.values.first().ok_or_else(|| format!("{}: returned nothing in cu", program.name))?.to_string(),
+            );
+        }
+        let ours = answers.swap_remove(0);
+        if answers.iter().any(|other| *other != ours) {
+            return Err(format!("{}: cu returned {ours}, and {answers:?} without the backstop", program.name).into());
+        }
 
         let (theirs, took) = run_native(&program.path)?;
         native.push(took);
@@ -125,7 +145,8 @@ fn time_program(engine: &Engine, program: &Program, runs: usize) -> Result<(Dura
         checked(Command::new(NATIVE_LUA).args(["-e", ""]).output()?, NATIVE_LUA)?;
         process_start.push(start.elapsed());
     }
-    Ok((median(cu), median(native).saturating_sub(median(process_start))))
+    let [cu, without] = cu;
+    Ok([median(cu), median(without), median(native).saturating_sub(median(process_start))])
 }
 
 /// The program's return value from native Lua, and the whole process's wall time.

@@ -41,11 +41,12 @@ impl std::fmt::Debug for Engine {
 pub struct EngineBuilder {
     component: Vec<u8>,
     cache_dir: Option<PathBuf>,
+    backstop: bool,
 }
 
 impl Default for EngineBuilder {
     fn default() -> Self {
-        Self { component: COMPONENT.to_vec(), cache_dir: default_cache_dir() }
+        Self { component: COMPONENT.to_vec(), cache_dir: default_cache_dir(), backstop: true }
     }
 }
 
@@ -73,10 +74,23 @@ impl EngineBuilder {
         self
     }
 
+    /// Whether wasmtime's epoch interruption backs up the guest's own time limit (default: on).
+    ///
+    /// The guest stops runaway Lua itself, the same in every host, with a catchable-once,
+    /// then-repeated time limit error. The backstop also stops code the guest's checks would miss,
+    /// by trapping the call (the unit is then reset). It costs speed: wasmtime checks the epoch at
+    /// every loop of the compiled code, which in Lua's interpreter is every instruction
+    /// (`cargo xtask bench` prints the interpreter-bound programs both ways). Turn it off only
+    /// for code you trust not to find a gap in the guest's checks.
+    pub fn epoch_backstop(mut self, on: bool) -> Self {
+        self.backstop = on;
+        self
+    }
+
     /// Compiles (or loads from the cache) and pre-instantiates the component.
     pub fn build(self) -> Result<Engine> {
         let mut config = wasmtime::Config::new();
-        config.epoch_interruption(true);
+        config.epoch_interruption(self.backstop);
         config.wasm_exceptions(true);
         // Lua calls its allocator and every C function through function pointers; a lazily
         // initialized table puts a check on each of those calls (about 8% on an allocation-heavy
@@ -87,7 +101,9 @@ impl EngineBuilder {
         let component = cache::load_or_compile(&wasmtime, &self.component, self.cache_dir.as_deref())?;
         let cache_file = self.cache_dir.as_deref().map(|dir| cache::file_for(&wasmtime, &self.component, dir));
         let pre = pre_instantiate(&wasmtime, &component)?;
-        start_epoch_ticker(&wasmtime);
+        if self.backstop {
+            start_epoch_ticker(&wasmtime);
+        }
         Ok(Engine { inner: Arc::new(Inner { wasmtime, pre, cache_file }) })
     }
 }

@@ -57,6 +57,23 @@ fn a_long_c_call_is_stopped_by_the_host_and_the_unit_is_reset() {
 }
 
 #[test]
+fn without_the_backstop_the_guest_still_stops_lua_and_nothing_cuts_a_c_call_short() {
+    let scratch = std::env::temp_dir().join(format!("cu-no-backstop-{}", std::process::id()));
+    let engine = cu::Engine::builder().cache_dir(&scratch).epoch_backstop(false).build().expect("an engine");
+    let options = UnitOptions::default().time_limit(Some(Duration::from_millis(20))).memory_limit(1 << 30);
+    let mut unit = engine.unit(options).expect("a unit");
+    let started = Instant::now();
+    assert!(!expect_limit(unit.compute("while true do end"), LimitKind::Time), "the guest stops Lua itself");
+    assert!(started.elapsed() < Duration::from_millis(40), "took {:?}", started.elapsed());
+    // The C loop the backstop would stop (see above) runs to its end instead, past the limit.
+    let started = Instant::now();
+    let outcome = unit.compute("return #string.rep('abc', 70000000)").expect("the copy finishes");
+    assert_eq!(outcome.values, vec![cu::Value::Integer(210_000_000)]);
+    assert!(started.elapsed() > Duration::from_millis(40), "took only {:?}", started.elapsed());
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
+#[test]
 fn memory_limit_leaves_the_unit_usable() {
     let mut unit = limited(2000, 32 << 20);
     unit.compute("kept = {1, 2, 3}").expect("a global is set");
