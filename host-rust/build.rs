@@ -12,7 +12,7 @@ fn main() {
         Some(path) => PathBuf::from(path),
         None => {
             let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-            manifest_dir.join("../target/wasm32-wasip2/guest/guest.wasm")
+            manifest_dir.join("../target/cu.wasm")
         }
     };
     if !path.is_file() {

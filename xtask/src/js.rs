@@ -65,9 +65,9 @@ fn in_package(node: &Path, program: impl AsRef<std::ffi::OsStr>) -> Result<Comma
     Ok(command)
 }
 
-/// Installs the package's npm dependencies (when package-lock.json changed) and transpiles
-/// `component` into host-js/generated/.
-pub fn build(node: &Path, component: &Path) -> Result<()> {
+/// Installs the package's npm dependencies (jco, binaryen, the test and bench tools) when
+/// package-lock.json changed since they were installed.
+pub fn dependencies(node: &Path) -> Result<()> {
     let dir = package_dir();
     // npm writes node_modules/.package-lock.json when it installs: older than the lock file means
     // the dependencies changed since.
@@ -76,6 +76,12 @@ pub fn build(node: &Path, component: &Path) -> Result<()> {
     if modified("node_modules/.package-lock.json").is_none_or(|installed| installed < lock) {
         cmd::run(in_package(node, "npm")?.args(["ci", "--no-audit", "--no-fund"]))?;
     }
+    Ok(())
+}
+
+/// Transpiles `component` into host-js/generated/ (after [`dependencies`]).
+pub fn build(node: &Path, component: &Path) -> Result<()> {
+    let dir = package_dir();
     let generated = dir.join("generated");
     if generated.exists() {
         std::fs::remove_dir_all(&generated)?;

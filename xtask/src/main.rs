@@ -8,6 +8,7 @@
 
 mod cmd;
 mod js;
+mod optimize;
 mod setup;
 mod tasks;
 
@@ -17,9 +18,10 @@ const HELP: &str = "\
 cargo xtask <command>
 
 Commands:
-  build      install missing tools, build the guest component, the `cu` CLI (release) and the
-             JavaScript package (host-js/: npm dependencies, then jco transpiles the component
-             into host-js/generated/; a Node 24 from the npm registry is installed under
+  build      install missing tools, build the guest component (binaryen's wasm-opt -O3 then
+             optimizes its core module), the `cu` CLI (release) and the JavaScript package
+             (host-js/: npm dependencies, then jco transpiles the component into
+             host-js/generated/; a Node 24 from the npm registry is installed under
              target/tools/node when the system's Node is older than 22.19)
   install    build, copy `cu` into ~/.cargo/bin, and run examples/hello.lua with it
   test       build, check the guest build is reproducible, and run every test: the Rust
@@ -32,7 +34,7 @@ Commands:
              --runs N (default 7), program names from bench/programs to run only those
   help       show this text
 
-Outputs: target/wasm32-wasip2/guest/guest.wasm (the component), target/release/cu (the CLI),
+Outputs: target/cu.wasm (the component), target/release/cu (the CLI),
 host-js/generated/ (the transpiled component the JavaScript package loads).";
 
 fn main() {

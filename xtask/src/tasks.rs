@@ -8,11 +8,13 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
 use crate::cmd::{self, cargo, root};
-use crate::js;
 use crate::setup::{self, BENCH_PACKAGES, BUILD_PACKAGES, TEST_PACKAGES, WASM_TARGET};
+use crate::{js, optimize};
 
 /// The Cargo profile of the guest (see the root Cargo.toml).
 const GUEST_PROFILE: &str = "guest";
+/// The component every host runs, in the target directory.
+const COMPONENT: &str = "cu.wasm";
 
 /// What a build produced.
 pub struct Built {
@@ -28,10 +30,11 @@ pub struct Built {
 pub fn all() -> Result<Built> {
     setup::rust_target()?;
     setup::apt(BUILD_PACKAGES)?;
-    let component = guest(&root().join("target"))?;
+    let node = js::node()?;
+    js::dependencies(&node)?;
+    let component = guest(&root().join("target"), &node)?;
     cmd::run(cargo().args(["build", "--release", "--locked", "-p", "host-rust"]).env("CU_COMPONENT", &component))?;
     let cu = root().join("target/release/cu");
-    let node = js::node()?;
     js::build(&node, &component)?;
     eprintln!(
         "xtask: built {} ({} bytes), {} and the JavaScript package in {}",
@@ -63,7 +66,7 @@ pub fn install() -> Result<()> {
 pub fn test(extra: &[String]) -> Result<()> {
     let built = all()?;
     setup::apt(TEST_PACKAGES)?;
-    reproducible(&built.component)?;
+    reproducible(&built.component, &built.node)?;
     cmd::run(
         cargo()
             .args(["test", "--release", "--locked", "-p", "host-rust", "-p", "packed"])
@@ -98,8 +101,9 @@ pub fn bench(extra: &[String]) -> Result<()> {
     js::bench(&built.node, extra)
 }
 
-/// Builds the guest component into `target_dir` and returns its path.
-fn guest(target_dir: &Path) -> Result<PathBuf> {
+/// Builds the guest component into `target_dir`, optimizes it (optimize.rs) into
+/// `target_dir/cu.wasm` and returns that path.
+fn guest(target_dir: &Path, node: &Path) -> Result<PathBuf> {
     let root = root();
     // Paths of this checkout and of cargo's registry would otherwise end up in panic messages,
     // making the bytes depend on where the build ran.
@@ -112,20 +116,22 @@ fn guest(target_dir: &Path) -> Result<PathBuf> {
             .env("CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS", rustflags)
             .env("CU_LUA_SRC", lua_src_dir()?),
     )?;
-    let component = target_dir.join(WASM_TARGET).join(GUEST_PROFILE).join("guest.wasm");
-    if !component.is_file() {
-        bail!("the guest build did not produce {}", component.display());
+    let linked = target_dir.join(WASM_TARGET).join(GUEST_PROFILE).join("guest.wasm");
+    if !linked.is_file() {
+        bail!("the guest build did not produce {}", linked.display());
     }
+    let component = target_dir.join(COMPONENT);
+    optimize::component(node, &linked, &component)?;
     Ok(component)
 }
 
 /// Builds the guest again from nothing in a separate directory and compares the bytes.
-fn reproducible(component: &Path) -> Result<()> {
+fn reproducible(component: &Path, node: &Path) -> Result<()> {
     let dir = root().join("target/repro");
     if dir.exists() {
         fs::remove_dir_all(&dir)?;
     }
-    let again = guest(&dir)?;
+    let again = guest(&dir, node)?;
     let (a, b) = (sha256(component)?, sha256(&again)?);
     if a != b {
         bail!("the guest build is not reproducible: {} has sha256 {a}, a clean rebuild {b}", component.display());
