@@ -23,12 +23,6 @@ mod run;
 mod sandbox;
 mod unit;
 
-/// Every Lua table, string, closure and bigint is a block from this allocator (through mlua's
-/// accounting allocator): measured against wasi-libc's dlmalloc, making a bigint or an empty table
-/// is about 5% faster.
-#[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
 pub(crate) struct Component;
 
 impl bindings::exports::cu::unit::compute::Guest for Component {
