@@ -42,8 +42,7 @@ pub fn component(node: &Path, raw: &Path, out: &Path) -> Result<()> {
         .max_by_key(|&i| sections[i].1.len())
         .with_context(|| format!("{} has no core module", raw.display()))?;
 
-    let work = out.with_extension("core");
-    let (before, after) = (work.with_extension("core.wasm"), work.with_extension("core.opt.wasm"));
+    let (before, after) = (out.with_extension("core.wasm"), out.with_extension("core.opt.wasm"));
     fs::write(&before, sections[main].1)?;
     let wasm_opt = js::package_dir().join("node_modules/binaryen/bin/wasm-opt");
     cmd::run(

@@ -91,7 +91,8 @@ pub unsafe fn view<'a>(state: *mut lua_State, index: c_int, meta: c_int) -> Opti
 }
 
 /// Pushes a new block with room for `len` digits and the metatable at `meta`, and returns where the
-/// digits go; the caller writes them and then [`finish`]es the block. Raises Lua's memory error
+/// digits go; the caller writes them and then [`finish`]es the block, which writes its header
+/// (nothing reads the block before that: no Lua call comes between). Raises Lua's memory error
 /// when the block does not fit, so the caller must own nothing that needs dropping.
 ///
 /// # Safety
@@ -100,7 +101,6 @@ unsafe fn push_block(state: *mut lua_State, len: usize, meta: c_int) -> *mut u32
     // SAFETY: as the caller promises; the block is at least `HEADER` bytes and suitably aligned.
     unsafe {
         let header = cu_new_udata_with_metatable(state, block_size(len), meta).cast::<Header>();
-        header.write(Header { negative: 0, len: 0 });
         header.add(1).cast::<u32>()
     }
 }
