@@ -109,7 +109,7 @@ export const checks = {
 
 /** Runs every check on a fresh bucket of `store`; resolves to the failures as text. */
 export async function runChecks(store, prefix) {
-  const Bucket = bucketClass(store);
+  const Bucket = bucketClass(() => store);
   const failures = [];
   for (const [name, check] of Object.entries(checks)) {
     const bucket = `${prefix}-${name}`;

@@ -1,7 +1,7 @@
 // The jco-transpiled component (generated/, built by `cargo xtask build`): its core modules are
 // compiled once per JavaScript realm, then every instance is made synchronously from them, in
-// under a millisecond. Each cu unit has an instance of its own, so that a trap in one leaves the
-// others running.
+// under a millisecond. Each live cu unit has an instance of its own, so that a trap in one leaves
+// the others running.
 
 import { instantiate } from '../../generated/guest.js';
 import { bucketClass } from './kv.js';
@@ -25,7 +25,7 @@ export function loadComponent(fetchBytes) {
       return module;
     };
     const discard = () => {};
-    await instantiate(compile, imports(new MemoryStore(), { stdout: discard, stderr: discard }));
+    await instantiate(compile, imports({ store: new MemoryStore(), sinks: { stdout: discard, stderr: discard } }));
   })();
   loading.catch(() => {
     loading = undefined;
@@ -33,19 +33,68 @@ export function loadComponent(fetchBytes) {
   return loading;
 }
 
-function imports(store, sinks) {
-  return { 'cu:unit/kv': { Bucket: bucketClass(store) }, ...wasiImports(sinks) };
+/**
+ * Instances of closed units, kept for the next unit: a new Lua state in memory that is already
+ * grown and touched runs its first seconds faster than one in a new instance (measured with
+ * `npm run bench`: see the README), as wasmoon's states share one instance. Only an instance whose
+ * unit was closed cleanly is kept, never one that trapped.
+ */
+const idle = [];
+/** Closed units' instances kept at most. */
+const MAX_IDLE = 1;
+/** An instance whose memory has grown past this is let go rather than kept while idle. */
+const MAX_IDLE_MEMORY = 128 * 1024 * 1024;
+
+/**
+ * An instance of the component, for one unit at a time: `exports` are the component's exports;
+ * `use(store, sinks)` puts `store` behind its kv import (for buckets opened from then on) and
+ * sends what it writes to `sinks.stdout` and `sinks.stderr`.
+ */
+class Instance {
+  #context = { store: undefined, sinks: undefined };
+  #memory;
+
+  constructor() {
+    if (modules.size === 0) throw new Error('cu is not loaded yet: await load() first');
+    this.exports = instantiate((name) => modules.get(name), imports(this.#context), (module, importObject) => {
+      const instance = new WebAssembly.Instance(module, importObject);
+      if (instance.exports.memory instanceof WebAssembly.Memory) this.#memory = instance.exports.memory;
+      return instance;
+    });
+  }
+
+  use(store, sinks) {
+    this.#context.store = store;
+    this.#context.sinks = sinks;
+  }
+
+  /** Bytes of linear memory the instance holds. */
+  get memoryBytes() {
+    return this.#memory?.buffer.byteLength ?? 0;
+  }
+}
+
+function imports(context) {
+  const sinks = {
+    stdout: (bytes) => context.sinks.stdout(bytes),
+    stderr: (bytes) => context.sinks.stderr(bytes),
+  };
+  return { 'cu:unit/kv': { Bucket: bucketClass(() => context.store) }, ...wasiImports(sinks) };
 }
 
 /**
- * A new instance of the component with `store` behind its kv import; `sinks.stdout` and
- * `sinks.stderr` receive what it writes. Needs `loadComponent` to have finished.
+ * An instance of the component with `store` behind its kv import; `sinks.stdout` and
+ * `sinks.stderr` receive what it writes. Needs `loadComponent` to have finished. Takes a closed
+ * unit's instance when one is kept.
  */
-export function newInstance(store, sinks) {
-  if (modules.size === 0) throw new Error('cu is not loaded yet: await load() first');
-  return instantiate(
-    (name) => modules.get(name),
-    imports(store, sinks),
-    (module, importObject) => new WebAssembly.Instance(module, importObject),
-  );
+export function acquireInstance(store, sinks) {
+  const instance = idle.pop() ?? new Instance();
+  instance.use(store, sinks);
+  return instance;
+}
+
+/** Takes back the instance of a unit that was closed cleanly (it holds no unit any more). */
+export function releaseInstance(instance) {
+  instance.use(undefined, undefined);
+  if (idle.length < MAX_IDLE && instance.memoryBytes <= MAX_IDLE_MEMORY) idle.push(instance);
 }

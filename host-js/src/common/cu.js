@@ -1,7 +1,7 @@
 // The seeds' API over the component's exports: one `Cu` is one unit, on an instance of its own.
 // Browser and Node entry points (src/browser, src/node) give it their store and printer.
 
-import { loadComponent, newInstance } from './component.js';
+import { acquireInstance, loadComponent, releaseInstance } from './component.js';
 import { BatchError, CuError, ResetError, StoreError, fromWitError } from './errors.js';
 import { parsePath } from './path.js';
 import { fromWit, luaText, toWit } from './values.js';
@@ -73,13 +73,14 @@ export class Cu {
 
   /** Starts the unit: a fresh Lua state. Returns 0, as the seeds' `init` does. */
   init() {
+    this.close();
     const sinks = {
       stdout: (bytes) => this.options.print(textDecoder.decode(bytes)),
       stderr: (bytes) => this.#stderr.push(textDecoder.decode(bytes)),
     };
-    this.#instance = newInstance(this.store, sinks);
+    this.#instance = acquireInstance(this.store, sinks);
     const { memoryLimit, timeLimit, home } = this.options;
-    this.#unit = new this.#instance.compute.Unit({
+    this.#unit = new this.#instance.exports.compute.Unit({
       memoryLimit: BigInt(memoryLimit),
       timeLimitMs: BigInt(timeLimit),
       printMode: 'capture',
@@ -99,13 +100,14 @@ export class Cu {
     if (this.#unit === undefined) this.init();
     this.#busy = true;
     try {
-      return operation(this.#instance, this.#unit);
+      return operation(this.#instance.exports, this.#unit);
     } catch (error) {
       if (error?.payload?.tag !== undefined) throw fromWitError(error.payload, fromWit, luaText);
       if (error instanceof CuError) throw error;
       // A trap: the instance cannot be entered again, so the unit starts afresh.
       const stderr = this.#stderr.splice(0).join('').trim();
       this.#unit = undefined;
+      this.#instance = undefined;
       this.init();
       throw new ResetError(stderr ? `${error?.message ?? error}; ${stderr}` : error);
     } finally {
@@ -308,11 +310,14 @@ export class Cu {
     this.#call((_, unit) => unit.reset());
   }
 
-  /** Releases the unit. */
+  /** Releases the unit. Its instance of the component may go to the next unit made. */
   close() {
-    this.#unit?.[Symbol.dispose]?.();
-    this.#unit = undefined;
+    const [instance, unit] = [this.#instance, this.#unit];
     this.#instance = undefined;
+    this.#unit = undefined;
+    if (unit === undefined) return;
+    unit[Symbol.dispose]();
+    releaseInstance(instance);
   }
 
   [Symbol.dispose]() {

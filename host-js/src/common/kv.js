@@ -87,17 +87,22 @@ function writeOf(write) {
   }
 }
 
-/** The `bucket` resource class of the kv import, over `store`. */
-export function bucketClass(store) {
+/**
+ * The `bucket` resource class of the kv import: a bucket is over the store `storeOf()` returns
+ * when it is opened.
+ */
+export function bucketClass(storeOf) {
   return class Bucket {
-    constructor(name) {
+    constructor(name, store) {
       this.name = name;
+      this.store = store;
     }
 
     static open(name) {
       return guarded(() => {
+        const store = storeOf();
         store.open?.(name);
-        return new Bucket(name);
+        return new Bucket(name, store);
       });
     }
 
@@ -106,7 +111,7 @@ export function bucketClass(store) {
     }
 
     getMany(keys) {
-      return guarded(() => (keys.length === 0 ? [] : store.getMany(this.name, keys)));
+      return guarded(() => (keys.length === 0 ? [] : this.store.getMany(this.name, keys)));
     }
 
     exists(key) {
@@ -131,14 +136,14 @@ export function bucketClass(store) {
         // A cursor before the range (from another range's page) must not widen it.
         const from = cursor !== undefined && compareBytes(cursor, range.start) > 0 ? cursor : range.start;
         if (range.end !== undefined && compareBytes(from, range.end) >= 0) return { entries: [] };
-        return store.scan(this.name, range, from, Math.min(Math.max(limit, 1), MAX_PAGE));
+        return this.store.scan(this.name, range, from, Math.min(Math.max(limit, 1), MAX_PAGE));
       });
     }
 
     commit(writes, expected) {
       guarded(() => {
         const checked = writes.map(writeOf);
-        if (checked.length > 0 || expected.length > 0) store.commit(this.name, checked, expected);
+        if (checked.length > 0 || expected.length > 0) this.store.commit(this.name, checked, expected);
       });
     }
   };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 
 import cu from '../../src/node/index.js';
-import { newInstance } from '../../src/common/component.js';
+import { acquireInstance } from '../../src/common/component.js';
 import { MemoryStore } from '../../src/common/memory-store.js';
 import { fromWit } from '../../src/common/values.js';
 
@@ -23,7 +23,7 @@ let unit;
 before(async () => {
   await cu.load();
   const discard = () => {};
-  exports = newInstance(new MemoryStore(), { stdout: discard, stderr: discard });
+  exports = acquireInstance(new MemoryStore(), { stdout: discard, stderr: discard }).exports;
   unit = new exports.compute.Unit({ memoryLimit: 0n, timeLimitMs: 2000n, printMode: 'capture', home: 'home' });
 });
 

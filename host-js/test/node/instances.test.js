@@ -1,0 +1,55 @@
+// Units and the component instances under them: a closed unit's instance goes to the next unit,
+// which must find nothing of the one before.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { Cu, MemoryStore } from '../../src/node/index.js';
+
+const MiB = 1024 * 1024;
+
+/** A loaded unit on its own memory store, `print` collected in `printed`. */
+async function unit(options = {}) {
+  const printed = [];
+  const made = new Cu({ print: (text) => printed.push(text), store: new MemoryStore(), ...options });
+  made.printed = printed;
+  await made.load();
+  made.init();
+  return made;
+}
+
+/** Bytes of linear memory under `cu`'s unit. */
+const linear = (cu) => cu.getMemoryStats().linear;
+
+test("a closed unit's instance goes to the next unit, which starts with nothing of the last", async () => {
+  const first = await unit({ memoryLimit: 0 });
+  await first.compute('x = "left behind"; _home.a = 1; local t = {} for i = 1, 2e6 do t[i] = i end');
+  const grown = linear(first);
+  assert.ok(grown > 16 * MiB, `the first unit grew its memory to ${grown} bytes`);
+  first.close();
+
+  const second = await unit();
+  assert.equal(linear(second), grown, 'the second unit runs in the first one’s memory');
+  assert.deepEqual(await second.compute('return x, _home.a, collectgarbage("count") < 1024'), [undefined, undefined, true]);
+  await second.compute('print("from the second"); _home.b = 2');
+  assert.deepEqual(second.printed, ['from the second\n']);
+  assert.deepEqual(first.printed, []);
+  assert.equal(await second.compute('return _home.b'), 2);
+
+  // The first unit's store saw none of the second's writes.
+  const again = new Cu({ store: first.store, print: () => {} });
+  await again.load();
+  assert.deepEqual(await again.compute('return _home.a, _home.b'), [1, undefined]);
+  again.close();
+  second.close();
+});
+
+test('an instance whose memory grew past 128 MiB is not kept', async () => {
+  const big = await unit({ memoryLimit: 0 });
+  await big.compute('local t = {} for i = 1, 9 do t[i] = string.rep("x", 16 * 1024 * 1024) .. i end');
+  assert.ok(linear(big) > 128 * MiB);
+  big.close();
+  const next = await unit();
+  assert.ok(linear(next) < 16 * MiB, `the next unit has ${linear(next)} bytes of memory`);
+  next.close();
+});
