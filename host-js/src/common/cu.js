@@ -94,9 +94,7 @@ export class Cu {
    * and a trap restarts the unit.
    */
   #call(operation) {
-    if (this.#busy) {
-      throw new CuError('cu is already running a call: a store or print callback cannot call into it', 'busy');
-    }
+    this.#refuseWhileBusy();
     if (this.#unit === undefined) this.init();
     this.#busy = true;
     try {
@@ -112,6 +110,12 @@ export class Cu {
       throw new ResetError(stderr ? `${error?.message ?? error}; ${stderr}` : error);
     } finally {
       this.#busy = false;
+    }
+  }
+
+  #refuseWhileBusy() {
+    if (this.#busy) {
+      throw new CuError('cu is already running a call: a store or print callback cannot call into it', 'busy');
     }
   }
 
@@ -312,6 +316,8 @@ export class Cu {
 
   /** Releases the unit. Its instance of the component may go to the next unit made. */
   close() {
+    // Closing mid-call would hand an instance that is still running to the next unit.
+    this.#refuseWhileBusy();
     const [instance, unit] = [this.#instance, this.#unit];
     this.#instance = undefined;
     this.#unit = undefined;

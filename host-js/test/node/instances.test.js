@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { Cu, MemoryStore } from '../../src/node/index.js';
+import { Cu, CuError, MemoryStore } from '../../src/node/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -52,4 +52,17 @@ test('an instance whose memory grew past 128 MiB is not kept', async () => {
   const next = await unit();
   assert.ok(linear(next) < 16 * MiB, `the next unit has ${linear(next)} bytes of memory`);
   next.close();
+});
+
+test('a unit cannot be closed from inside its own call', async () => {
+  const cu = await unit();
+  const getMany = cu.store.getMany.bind(cu.store);
+  cu.store.getMany = (...args) => {
+    cu.close();
+    return getMany(...args);
+  };
+  await assert.rejects(cu.compute('return _home.x'), (e) => e instanceof CuError && /already running a call/.test(e.message));
+  cu.store.getMany = getMany;
+  assert.equal(await cu.compute('return 1'), 1);
+  cu.close();
 });
