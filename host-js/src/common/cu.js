@@ -74,6 +74,12 @@ export class Cu {
   /** Starts the unit: a fresh Lua state. Returns 0, as the seeds' `init` does. */
   init() {
     this.close();
+    this.#start();
+    return 0;
+  }
+
+  /** A fresh Lua state on an instance taken for it; the unit holds neither before. */
+  #start() {
     const sinks = {
       stdout: (bytes) => this.options.print(textDecoder.decode(bytes)),
       stderr: (bytes) => this.#stderr.push(textDecoder.decode(bytes)),
@@ -86,7 +92,6 @@ export class Cu {
       printMode: 'capture',
       home,
     });
-    return 0;
   }
 
   /**
@@ -106,7 +111,7 @@ export class Cu {
       const stderr = this.#stderr.splice(0).join('').trim();
       this.#unit = undefined;
       this.#instance = undefined;
-      this.init();
+      this.#start();
       throw new ResetError(stderr ? `${error?.message ?? error}; ${stderr}` : error);
     } finally {
       this.#busy = false;

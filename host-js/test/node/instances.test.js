@@ -1,10 +1,10 @@
 // Units and the component instances under them: a closed unit's instance goes to the next unit,
-// which must find nothing of the one before.
+// which must find nothing of the one before; a trap restarts a unit on another instance.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { Cu, CuError, MemoryStore } from '../../src/node/index.js';
+import { Cu, CuError, MemoryStore, ResetError } from '../../src/node/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -64,5 +64,17 @@ test('a unit cannot be closed from inside its own call', async () => {
   await assert.rejects(cu.compute('return _home.x'), (e) => e instanceof CuError && /already running a call/.test(e.message));
   cu.store.getMany = getMany;
   assert.equal(await cu.compute('return 1'), 1);
+  cu.close();
+});
+
+test('a trap restarts the unit, with its globals gone and _home intact', async () => {
+  const cu = await unit();
+  await cu.compute('kept = true; _home.kept = true');
+  // A store answer jco cannot lower into the component unwinds through the guest: a trap.
+  const getMany = cu.store.getMany.bind(cu.store);
+  cu.store.getMany = () => [42];
+  await assert.rejects(cu.compute('return _home.other'), (e) => e instanceof ResetError);
+  cu.store.getMany = getMany;
+  assert.deepEqual(await cu.compute('return kept, _home.kept'), [undefined, true]);
   cu.close();
 });
