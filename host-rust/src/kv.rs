@@ -5,7 +5,7 @@ use wasmtime::component::Resource;
 
 use crate::bindings::cu::unit::kv::{self as wit, Host, HostBucket};
 use crate::state::State;
-use crate::store::{Expectation, KeyRange, Store, StoreError, Write};
+use crate::store::{Expectation, KeyRange, Page, Store, StoreError, Write};
 
 /// An open bucket: its name in the unit's store.
 #[derive(Debug)]
@@ -25,6 +25,13 @@ fn range(keys: wit::Keys) -> KeyRange {
     match keys {
         wit::Keys::Prefix(prefix) => KeyRange::prefix(&prefix),
         wit::Keys::Range(wit::KeyRange { start, end }) => KeyRange { start, end },
+    }
+}
+
+fn page(page: Page) -> wit::Page {
+    wit::Page {
+        entries: page.entries.into_iter().map(|(key, value)| wit::Entry { key, value }).collect(),
+        cursor: page.cursor,
     }
 }
 
@@ -81,13 +88,18 @@ impl HostBucket for State {
         limit: u32,
     ) -> KvResult<wit::Page> {
         let (store, name) = self.bucket(&bucket)?;
-        let page = store.scan(name, &range(keys), cursor.as_deref(), limit as usize);
-        Ok(page
-            .map(|page| wit::Page {
-                entries: page.entries.into_iter().map(|(key, value)| wit::Entry { key, value }).collect(),
-                cursor: page.cursor,
-            })
-            .map_err(to_wit))
+        Ok(store.scan(name, &range(keys), cursor.as_deref(), limit as usize).map(page).map_err(to_wit))
+    }
+
+    fn scan_reverse(
+        &mut self,
+        bucket: Resource<Bucket>,
+        keys: wit::Keys,
+        cursor: Option<Vec<u8>>,
+        limit: u32,
+    ) -> KvResult<wit::Page> {
+        let (store, name) = self.bucket(&bucket)?;
+        Ok(store.scan_reverse(name, &range(keys), cursor.as_deref(), limit as usize).map(page).map_err(to_wit))
     }
 
     fn commit(

@@ -383,6 +383,20 @@ impl cu::Backend for Interfering {
         page
     }
 
+    fn scan_reverse(
+        &self,
+        bucket: &str,
+        range: &cu::KeyRange,
+        upper: std::ops::Bound<&[u8]>,
+        limit: usize,
+    ) -> Result<cu::Page, cu::StoreError> {
+        let cursor = match upper {
+            std::ops::Bound::Included(key) => Some(key),
+            _ => None,
+        };
+        self.inner.scan_reverse(bucket, range, cursor, limit)
+    }
+
     fn commit(&self, bucket: &str, writes: &[cu::Write], expected: &[cu::Expectation]) -> Result<(), cu::StoreError> {
         self.inner.commit(bucket, writes, expected)
     }
@@ -420,6 +434,16 @@ impl cu::Backend for Broken {
 
     fn scan(&self, _: &str, range: &cu::KeyRange, _: &[u8], _: usize) -> Result<cu::Page, cu::StoreError> {
         Ok(cu::Page { entries: Vec::new(), cursor: Some(range.start.clone()) })
+    }
+
+    fn scan_reverse(
+        &self,
+        _: &str,
+        range: &cu::KeyRange,
+        _: std::ops::Bound<&[u8]>,
+        _: usize,
+    ) -> Result<cu::Page, cu::StoreError> {
+        Ok(cu::Page { entries: Vec::new(), cursor: range.end.clone() })
     }
 
     fn commit(&self, _: &str, _: &[cu::Write], _: &[cu::Expectation]) -> Result<(), cu::StoreError> {

@@ -54,6 +54,7 @@ on_every_backend! {
     keys_are_ordered_bytewise
     prefix_scans
     scans_page_with_a_cursor
+    scans_in_reverse
     delete_keys_by_prefix_and_range
     a_failed_expectation_writes_nothing
     expectations_of_absent_keys
@@ -90,10 +91,19 @@ fn keys(store: &Store, prefix: &[u8]) -> Vec<Vec<u8>> {
 
 /// The keys of each page of a scan of `range`, `limit` at a time.
 fn pages(store: &Store, range: &KeyRange, limit: usize) -> Vec<Vec<Vec<u8>>> {
+    paged(limit, |cursor| store.scan(BUCKET, range, cursor, limit))
+}
+
+fn pages_reversed(store: &Store, range: &KeyRange, limit: usize) -> Vec<Vec<Vec<u8>>> {
+    paged(limit, |cursor| store.scan_reverse(BUCKET, range, cursor, limit))
+}
+
+/// The keys of every page of a scan, following each page's cursor.
+fn paged(limit: usize, scan: impl Fn(Option<&[u8]>) -> Result<cu::Page, StoreError>) -> Vec<Vec<Vec<u8>>> {
     let mut pages = Vec::new();
-    let mut cursor = None;
+    let mut cursor: Option<Vec<u8>> = None;
     loop {
-        let page = store.scan(BUCKET, range, cursor.as_deref(), limit).expect("scans");
+        let page = scan(cursor.as_deref()).expect("scans");
         assert!(page.entries.len() <= limit.max(1), "a page of {} entries for a limit of {limit}", page.entries.len());
         pages.push(page.entries.into_iter().map(|(key, _)| key).collect());
         match page.cursor {
@@ -221,6 +231,33 @@ fn scans_page_with_a_cursor(f: &Fixture) {
     let past = store.scan(BUCKET, &range(b"k00", Some(b"k05")), Some(b"k07"), 3).expect("scans");
     assert_eq!((past.entries.len(), past.cursor), (0, None), "a cursor past the range's end");
     let backwards = store.scan(BUCKET, &range(b"k09", Some(b"k01")), None, 3).expect("scans");
+    assert!(backwards.entries.is_empty(), "a range that ends before it starts is empty");
+}
+
+fn scans_in_reverse(f: &Fixture) {
+    let store = &f.store;
+    let k = numbered(store, "k", 25);
+    numbered(store, "j", 3);
+    numbered(store, "l", 3);
+    let reversed = |keys: &[Vec<u8>]| keys.iter().rev().cloned().collect::<Vec<_>>();
+    let by_prefix = pages_reversed(store, &KeyRange::prefix(b"k"), 10);
+    assert_eq!(by_prefix.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 5]);
+    assert_eq!(by_prefix.concat(), reversed(&k), "last key first");
+    let by_range = pages_reversed(store, &range(b"k05", Some(b"k15")), 4);
+    assert_eq!(by_range.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4, 2]);
+    assert_eq!(by_range.concat(), reversed(&k[5..15]), "the range's end is excluded, its start included");
+    let open_ended = pages_reversed(store, &range(b"k20", None), 100);
+    assert_eq!(open_ended.concat().len(), 3 + 5, "the l keys and k24..k20");
+    assert_eq!(pages_reversed(store, &KeyRange::prefix(b"k"), 0).len(), 25, "a limit of 0 is taken as 1");
+    let page = store.scan_reverse(BUCKET, &KeyRange::prefix(b"k"), Some(b"z"), 3).expect("scans");
+    assert_eq!(page.entries[0].0, b"k24", "a cursor past the range does not widen it");
+    assert_eq!(page.cursor.as_deref(), Some(&b"k21"[..]), "the cursor is the next page's first key");
+    assert_eq!(page.entries[1].1, b"k23", "entries carry their values");
+    let from = store.scan_reverse(BUCKET, &KeyRange::prefix(b"k"), Some(b"k10"), 2).expect("scans");
+    assert_eq!(from.entries.iter().map(|e| e.0.clone()).collect::<Vec<_>>(), [b"k10".to_vec(), b"k09".to_vec()]);
+    let before = store.scan_reverse(BUCKET, &range(b"k05", Some(b"k10")), Some(b"k01"), 3).expect("scans");
+    assert_eq!((before.entries.len(), before.cursor), (0, None), "a cursor before the range's start");
+    let backwards = store.scan_reverse(BUCKET, &range(b"k09", Some(b"k01")), None, 3).expect("scans");
     assert!(backwards.entries.is_empty(), "a range that ends before it starts is empty");
 }
 

@@ -38,6 +38,20 @@ impl Backend for Memory {
         }))
     }
 
+    fn scan_reverse(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        upper: Bound<&[u8]>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let bounds = (Bound::Included(range.start.clone()), upper.map(<[u8]>::to_vec));
+        Ok(self.with(bucket, |b| {
+            let entries = b.range(bounds).rev().take(limit + 1).map(|(k, v)| (k.clone(), v.clone()));
+            Page::from_overread(entries.collect(), limit)
+        }))
+    }
+
     fn commit(&self, bucket: &str, writes: &[Write], expected: &[Expectation]) -> Result<(), StoreError> {
         self.with(bucket, |b| {
             if expected.iter().any(|e| b.get(&e.key) != e.value.as_ref()) {

@@ -8,6 +8,7 @@ mod redis;
 mod sqlite;
 
 use std::fmt::Debug;
+use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -96,8 +97,9 @@ pub struct Page {
 }
 
 impl Page {
-    /// A page from up to `limit + 1` entries read from the start of a page: an entry past the
-    /// limit is not returned but shows that there is a next page, and where it starts.
+    /// A page from up to `limit + 1` entries read from the start of a page, in the scan's order:
+    /// an entry past the limit is not returned but shows that there is a next page, and where it
+    /// starts.
     fn from_overread(mut entries: Entries, limit: usize) -> Self {
         let cursor = if entries.len() > limit { entries.drain(limit..).next().map(|(key, _)| key) } else { None };
         Page { entries, cursor }
@@ -111,6 +113,10 @@ pub trait Backend: Send + Sync + Debug {
     fn get_many(&self, bucket: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
     /// Up to `limit` (at least 1) entries of `range` from `start` (included) on, in key order.
     fn scan(&self, bucket: &str, range: &KeyRange, start: &[u8], limit: usize) -> Result<Page, StoreError>;
+    /// Up to `limit` (at least 1) entries of `range` up to `upper`, in descending key order.
+    /// `upper` is never past the range's end.
+    fn scan_reverse(&self, bucket: &str, range: &KeyRange, upper: Bound<&[u8]>, limit: usize)
+    -> Result<Page, StoreError>;
     /// Checks every expectation and, if all hold, applies `writes` in order, atomically with the
     /// check; otherwise [`StoreError::Conflict`] and nothing written. [`Store`] has checked the limits.
     fn commit(&self, bucket: &str, writes: &[Write], expected: &[Expectation]) -> Result<(), StoreError>;
@@ -192,6 +198,34 @@ impl Store {
             return Ok(Page::default());
         }
         self.backend.scan(bucket, range, start, limit.clamp(1, MAX_PAGE))
+    }
+
+    /// Up to `limit` entries of `range` in descending key order, from `cursor` (a page's cursor of
+    /// an earlier reverse scan: that key and the keys before it) down, or from the range's last
+    /// key when `None`. Paging works as for [`Store::scan`].
+    pub fn scan_reverse(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        cursor: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        // A cursor past the range (from another range's page) must not widen it.
+        let upper = match (cursor, range.end.as_deref()) {
+            (Some(cursor), Some(end)) if cursor >= end => Bound::Excluded(end),
+            (Some(cursor), _) => Bound::Included(cursor),
+            (None, Some(end)) => Bound::Excluded(end),
+            (None, None) => Bound::Unbounded,
+        };
+        let empty = match upper {
+            Bound::Included(key) => key < range.start.as_slice(),
+            Bound::Excluded(key) => key <= range.start.as_slice(),
+            Bound::Unbounded => false,
+        };
+        if empty {
+            return Ok(Page::default());
+        }
+        self.backend.scan_reverse(bucket, range, upper, limit.clamp(1, MAX_PAGE))
     }
 
     /// Every entry under `prefix`, in key order.

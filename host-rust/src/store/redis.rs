@@ -3,6 +3,7 @@
 //! ranges over with ZRANGEBYLEX. Scans and commits are Lua scripts, which Redis runs with no other
 //! command in between: a page is consistent, and a commit's check and writes are atomic.
 
+use std::ops::Bound;
 use std::time::Duration;
 
 use ::redis::{Client, Connection, RedisError, Script};
@@ -16,10 +17,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// that stopped answering must not hold the unit forever.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// KEYS: the sorted set, the hash. ARGV: the lowest and highest ZRANGEBYLEX bounds, the most
-/// entries to return. Returns key, value, key, value, ...
+/// KEYS: the sorted set, the hash. ARGV: the command (ZRANGEBYLEX, or ZREVRANGEBYLEX for a
+/// descending scan), its two bounds in the order it takes them, the most entries to return.
+/// Returns key, value, key, value, ...
 const SCAN: &str = r"
-local keys = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+if ARGV[1] ~= 'ZRANGEBYLEX' and ARGV[1] ~= 'ZREVRANGEBYLEX' then
+    return redis.error_reply('not a scan command')
+end
+local keys = redis.call(ARGV[1], KEYS[1], ARGV[2], ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
 local entries = {}
 for i, key in ipairs(keys) do
     local value = redis.call('HGET', KEYS[2], key)
@@ -94,6 +99,17 @@ impl Redis {
     fn with<R>(&self, operation: impl FnOnce(&mut Connection) -> Result<R, RedisError>) -> Result<R, StoreError> {
         self.connection.with(|| self.connect(), |c| operation(c).map_err(|e| self.failed(e)))
     }
+
+    /// One page of the scan script with `command` and its two bounds.
+    fn page(&self, bucket: &str, command: &str, bounds: [Vec<u8>; 2], limit: usize) -> Result<Page, StoreError> {
+        let [first, second] = bounds;
+        let flat: Vec<Vec<u8>> = self.with(|c| {
+            self.scan.key(&redis_keys(bucket)).arg(command).arg(first).arg(second).arg(limit + 1).invoke(c)
+        })?;
+        let mut flat = flat.into_iter();
+        let entries = std::iter::from_fn(|| Some((flat.next()?, flat.next()?))).collect();
+        Ok(Page::from_overread(entries, limit))
+    }
 }
 
 /// The Redis keys of a bucket: its sorted set of keys and its hash of values. The braces make
@@ -116,11 +132,23 @@ impl Backend for Redis {
 
     fn scan(&self, bucket: &str, range: &KeyRange, start: &[u8], limit: usize) -> Result<Page, StoreError> {
         let [min, max] = lex_bounds(range, start);
-        let flat: Vec<Vec<u8>> =
-            self.with(|c| self.scan.key(&redis_keys(bucket)).arg(min).arg(max).arg(limit + 1).invoke(c))?;
-        let mut flat = flat.into_iter();
-        let entries = std::iter::from_fn(|| Some((flat.next()?, flat.next()?))).collect();
-        Ok(Page::from_overread(entries, limit))
+        self.page(bucket, "ZRANGEBYLEX", [min, max], limit)
+    }
+
+    fn scan_reverse(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        upper: Bound<&[u8]>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let max = match upper {
+            Bound::Included(key) => [b"[", key].concat(),
+            Bound::Excluded(key) => [b"(", key].concat(),
+            Bound::Unbounded => b"+".to_vec(),
+        };
+        let [min, _] = lex_bounds(range, &range.start);
+        self.page(bucket, "ZREVRANGEBYLEX", [max, min], limit)
     }
 
     fn commit(&self, bucket: &str, writes: &[Write], expected: &[Expectation]) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 //! each commit is one `BEGIN IMMEDIATE` transaction, so expectations are checked and writes applied
 //! with no other writer in between, even from another process.
 
+use std::ops::Bound;
 use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -29,6 +30,12 @@ const DELETE: &str = "DELETE FROM kv WHERE bucket = ?1 AND key = ?2";
 // Ranges with and without an end: `key < ?n OR ?n IS NULL` would keep SQLite from stopping at the end.
 const SCAN: &str = "SELECT key, value FROM kv WHERE bucket = ?1 AND key >= ?2 ORDER BY key LIMIT ?3";
 const SCAN_TO: &str = "SELECT key, value FROM kv WHERE bucket = ?1 AND key >= ?2 AND key < ?4 ORDER BY key LIMIT ?3";
+// Descending: from the range's start up to an upper bound that is included, excluded or absent.
+const SCAN_DOWN: &str = "SELECT key, value FROM kv WHERE bucket = ?1 AND key >= ?2 ORDER BY key DESC LIMIT ?3";
+const SCAN_DOWN_THROUGH: &str =
+    "SELECT key, value FROM kv WHERE bucket = ?1 AND key >= ?2 AND key <= ?4 ORDER BY key DESC LIMIT ?3";
+const SCAN_DOWN_BEFORE: &str =
+    "SELECT key, value FROM kv WHERE bucket = ?1 AND key >= ?2 AND key < ?4 ORDER BY key DESC LIMIT ?3";
 const DELETE_RANGE: &str = "DELETE FROM kv WHERE bucket = ?1 AND key >= ?2";
 const DELETE_RANGE_TO: &str = "DELETE FROM kv WHERE bucket = ?1 AND key >= ?2 AND key < ?3";
 
@@ -65,6 +72,23 @@ impl Sqlite {
 
     fn with<R>(&self, operation: impl FnOnce(&mut Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
         self.connection.with(|| self.connect(), operation)
+    }
+
+    /// One page of a scan statement: its parameters are the bucket, the lowest key, the number of
+    /// entries to read (one past the limit) and, when the statement has one, the other bound.
+    fn page(&self, sql: &str, bucket: &str, low: &[u8], bound: Option<&[u8]>, limit: usize) -> Result<Page, StoreError> {
+        self.with(|c| {
+            let take = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+            let mut params: Vec<&dyn ToSql> = vec![&bucket, &low, &take];
+            params.extend(bound.as_ref().map(|b| b as &dyn ToSql));
+            let mut scan = c.prepare_cached(sql).map_err(failed)?;
+            let entries = scan
+                .query_map(params.as_slice(), |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(failed)?
+                .collect::<Result<_, _>>()
+                .map_err(failed)?;
+            Ok(Page::from_overread(entries, limit))
+        })
     }
 }
 
@@ -106,19 +130,23 @@ impl Backend for Sqlite {
     }
 
     fn scan(&self, bucket: &str, range: &KeyRange, start: &[u8], limit: usize) -> Result<Page, StoreError> {
-        self.with(|c| {
-            let sql = if range.end.is_some() { SCAN_TO } else { SCAN };
-            let take = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
-            let mut scan = c.prepare_cached(sql).map_err(failed)?;
-            let entries = scan
-                .query_map(with_end(vec![&bucket, &start, &take], range).as_slice(), |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .map_err(failed)?
-                .collect::<Result<_, _>>()
-                .map_err(failed)?;
-            Ok(Page::from_overread(entries, limit))
-        })
+        let sql = if range.end.is_some() { SCAN_TO } else { SCAN };
+        self.page(sql, bucket, start, range.end.as_deref(), limit)
+    }
+
+    fn scan_reverse(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        upper: Bound<&[u8]>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let (sql, bound) = match upper {
+            Bound::Included(key) => (SCAN_DOWN_THROUGH, Some(key)),
+            Bound::Excluded(key) => (SCAN_DOWN_BEFORE, Some(key)),
+            Bound::Unbounded => (SCAN_DOWN, None),
+        };
+        self.page(sql, bucket, &range.start, bound, limit)
     }
 
     fn commit(&self, bucket: &str, writes: &[Write], expected: &[Expectation]) -> Result<(), StoreError> {
