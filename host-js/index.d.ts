@@ -40,6 +40,13 @@ export interface Store {
     from: Uint8Array,
     limit: number,
   ): { entries: { key: Uint8Array; value: Uint8Array }[]; cursor?: Uint8Array };
+  /** As `scan`, in descending key order: keys of `range` up to `upper` (never past its end; undefined: no bound). */
+  scanReverse(
+    bucket: string,
+    range: { start: Uint8Array; end?: Uint8Array },
+    upper: { key: Uint8Array; included: boolean } | undefined,
+    limit: number,
+  ): ReturnType<Store['scan']>;
   commit(
     bucket: string,
     writes: (
@@ -59,6 +66,7 @@ export interface Store {
 export class MemoryStore implements Store {
   getMany(bucket: string, keys: Uint8Array[]): (Uint8Array | undefined)[];
   scan(bucket: string, range: { start: Uint8Array; end?: Uint8Array }, from: Uint8Array, limit: number): ReturnType<Store['scan']>;
+  scanReverse(bucket: string, range: { start: Uint8Array; end?: Uint8Array }, upper: Parameters<Store['scanReverse']>[2], limit: number): ReturnType<Store['scan']>;
   commit(bucket: string, writes: Parameters<Store['commit']>[1], expected: Parameters<Store['commit']>[2]): void;
 }
 
@@ -75,6 +83,7 @@ export class SqliteStore implements Store {
   constructor(path: string);
   getMany(bucket: string, keys: Uint8Array[]): (Uint8Array | undefined)[];
   scan(bucket: string, range: { start: Uint8Array; end?: Uint8Array }, from: Uint8Array, limit: number): ReturnType<Store['scan']>;
+  scanReverse(bucket: string, range: { start: Uint8Array; end?: Uint8Array }, upper: Parameters<Store['scanReverse']>[2], limit: number): ReturnType<Store['scan']>;
   commit(bucket: string, writes: Parameters<Store['commit']>[1], expected: Parameters<Store['commit']>[2]): void;
   flush(): Promise<void>;
   close(): void;

@@ -25,6 +25,27 @@ function failure(operation) {
 
 const keysOf = (page) => page.entries.map((entry) => text(entry.key));
 
+/** Keys `{prefix}00`, `{prefix}01`, ... with the key as value. */
+function numbered(b, prefix, count) {
+  const keys = Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(2, '0')}`);
+  b.setMany(keys.map((key) => ({ key: bytes(key), value: bytes(key) })));
+  return keys;
+}
+
+/** The keys of every page of a reverse scan of `keys`, `limit` at a time, following each page's cursor. */
+function pagesDown(b, keys, limit) {
+  const pages = [];
+  let cursor;
+  do {
+    const page = b.scanReverse(keys, cursor, limit);
+    if (page.entries.length > Math.max(limit, 1)) throw new Error(`a page of ${page.entries.length} entries for a limit of ${limit}`);
+    if (pages.length > 100) throw new Error('more than 100 pages');
+    pages.push(keysOf(page));
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return pages;
+}
+
 export const checks = {
   'set, get, get-many, exists and delete': (b) => {
     b.set(bytes('a'), bytes('1'));
@@ -61,6 +82,30 @@ export const checks = {
     same(keysOf(b.scan(range, undefined, 10)), ['p/2', 'p/3'], 'range');
     same(keysOf(b.scan(range, bytes('a'), 10)), ['p/2', 'p/3'], 'a cursor before the range does not widen it');
     same(keysOf(b.scan(prefix, undefined, 0)).length, 1, 'a limit of 0 is taken as 1');
+  },
+
+  'reverse scans page down through a prefix or a range with a cursor': (b) => {
+    const k = numbered(b, 'k', 25);
+    numbered(b, 'j', 3);
+    numbered(b, 'l', 3);
+    const prefix = { tag: 'prefix', val: bytes('k') };
+    const range = (start, end) => ({ tag: 'range', val: { start: bytes(start), end: end && bytes(end) } });
+    const lengths = (pages) => pages.map((page) => page.length);
+    const byPrefix = pagesDown(b, prefix, 10);
+    same([lengths(byPrefix), byPrefix.flat()], [[10, 10, 5], k.slice().reverse()], 'by prefix, last key first');
+    const byRange = pagesDown(b, range('k05', 'k15'), 4);
+    same([lengths(byRange), byRange.flat()], [[4, 4, 2], k.slice(5, 15).reverse()], "the range's end excluded, its start included");
+    same(lengths(pagesDown(b, range('k10', 'k18'), 4)), [4, 4], 'no empty page after a full last one');
+    same(pagesDown(b, range('k20'), 100).flat(), ['l02', 'l01', 'l00', 'k24', 'k23', 'k22', 'k21', 'k20'], 'a range without an end');
+    same(pagesDown(b, prefix, 0).length, 25, 'a limit of 0 is taken as 1');
+    const past = b.scanReverse(prefix, bytes('z'), 3);
+    same([keysOf(past), text(past.cursor)], [['k24', 'k23', 'k22'], 'k21'], 'a cursor past the range does not widen it');
+    same(text(past.entries[1].value), 'k23', 'entries carry their values');
+    same(keysOf(b.scanReverse(range('k05', 'k10'), bytes('k10'), 2)), ['k09', 'k08'], "a cursor at the range's end");
+    same(keysOf(b.scanReverse(prefix, bytes('k10'), 2)), ['k10', 'k09'], 'a cursor is included');
+    same(b.scanReverse(range('k05', 'k10'), bytes('k01'), 3), { entries: [] }, "a cursor before the range's start");
+    same(b.scanReverse(range('k05', 'k10'), bytes('k05'), 3).entries.length, 1, "a cursor at the range's start");
+    same(b.scanReverse(range('k09', 'k01'), undefined, 3), { entries: [] }, 'a range that ends before it starts');
   },
 
   'a commit applies all of its writes or, on a conflict, none': (b) => {

@@ -1,9 +1,13 @@
-// The component's `kv` import (wit/kv.wit) over a JavaScript store. A store implements three
+// The component's `kv` import (wit/kv.wit) over a JavaScript store. A store implements four
 // synchronous operations, like the Rust host's `Backend`:
 //
 //   getMany(bucket, keys)                -> values (Uint8Array or undefined), in order
 //   scan(bucket, range, from, limit)     -> { entries: [{ key, value }], cursor? }, keys of
 //                                           `range` ({ start, end? }) from `from` on, limit >= 1
+//   scanReverse(bucket, range, upper, limit)
+//                                        -> the same, in descending key order: keys of `range`
+//                                           up to `upper` ({ key, included }, never past the
+//                                           range's end; undefined: no bound), limit >= 1
 //   commit(bucket, writes, expected)     -> checks every { key, value? } expectation and applies
 //                                           the writes ({ tag: 'set', key, value }, { tag:
 //                                           'delete', key }, { tag: 'delete-range', range })
@@ -68,6 +72,11 @@ function guarded(operation) {
     if (error instanceof StoreFailure) throw error;
     throw new StoreFailure('unavailable', String(error?.message ?? error));
   }
+}
+
+/** The entries a page holds: limit 0 is taken as 1, and no page holds more than MAX_PAGE. */
+function pageLimit(limit) {
+  return Math.min(Math.max(limit, 1), MAX_PAGE);
 }
 
 function rangeOf(keys) {
@@ -136,7 +145,22 @@ export function bucketClass(storeOf) {
         // A cursor before the range (from another range's page) must not widen it.
         const from = cursor !== undefined && compareBytes(cursor, range.start) > 0 ? cursor : range.start;
         if (range.end !== undefined && compareBytes(from, range.end) >= 0) return { entries: [] };
-        return this.store.scan(this.name, range, from, Math.min(Math.max(limit, 1), MAX_PAGE));
+        return this.store.scan(this.name, range, from, pageLimit(limit));
+      });
+    }
+
+    scanReverse(keys, cursor, limit) {
+      return guarded(() => {
+        const range = rangeOf(keys);
+        let upper = range.end && { key: range.end, included: false };
+        // A cursor past the range (from another range's page) must not widen it.
+        if (cursor !== undefined && (upper === undefined || compareBytes(cursor, upper.key) < 0)) {
+          upper = { key: cursor, included: true };
+        }
+        // Empty when the bound is before the range's start, or is the start and excluded.
+        const order = upper === undefined ? 1 : compareBytes(upper.key, range.start);
+        if (order < 0 || (order === 0 && !upper.included)) return { entries: [] };
+        return this.store.scanReverse(this.name, range, upper, pageLimit(limit));
       });
     }
 
@@ -150,8 +174,8 @@ export function bucketClass(storeOf) {
 }
 
 /**
- * A page from up to `limit + 1` entries read from where the page starts: an entry past the
- * limit is not returned but shows that there is a next page, and where it starts.
+ * A page from up to `limit + 1` entries read from where the page starts, in the scan's order: an
+ * entry past the limit is not returned but shows that there is a next page, and where it starts.
  */
 export function pageOf(entries, limit) {
   if (entries.length <= limit) return { entries };

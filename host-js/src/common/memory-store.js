@@ -37,6 +37,11 @@ class Bucket {
     if (this.values.delete(key)) this.keys.splice(lowerBound(this.keys, key), 1);
   }
 
+  /** The entries of `keys` (key strings of this bucket), in their order. */
+  entries(keys) {
+    return keys.map((key) => ({ key: keyBytes(key), value: this.values.get(key) }));
+  }
+
   /** The indices of `keys` in the range from `start` (a key string) to `end` (or the last key). */
   bounds(start, end) {
     return [lowerBound(this.keys, start), end === undefined ? this.keys.length : lowerBound(this.keys, end)];
@@ -64,10 +69,15 @@ export class MemoryStore {
   scan(name, range, from, limit) {
     const bucket = this.bucket(name);
     const [first, last] = bucket.bounds(keyString(from), range.end && keyString(range.end));
-    const entries = bucket.keys
-      .slice(first, Math.min(last, first + limit + 1))
-      .map((key) => ({ key: keyBytes(key), value: bucket.values.get(key) }));
-    return pageOf(entries, limit);
+    return pageOf(bucket.entries(bucket.keys.slice(first, Math.min(last, first + limit + 1))), limit);
+  }
+
+  scanReverse(name, range, upper, limit) {
+    const bucket = this.bucket(name);
+    // The least key after an included bound is the bound followed by a zero byte.
+    const end = upper && keyString(upper.key) + (upper.included ? '\0' : '');
+    const [first, last] = bucket.bounds(keyString(range.start), end);
+    return pageOf(bucket.entries(bucket.keys.slice(Math.max(first, last - limit - 1), last).reverse()), limit);
   }
 
   commit(name, writes, expected) {

@@ -17,6 +17,11 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS kv (
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID`;
 
+/** A page from the rows of a scan statement, read one past `limit`. */
+function pageOfRows(rows, limit) {
+  return pageOf(rows.map(({ key, value }) => ({ key, value })), limit);
+}
+
 export class SqliteStore {
   #path;
   #db;
@@ -50,6 +55,10 @@ export class SqliteStore {
       get: prepare('SELECT value FROM kv WHERE bucket = ? AND key = ?'),
       scan: prepare('SELECT key, value FROM kv WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?'),
       scanTo: prepare('SELECT key, value FROM kv WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?'),
+      // Descending, from the range's start up to an upper bound that is absent, included or excluded.
+      scanDown: prepare('SELECT key, value FROM kv WHERE bucket = ? AND key >= ? ORDER BY key DESC LIMIT ?'),
+      scanDownThrough: prepare('SELECT key, value FROM kv WHERE bucket = ? AND key >= ? AND key <= ? ORDER BY key DESC LIMIT ?'),
+      scanDownBefore: prepare('SELECT key, value FROM kv WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key DESC LIMIT ?'),
       set: prepare('INSERT OR REPLACE INTO kv (bucket, key, value) VALUES (?, ?, ?)'),
       delete: prepare('DELETE FROM kv WHERE bucket = ? AND key = ?'),
       deleteRange: prepare('DELETE FROM kv WHERE bucket = ? AND key >= ?'),
@@ -100,10 +109,14 @@ export class SqliteStore {
   scan(bucket, range, from, limit) {
     const { scan, scanTo } = this.#open();
     const rows = range.end === undefined ? scan.all(bucket, from, limit + 1) : scanTo.all(bucket, from, range.end, limit + 1);
-    return pageOf(
-      rows.map(({ key, value }) => ({ key, value })),
-      limit,
-    );
+    return pageOfRows(rows, limit);
+  }
+
+  scanReverse(bucket, range, upper, limit) {
+    const { scanDown, scanDownThrough, scanDownBefore } = this.#open();
+    if (upper === undefined) return pageOfRows(scanDown.all(bucket, range.start, limit + 1), limit);
+    const statement = upper.included ? scanDownThrough : scanDownBefore;
+    return pageOfRows(statement.all(bucket, range.start, upper.key, limit + 1), limit);
   }
 
   commit(bucket, writes, expected) {
