@@ -103,6 +103,8 @@ export interface CuOptions {
   store?: string | Store;
   /** Receives each call's `print` output (default: the console, or standard output in Node). */
   print?: (text: string) => void;
+  /** The label of this unit's entries in the audit log. */
+  auditLabel?: string;
 }
 
 export interface MemoryStats {
@@ -122,10 +124,62 @@ export interface StateInfo {
 
 export type HomePath = string | (string | number | bigint)[];
 
+/** Where a batch operation works: our `path`, or the seeds' `table` and `key`. */
+export type OperationTarget = { path: HomePath } | { table: HomePath; key: string | number };
+
 export type HomeOperation =
-  | { type: 'get'; path: HomePath }
-  | { type: 'set'; path: HomePath; value: LuaValue }
-  | { type: 'delete'; path: HomePath };
+  | ({ type: 'get' } & OperationTarget)
+  | ({ type: 'set'; value: LuaValue } & OperationTarget)
+  | ({ type: 'delete' } & OperationTarget)
+  | { type: 'query'; table?: HomePath; query: Query };
+
+export type Operator = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'between' | 'startsWith' | 'endsWith' | 'contains';
+
+/** One condition of a query. */
+export interface Condition {
+  field: HomePath;
+  operator: Operator;
+  /** For `between`, `[low, high]`. */
+  value: LuaValue;
+}
+
+/** A query in the seeds' form; `where` adds conditions, all of which must hold. */
+export interface Query {
+  table?: HomePath;
+  field?: HomePath;
+  operator?: Operator;
+  value?: LuaValue;
+  where?: Condition[];
+  /** Default 100. */
+  limit?: number;
+  /** By the first condition's field; default 'asc'. */
+  sort?: 'asc' | 'desc';
+}
+
+export interface IndexInfo {
+  table: string;
+  field: string;
+  type: 'btree' | 'hash';
+}
+
+/** The rules of one field of a schema. */
+export interface FieldRules {
+  type?: 'string' | 'number' | 'integer' | 'boolean' | 'table' | 'function' | 'null';
+  required?: boolean;
+  /** Bounds of a number, or of a string's length in bytes. */
+  min?: number;
+  max?: number;
+  /** A Lua pattern, or a RegExp that has one (see the README). */
+  pattern?: string | RegExp;
+}
+
+export interface AuditEntry {
+  time: Date;
+  operation: string;
+  targets: string[];
+  more: number;
+  label?: string;
+}
 
 /** One unit: a Lua state with its limits, `_io` and `_home`, on a component instance of its own. */
 export class Cu {
@@ -159,6 +213,22 @@ export class Cu {
   homeDelete(path: HomePath): void;
   homeKeys(path?: HomePath): { key: LuaValue; kind: 'boolean' | 'integer' | 'float' | 'string' | 'null' | 'table' | 'function' }[];
   homeBatch(operations: HomeOperation[]): LuaValue[];
+  /** Runs Lua code and returns what it returned, at once (seed 004's `eval`). */
+  eval(code: string, options?: { chunkName?: string }): LuaValue | LuaValue[];
+  batchTableOperations(operations: HomeOperation[]): Promise<LuaValue[]>;
+  /** `createIndex('Memory', 'appUsers.score')`, `createIndex('appUsers', 'score', 'hash')`. */
+  createIndex(table: HomePath | { table: HomePath; field: HomePath; type?: 'btree' | 'hash' }, field?: HomePath, type?: 'btree' | 'hash'): Promise<IndexInfo>;
+  dropIndex(table: HomePath, field?: HomePath): Promise<boolean>;
+  listIndexes(): IndexInfo[];
+  checkIndexes(): string[];
+  queryTable(table: HomePath, query: Query): Promise<{ key: LuaValue; value: LuaValue }[]>;
+  setSchema(table: HomePath, schema: Record<string, FieldRules> | null): Promise<void>;
+  getSchema(table: HomePath): Record<string, FieldRules> | undefined;
+  validateFunction(code: string): Promise<{ isValid: boolean; error?: string; line?: number }>;
+  persistFunction(table: HomePath, name: string, code: string, options?: object): Promise<true>;
+  enableAuditLog(operations: string[]): Promise<void>;
+  getAuditLog(options?: { since?: Date | number; until?: Date | number; limit?: number }): AuditEntry[];
+  setAuditLabel(label: string | undefined): void;
   getTableInfo(): { tables: number; functions: number; entries: number; bytes: number };
   /** Saves a named copy of `_home` (default "default"); resolves when durable. */
   saveState(name?: string): Promise<true>;
@@ -210,6 +280,10 @@ export class ConversionError extends CuError {
 export class StoreError extends CuError {
   readonly store: 'conflict' | 'too-large' | 'unavailable';
 }
+export class SchemaError extends CuError {
+  readonly path: string;
+  readonly rule: 'type' | 'required' | 'min' | 'max' | 'pattern' | 'record';
+}
 export class ResetError extends CuError {}
 export class BatchError extends CuError {
   readonly batch: number;
@@ -217,6 +291,9 @@ export class BatchError extends CuError {
   readonly last: number;
   readonly outputs: LuaValue[];
 }
+
+/** Seed 004's entry point: a loaded unit whose Lua code may call `_home` `Memory`. */
+export const LuaWASM: { init(options?: CuOptions): Promise<Cu> };
 
 /** The default unit, as in the seeds. */
 declare const cu: Cu;

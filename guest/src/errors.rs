@@ -1,7 +1,7 @@
 //! Every way a call can fail, mapped to `cu:unit/types.error` in one place.
 
 use crate::bindings::cu::unit::types::{
-    ConversionError, Error, LimitError, LimitKind, RuntimeError, StoreError, StoreErrorKind, SyntaxError,
+    ConversionError, Error, LimitError, LimitKind, RuntimeError, SchemaError, StoreError, StoreErrorKind, SyntaxError,
 };
 use crate::convert::Failure;
 use crate::home::{HomeError, StoreFailure};
@@ -72,9 +72,15 @@ pub fn home(error: HomeError, memory_limit_bytes: u64) -> Error {
         HomeError::Store(failure @ StoreFailure::Unavailable(_)) => {
             store(StoreErrorKind::Unavailable, failure.to_string())
         }
-        HomeError::Corrupt(message) => runtime(message, String::new(), None),
-        HomeError::NoSnapshot(name) => runtime(format!("there is no snapshot named '{name}'"), String::new(), None),
+        HomeError::Schema(violation) => Error::Schema(SchemaError {
+            path: violation.path,
+            rule: violation.rule.to_string(),
+            message: violation.message,
+        }),
         HomeError::Lua(error) => from_lua(error, memory_limit_bytes),
+        other @ (HomeError::Corrupt(_) | HomeError::NoSnapshot(_) | HomeError::Invalid(_)) => {
+            runtime(other.message(), String::new(), None)
+        }
     }
 }
 
@@ -129,7 +135,7 @@ fn split_traceback(text: &str) -> (String, String) {
 
 /// The line in `chunkname:LINE: reason`. Chunk names may contain colons, so take the first
 /// `:digits:` group.
-fn line_of(message: &str) -> Option<u32> {
+pub fn line_of(message: &str) -> Option<u32> {
     let bytes = message.as_bytes();
     let mut i = 0;
     while let Some(offset) = message[i..].find(':') {

@@ -29,8 +29,8 @@ const REMOVED_GLOBALS: &[&str] = &["dofile", "loadfile"];
 const MODULES: &[&str] = &["string", "table", "math", "utf8", "coroutine", "os", "debug"];
 
 /// Modules that are not globals, made on their first `require` (units that never use them do not
-/// pay for them).
-const LAZY_MODULES: &[&str] = &["bigint"];
+/// pay for them): `bigint`, and `home` (indexes, queries and schemas on `_home`, home/module.rs).
+const LAZY_MODULES: &[&str] = &["bigint", "home"];
 
 /// Creates a Lua state holding exactly the sandbox's libraries, with `print` writing to `printed`;
 /// `memory_limit` (bytes, 0 = none) bounds the digits that bigints hold outside the Lua heap.
@@ -147,6 +147,12 @@ fn require(lua: &Lua, globals: &Table) -> mlua::Result<Function> {
     }
     let makers = lua.create_table()?;
     makers.raw_set("bigint", lua.create_function(|lua, ()| bigint::module(lua))?)?;
+    makers.raw_set(
+        "home",
+        lua.create_function(|lua, ()| {
+            lua.named_registry_value::<Function>(crate::home::MODULE_MAKER)?.call::<Table>(())
+        })?,
+    )?;
     lua.load(
         r#"
         local loaded, makers, available, error, tostring = ...

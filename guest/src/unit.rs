@@ -132,7 +132,7 @@ impl Unit {
         }
         // A call's writes to `_home` are stored only when all of it succeeded.
         let result = result.and_then(|values| {
-            state.home.commit().map_err(|e| errors::home(e, self.options.memory_limit))?;
+            state.home.commit("compute").map_err(|e| errors::home(e, self.options.memory_limit))?;
             Ok(values)
         });
         if result.is_err() {
@@ -183,7 +183,12 @@ impl Unit {
 
     /// Runs a host operation on `_home` as one transaction, under the call deadline: it starts from
     /// the store, and what it wrote is committed only when it succeeds.
-    pub fn home_transaction<R>(&self, op: impl FnOnce(&Session) -> Result<R, Error>) -> Result<R, Error> {
+    /// `operation` names it for the audit log.
+    pub fn home_transaction<R>(
+        &self,
+        operation: &str,
+        op: impl FnOnce(&Session) -> Result<R, Error>,
+    ) -> Result<R, Error> {
         let state = self.state.borrow();
         limits::start_deadline(self.options.time_limit_ms);
         state.start_home().map_err(|e| self.memory_error(e))?;
@@ -193,7 +198,7 @@ impl Unit {
             Err(errors::time_limit(self.options.time_limit_ms))
         } else {
             result.and_then(|r| {
-                state.home.commit().map_err(|e| session.home_error(e))?;
+                state.home.commit(operation).map_err(|e| session.home_error(e))?;
                 Ok(r)
             })
         };
@@ -201,6 +206,11 @@ impl Unit {
             let _ = state.home.start_call();
         }
         result
+    }
+
+    /// Sets the label of the unit's entries in the audit log.
+    pub fn home_label(&self, label: Option<String>) -> mlua::Result<()> {
+        self.state.borrow().home.set_label(label)
     }
 
     fn stats(&self, lua: &Lua) -> MemoryStats {
@@ -285,7 +295,10 @@ impl GuestUnit for Unit {
     }
 
     fn reset(&self) {
+        // The audit label is the host's, not the Lua state's.
+        let label = self.state.borrow().home.label().unwrap_or_default();
         *self.state.borrow_mut() = State::new(&self.options);
+        let _ = self.home_label(label);
     }
 }
 

@@ -76,6 +76,18 @@ pub enum Error {
         message: String,
     },
 
+    /// A call left a record that breaks its table's schema; nothing of the call was written.
+    #[error("{message}")]
+    Schema {
+        /// The record or field at fault, e.g. `_home.users.bob.age`.
+        path: String,
+        /// The rule it breaks: `type`, `required`, `min`, `max`, `pattern`, or `record` (a record
+        /// that is not a table).
+        rule: String,
+        /// A readable explanation, e.g. `_home.users.bob.age: 200 is above max 150`.
+        message: String,
+    },
+
     /// A value could not cross between the host and Lua.
     #[error("cannot convert {path}: it {reason}")]
     Conversion {
@@ -129,7 +141,8 @@ impl Error {
             | Error::Runtime { .. }
             | Error::Limit { .. }
             | Error::Conversion { .. }
-            | Error::Store { .. } => true,
+            | Error::Store { .. }
+            | Error::Schema { .. } => true,
             Error::Batch { source, .. } => source.is_lua_error(),
             _ => false,
         }
@@ -158,6 +171,7 @@ pub(crate) fn from_guest(error: crate::bindings::cu::unit::types::Error) -> Erro
             reset: false,
         },
         E::Conversion(e) => Error::Conversion { path: e.path, reason: e.reason },
+        E::Schema(e) => Error::Schema { path: e.path, rule: e.rule, message: e.message },
         E::Store(e) => Error::Store {
             kind: match e.kind {
                 crate::bindings::cu::unit::types::StoreErrorKind::Conflict => StoreErrorKind::Conflict,

@@ -32,7 +32,7 @@ struct Readme;
 
 pub use engine::{COMPONENT, Engine, EngineBuilder, default_cache_dir};
 pub use error::{Error, LimitKind, Result, StoreErrorKind};
-pub use home::{HomeKind, HomeOp, HomeStats, Snapshot};
+pub use home::{AuditEntry, Hit, HomeKind, HomeOp, HomeStats, IndexInfo, IndexKind, Snapshot, Validation};
 pub use io::{IoOutcome, StreamProgress};
 pub use num_bigint::BigInt;
 pub use store::{Backend, Entries, Expectation, KeyRange, MAX_KEY, MAX_VALUE, Page, Store, StoreError, Write};

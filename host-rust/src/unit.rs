@@ -42,6 +42,8 @@ pub struct UnitOptions {
     /// The bucket of `store` that holds this unit's `_home` (default `"home"`). Units given the
     /// same bucket of the same store share one `_home`.
     pub home: String,
+    /// The label of this unit's entries in the audit log (e.g. the user it acts for), if any.
+    pub audit_label: Option<String>,
 }
 
 impl Default for UnitOptions {
@@ -53,6 +55,7 @@ impl Default for UnitOptions {
             print: Print::Capture,
             store: crate::Store::memory(),
             home: "home".to_string(),
+            audit_label: None,
         }
     }
 }
@@ -85,6 +88,12 @@ impl UnitOptions {
     /// Keeps `_home` in the bucket `name` of the store.
     pub fn home(mut self, name: impl Into<String>) -> Self {
         self.home = name.into();
+        self
+    }
+
+    /// Labels this unit's entries in the audit log.
+    pub fn audit_label(mut self, label: impl Into<String>) -> Self {
+        self.audit_label = Some(label.into());
         self
     }
 
@@ -140,7 +149,7 @@ pub struct MemoryStats {
 /// One Lua state: globals persist from call to call. Create it with [`Engine::unit`].
 pub struct Unit {
     engine: Engine,
-    options: UnitOptions,
+    pub(crate) options: UnitOptions,
     store: Store<State>,
     instance: Cu,
     handle: ResourceAny,
@@ -312,6 +321,10 @@ fn instantiate(engine: &Engine, options: &UnitOptions) -> Result<(Store<State>, 
         home: options.home.clone(),
     };
     let handle = instance.cu_unit_compute().unit().call_constructor(&mut store, &wit_options).map_err(Error::Engine)?;
+    if let Some(label) = &options.audit_label {
+        let home = instance.cu_unit_home_store();
+        home.call_set_audit_label(&mut store, handle, Some(label)).map_err(Error::Engine)?;
+    }
     Ok((store, instance, handle))
 }
 

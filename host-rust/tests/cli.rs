@@ -527,6 +527,80 @@ fn home_and_snapshot_commands() {
     assert!(bad.stderr.contains("is not a Redis URL"), "{}", bad.stderr);
 }
 
+/// The storage API on the command line, each line a separate process on one store.
+#[test]
+fn index_query_schema_and_audit_commands() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = format!("sqlite:{}", dir.path().join("s.sqlite").display());
+    let cu = |args: &[&str]| {
+        let mut all = vec!["--store", store.as_str()];
+        all.extend_from_slice(args);
+        run(&all)
+    };
+    let ok = |args: &[&str]| {
+        let out = cu(args);
+        assert_eq!(out.status, 0, "cu {args:?}: {}", out.stderr);
+        out.stdout
+    };
+    ok(&[
+        "eval",
+        "_home.users = { ann = { age = 31, city = 'Oslo' }, bob = { age = 17, city = 'Oslo' }, cy = { age = 45, city = 'Rome' } }",
+    ]);
+    assert_eq!(ok(&["home", "index", "create", "users", "age"]), "users\tage\tbtree\n");
+    assert_eq!(
+        ok(&["--json", "home", "index", "list"]),
+        "{\"table\":\"users\",\"field\":\"age\",\"kind\":\"btree\"}\n"
+    );
+    assert_eq!(
+        ok(&["home", "query", "users", "--where", "age >= 18", "--desc"]),
+        "\"cy\"\t{age = 45, city = \"Rome\"}\n\"ann\"\t{age = 31, city = \"Oslo\"}\n"
+    );
+    assert_eq!(
+        ok(&["--json", "home", "query", "users", "-w", "city = Oslo", "-w", "age between 10 20"]),
+        "{\"key\":\"bob\",\"value\":{\"age\":17,\"city\":\"Oslo\"}}\n"
+    );
+    assert_eq!(
+        ok(&["home", "query", "users", "--where", "city startsWith \"Ro\"", "--limit", "1"]),
+        "\"cy\"\t{age = 45, city = \"Rome\"}\n"
+    );
+    assert_eq!(ok(&["home", "index", "check"]), "");
+    let bad = cu(&["home", "query", "users", "--where", "age"]);
+    assert_eq!(bad.status, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("--where 'age': no operator"), "{}", bad.stderr);
+    let bad = cu(&["home", "query", "nobody", "--where", "age > 1"]);
+    assert_eq!((bad.status, bad.stderr.trim()), (1, "cu: error: _home.nobody does not exist"));
+
+    ok(&["home", "audit", "enable", "compute", "set"]);
+    ok(&["home", "schema", "set", "users", r#"{"age": {"type": "integer", "min": 0}}"#]);
+    assert_eq!(ok(&["home", "schema", "get", "users"]), "{age = {min = 0, type = \"integer\"}}\n");
+    let broken = cu(&["--json", "eval", "_home.users.dan = { age = -1 }"]);
+    assert_eq!(broken.status, 1);
+    assert!(
+        broken.stdout.contains(r#""kind":"schema","path":"_home.users.dan.age","rule":"min""#),
+        "{}",
+        broken.stdout
+    );
+    ok(&["--audit-label", "ci", "home", "set", "users.dan", r#"{"age": 3}"#]);
+    let log = ok(&["home", "audit", "show", "--since", "1h"]);
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(
+        lines[0].ends_with(" enableAuditLog compute set") && lines[1].ends_with(" set [ci] _home.users.dan"),
+        "{log}"
+    );
+    ok(&["home", "schema", "remove", "users"]);
+    assert_eq!(ok(&["home", "schema", "get", "users"]), "nil\n");
+
+    let code = script("fib.lua", "function(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end");
+    ok(&["home", "persist", "lib", "fib", &code]);
+    assert_eq!(ok(&["eval", "return _home.lib.fib(20)"]), "6765\n");
+    let invalid = cu(&["home", "validate", &script("bad.lua", "function(x) return x +")]);
+    assert_eq!((invalid.status, invalid.stdout.as_str()), (1, "invalid: code:1: unexpected symbol near <eof>\n"));
+    assert_eq!(ok(&["home", "validate", &code]), "valid\n");
+    assert_eq!(ok(&["home", "index", "drop", "users", "age"]), "");
+    assert_eq!(cu(&["home", "index", "drop", "users", "age"]).status, 1);
+}
+
 /// Two `cu` processes share `_home` through a Redis server.
 #[test]
 fn home_on_a_redis_server() {

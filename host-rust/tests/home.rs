@@ -3,58 +3,11 @@
 
 mod common;
 
-use std::time::Duration;
-
-use cu::{Error, HomeKind, HomeOp, Store, StoreErrorKind, Unit, UnitOptions, Value};
-
-/// A store of each backend, with whatever keeps it alive (a temporary directory, a server).
-struct Backend {
-    store: Store,
-    _keep: Box<dyn std::any::Any>,
-}
-
-fn memory() -> Backend {
-    Backend { store: Store::memory(), _keep: Box::new(()) }
-}
-
-fn sqlite() -> Backend {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = Store::sqlite(dir.path().join("home.sqlite"));
-    Backend { store, _keep: Box::new(dir) }
-}
-
-fn redis() -> Backend {
-    let server = common::redis_server::RedisServer::start();
-    let store = Store::redis(&server.url(0)).expect("a Redis URL");
-    Backend { store, _keep: Box::new(server) }
-}
-
-/// A unit on `store`, as a new process would make it.
-fn unit_on(store: &Store) -> Unit {
-    common::unit_with(
-        UnitOptions::default().memory_limit(64 << 20).time_limit(Some(Duration::from_secs(2))).store(store.clone()),
-    )
-}
-
-fn run(unit: &mut Unit, code: &str) -> Vec<Value> {
-    common::values(unit, code)
-}
-
-fn one(unit: &mut Unit, code: &str) -> Value {
-    run(unit, code).into_iter().next().unwrap_or(Value::Nil)
-}
+use common::backends::{one, run, unit_on};
+use cu::{Error, HomeKind, HomeOp, Store, StoreErrorKind, UnitOptions, Value};
 
 fn int(i: i64) -> Value {
     Value::Integer(i)
-}
-
-/// Runs each test body once per backend.
-macro_rules! on_every_backend {
-    ($($name:ident($store:ident) $body:block)*) => {
-        mod memory_backend { use super::*; $( #[test] fn $name() { let b = memory(); let $store = &b.store; $body } )* }
-        mod sqlite_backend { use super::*; $( #[test] fn $name() { let b = sqlite(); let $store = &b.store; $body } )* }
-        mod redis_backend { use super::*; $( #[test] fn $name() { let b = redis(); let $store = &b.store; $body } )* }
-    };
 }
 
 on_every_backend! {
@@ -284,6 +237,69 @@ on_every_backend! {
         }
         assert_eq!(one(&mut unit_on(store), "return _home.n"), int(50));
     }
+
+    seed_quick_start_persists_a_recursive_function(store) {
+        let mut unit = unit_on(store);
+        // As the seed writes it: the function calls itself by the name it is persisted under.
+        unit.persist_function("", "fibonacci", "
+                function(n)
+                    if n <= 1 then return n end
+                    return fibonacci(n - 1) + fibonacci(n - 2)
+                end
+            ").expect("persists");
+        assert_eq!(one(&mut unit_on(store), "return _home.fibonacci(10)"), int(55));
+        unit.persist_function("lib.stats", "analytics", "{
+            average = function(values)
+                local sum = 0
+                for _, v in ipairs(values) do sum = sum + v end
+                return sum / #values
+            end,
+            median = function(values)
+                table.sort(values)
+                local n = #values
+                if n % 2 == 0 then return (values[n/2] + values[n/2 + 1]) / 2 end
+                return values[(n + 1) / 2]
+            end,
+        }").expect("persists a table of functions");
+        assert_eq!(
+            run(&mut unit_on(store), "local a = _home.lib.stats.analytics return a.average({1, 2, 3, 6}), a.median({5, 1, 3})"),
+            vec![Value::Float(3.0), int(3)]
+        );
+        // Code that does not compile, or gives no function, is refused and writes nothing.
+        let refused = unit.persist_function("", "broken", "function(x) return x +");
+        assert!(matches!(&refused, Err(Error::Runtime { message, .. }) if message.contains("broken:1:") && message.contains("unexpected symbol")), "{refused:?}");
+        let refused = unit.persist_function("", "number", "42");
+        assert!(matches!(&refused, Err(Error::Runtime { message, .. }) if message.contains("gives a number, not a function")), "{refused:?}");
+        assert!(unit.persist_function("fibonacci", "x", "function() end").is_err(), "a function is not a table");
+        assert_eq!(run(&mut unit, "return _home.broken, _home.number"), vec![Value::Nil, Value::Nil]);
+    }
+
+    validate_function_compiles_without_running(store) {
+        let mut unit = unit_on(store);
+        let valid = unit.validate_function("function(x) error('never run') end").expect("validates");
+        assert!(valid.is_valid && valid.error.is_none() && valid.line.is_none(), "{valid:?}");
+        // The seed's own taxCalculator uses a default argument, which Lua does not have.
+        let invalid = unit.validate_function("\n    function(income, deductions = 0)\n        return income\n    end").expect("validates");
+        assert!(!invalid.is_valid);
+        assert_eq!(invalid.line, Some(2));
+        assert!(invalid.error.as_deref().is_some_and(|e| e.contains("code:2:")), "{invalid:?}");
+        assert_eq!(run(&mut unit, "local v = require('home').validateFunction('function(') return v.isValid, v.line"), vec![Value::Boolean(false), int(1)]);
+    }
+
+    long_strings_and_functions_are_stored_compressed(store) {
+        let mut unit = unit_on(store);
+        run(&mut unit, "
+            _home.text = string.rep('all work and no play makes jack a dull boy ', 2000)
+            _home.short = 'short'
+            local body = {}
+            for i = 1, 150 do body[#body + 1] = 'local v' .. i .. ' = ' .. i end
+            _home.long = load('return function() ' .. table.concat(body, ' ') .. ' return 42 end')()
+        ");
+        let bytes = unit.home_stats().expect("stats").bytes;
+        assert!(bytes < 40_000, "86,000 bytes of text and a long function took {bytes} bytes");
+        assert_eq!(run(&mut unit_on(store), "return #_home.text, _home.text:sub(1, 8), _home.short, _home.long()"),
+            vec![int(86_000), Value::from("all work"), Value::from("short"), int(42)]);
+    }
 }
 
 #[test]
@@ -353,8 +369,8 @@ fn a_batch_is_one_transaction() {
     )
     .expect("parses");
     assert_eq!(unit.home_batch(&ops).expect("runs"), [Value::Nil, int(7)]);
-    let unknown = serde_json::from_str::<Vec<HomeOp>>(r#"[{"type": "query", "path": "x"}]"#);
-    assert!(unknown.is_err_and(|e| e.to_string().contains("unknown variant `query`")));
+    let unknown = serde_json::from_str::<Vec<HomeOp>>(r#"[{"type": "upsert", "path": "x"}]"#);
+    assert!(unknown.is_err_and(|e| e.to_string().contains("unknown variant `upsert`")));
 }
 
 /// A store that lets another unit commit in the middle of the first scan made through it, as a

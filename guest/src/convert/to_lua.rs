@@ -26,6 +26,9 @@ const BIGINTS: c_int = 1;
 /// Stack slot of the array metatable inside the protected call.
 const ARRAY_MT: c_int = 2;
 
+/// Packed bytes of a value from which the collector is paused while it is built.
+const PAUSE_GC_FROM: usize = 64 * 1024;
+
 /// Builds the Lua value a structured value describes. `nil` at the root is Lua's nil; inside a
 /// container, `null`.
 pub fn to_lua(lua: &Lua, value: &Value) -> Result<LuaValue, Failure> {
@@ -67,8 +70,12 @@ fn build(lua: &Lua, nodes: &[u8], bigints: Option<&Table>) -> Result<Option<LuaV
             };
             // Everything built stays reachable, so collecting while building only wastes time: it
             // doubled the cost of a large input. A memory error still collects before it fails.
-            let collecting = lua.gc_is_running();
-            lua.gc_stop();
+            // Not for small values: restarting the collector starts a collection step, and one per
+            // value made a batch of 10,000 small tables quadratic.
+            let collecting = lua.gc_is_running() && nodes.len() >= PAUSE_GC_FROM;
+            if collecting {
+                lua.gc_stop();
+            }
             // SAFETY: see the module documentation. The closure leaves the array metatable and the
             // built value; the value replaces the bigints and the metatable is dropped, so it is the
             // one result.

@@ -3,11 +3,16 @@
 //!
 //! Every stored value and record starts with the format version and ends with a CRC-32 of the
 //! bytes before it, so a corrupt or foreign value is refused on read instead of being trusted.
+//! Format 2 adds, to format 1, watches in table records (views.rs), compressed strings and
+//! bytecode, and the catalog, index and audit keys; this build reads both and writes format 2.
 
 use num_bigint::BigInt;
 
-/// The version of the stored form this build writes and reads.
-pub const FORMAT: u8 = 1;
+/// The version of the stored form this build writes.
+pub const FORMAT: u8 = 2;
+
+/// The oldest version this build reads: a bucket in it is upgraded by its next commit.
+pub const OLDEST_FORMAT: u8 = 1;
 
 /// The key naming the stored form's version, written with a bucket's first commit.
 pub const FORMAT_KEY: &[u8] = b"f";
@@ -21,11 +26,24 @@ pub const MAX_KEY_CODE: usize = 4096 - ENTRY_PREFIX_LEN;
 /// The largest stored value the kv store accepts.
 pub const MAX_VALUE: usize = 16 * 1024 * 1024;
 
+/// Strings and bytecode at least this long are stored compressed when that saves an eighth.
+const COMPRESS_FROM: usize = 512;
+/// The compression codec: LZ4's block format, the uncompressed length first (`lz4_flex`).
+const LZ4: u8 = 1;
+
 /// The prefix of every key of `_home`'s own data (records and entries; not snapshots).
 pub const RECORD_TAG: u8 = b'n';
 pub const ENTRY_TAG: u8 = b'e';
 const SNAPSHOT_INFO_TAG: u8 = b's';
 const SNAPSHOT_DATA_TAG: u8 = b'S';
+/// The catalog of watched tables, their indexes and schemas (catalog.rs).
+pub const CATALOG_KEY: &[u8] = b"c";
+/// The prefixes of index entries (value code, then record key) and of each record's indexed code.
+pub const INDEX_TAG: u8 = b'x';
+pub const INDEXED_TAG: u8 = b'X';
+/// The audit log's settings, and the prefix of its entries (audit.rs).
+pub const AUDIT_KEY: &[u8] = b"A";
+pub const AUDIT_TAG: u8 = b'l';
 const ENTRY_PREFIX_LEN: usize = 9;
 const CHECKSUM_LEN: usize = 4;
 
@@ -48,6 +66,36 @@ pub fn entry_prefix(id: u64) -> Vec<u8> {
 /// The key of one entry of table `id`.
 pub fn entry_key(id: u64, key: &KeyCode) -> Vec<u8> {
     let mut bytes = entry_prefix(id);
+    bytes.extend_from_slice(&key.0);
+    bytes
+}
+
+/// The prefix of every entry of index `index`.
+pub fn index_prefix(index: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(64);
+    key.push(INDEX_TAG);
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
+/// The key of index `index`'s entry for the record `key` whose field has the code `code`.
+pub fn index_key(index: u64, code: &[u8], key: &KeyCode) -> Vec<u8> {
+    let mut bytes = index_prefix(index);
+    bytes.extend_from_slice(code);
+    bytes.extend_from_slice(&key.0);
+    bytes
+}
+
+/// The prefix of the keys that hold, per record, the code index `index` holds it under.
+pub fn indexed_prefix(index: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(32);
+    key.push(INDEXED_TAG);
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
+pub fn indexed_key(index: u64, key: &KeyCode) -> Vec<u8> {
+    let mut bytes = indexed_prefix(index);
     bytes.extend_from_slice(&key.0);
     bytes
 }
@@ -90,7 +138,7 @@ impl SnapshotInfo {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<SnapshotInfo, Corrupt> {
-        let mut reader = Reader(unsealed(bytes)?);
+        let mut reader = Reader(unsealed(bytes)?.1);
         Ok(SnapshotInfo { keys: reader.u64()?, bytes: reader.u64()?, saved_ms: reader.u64()? })
     }
 }
@@ -192,7 +240,13 @@ impl Stored {
             Stored::Boolean(true) => out.push(b'T'),
             Stored::Integer(i) => tagged(out, b'I', &i.to_le_bytes()),
             Stored::Float(f) => tagged(out, b'D', &f.to_le_bytes()),
-            Stored::String(s) => tagged(out, b'S', s),
+            Stored::String(s) => match compressed(s) {
+                Some(packed) => {
+                    out.extend_from_slice(&[b'Z', LZ4]);
+                    out.extend_from_slice(&packed);
+                }
+                None => tagged(out, b'S', s),
+            },
             Stored::Null => out.push(b'N'),
             Stored::Table(id) => tagged(out, b'R', &id.to_le_bytes()),
             Stored::Function(id) => tagged(out, b'P', &id.to_le_bytes()),
@@ -212,6 +266,10 @@ impl Stored {
             b'I' => Stored::Integer(i64::from_le_bytes(word()?)),
             b'D' => Stored::Float(f64::from_le_bytes(word()?)),
             b'S' => Stored::String(rest.to_vec()),
+            b'Z' => match rest.split_first() {
+                Some((&LZ4, packed)) => Stored::String(decompressed(packed)?),
+                _ => return Err(Corrupt("a string in an unknown compression")),
+            },
             b'R' => Stored::Table(u64::from_le_bytes(word()?)),
             b'P' => Stored::Function(u64::from_le_bytes(word()?)),
             b'B' => Stored::Builtin(String::from_utf8(rest.to_vec()).map_err(|_| Corrupt("a malformed builtin name"))?),
@@ -220,13 +278,20 @@ impl Stored {
         })
     }
 
+    /// Appends this value with its length first, inside another sealed value.
+    pub fn write_into(&self, out: &mut Vec<u8>) {
+        let mut bytes = Vec::new();
+        self.write(&mut bytes);
+        put_bytes(out, &bytes);
+    }
+
     /// The bytes of a table entry holding this value.
     pub fn encode(&self) -> Vec<u8> {
         sealed(|out| self.write(out))
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Stored, Corrupt> {
-        Stored::read(unsealed(bytes)?)
+        Stored::read(unsealed(bytes)?.1)
     }
 }
 
@@ -252,11 +317,64 @@ pub enum Upvalue {
     Cell(u64),
 }
 
+/// Why a change to a table's entries may change an index or break a schema: where the table is
+/// on the way to the records of a watched table (views.rs). A watch that no longer holds (the
+/// table moved) only costs a needless check, and is dropped when the table is next written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Watch {
+    /// On the path to watched table `table`, `position` keys below `_home`: its entry at the
+    /// path's key at that position leads on.
+    Path { table: u64, position: u16 },
+    /// The watched table itself: each of its entries is a record.
+    Table { table: u64 },
+    /// `depth` keys below watched table `table` on the way from it to its record `key`'s fields
+    /// (the record itself is depth 1).
+    Record { table: u64, depth: u16, key: KeyCode },
+}
+
+impl Watch {
+    pub fn table(&self) -> u64 {
+        match self {
+            Watch::Path { table, .. } | Watch::Table { table } | Watch::Record { table, .. } => *table,
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Watch::Path { table, position } => {
+                tagged(out, b'p', &table.to_le_bytes());
+                out.extend_from_slice(&position.to_le_bytes());
+            }
+            Watch::Table { table } => tagged(out, b't', &table.to_le_bytes()),
+            Watch::Record { table, depth, key } => {
+                tagged(out, b'r', &table.to_le_bytes());
+                out.extend_from_slice(&depth.to_le_bytes());
+                put_bytes(out, &key.0);
+            }
+        }
+    }
+
+    fn read(reader: &mut Reader) -> Result<Watch, Corrupt> {
+        Ok(match reader.byte()? {
+            b'p' => Watch::Path { table: reader.u64()?, position: reader.u16()? },
+            b't' => Watch::Table { table: reader.u64()? },
+            b'r' => {
+                Watch::Record { table: reader.u64()?, depth: reader.u16()?, key: KeyCode(reader.bytes()?.to_vec()) }
+            }
+            _ => return Err(Corrupt("a watch of an unknown kind")),
+        })
+    }
+}
+
 /// What a node is.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Body {
-    Table(Shape),
-    Function { upvalues: Vec<Upvalue>, bytecode: Vec<u8> },
+    /// A table's shape, and its watches (empty in format 1).
+    Table(Shape, Vec<Watch>),
+    Function {
+        upvalues: Vec<Upvalue>,
+        bytecode: Vec<u8>,
+    },
     Cell(Stored),
 }
 
@@ -273,7 +391,7 @@ impl Record {
     pub fn encode(&self) -> Vec<u8> {
         sealed(|out| {
             let kind = match self.body {
-                Body::Table(_) => b't',
+                Body::Table(..) => b't',
                 Body::Function { .. } => b'f',
                 Body::Cell(_) => b'c',
             };
@@ -281,11 +399,19 @@ impl Record {
             out.extend_from_slice(&self.refs.to_le_bytes());
             out.extend_from_slice(&self.version.to_le_bytes());
             match &self.body {
-                Body::Table(shape) => out.push(match shape {
-                    Shape::Inferred => 0,
-                    Shape::Array => 1,
-                    Shape::Object => 2,
-                }),
+                Body::Table(shape, watches) => {
+                    out.push(match shape {
+                        Shape::Inferred => 0,
+                        Shape::Array => 1,
+                        Shape::Object => 2,
+                    });
+                    if !watches.is_empty() {
+                        out.extend_from_slice(&(watches.len() as u32).to_le_bytes());
+                        for watch in watches {
+                            watch.write(out);
+                        }
+                    }
+                }
                 Body::Function { upvalues, bytecode } => {
                     out.extend_from_slice(&(upvalues.len() as u32).to_le_bytes());
                     for upvalue in upvalues {
@@ -294,7 +420,16 @@ impl Record {
                             Upvalue::Cell(id) => tagged(out, 1, &id.to_le_bytes()),
                         }
                     }
-                    out.extend_from_slice(bytecode);
+                    match compressed(bytecode) {
+                        Some(packed) => {
+                            out.push(LZ4);
+                            out.extend_from_slice(&packed);
+                        }
+                        None => {
+                            out.push(0);
+                            out.extend_from_slice(bytecode);
+                        }
+                    }
                 }
                 Body::Cell(value) => value.write(out),
             }
@@ -302,17 +437,28 @@ impl Record {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Record, Corrupt> {
-        let mut reader = Reader(unsealed(bytes)?);
+        let (format, contents) = unsealed(bytes)?;
+        let mut reader = Reader(contents);
         let kind = reader.byte()?;
         let refs = reader.u64()?;
         let version = reader.u64()?;
         let body = match kind {
-            b't' => Body::Table(match reader.byte()? {
-                0 => Shape::Inferred,
-                1 => Shape::Array,
-                2 => Shape::Object,
-                _ => return Err(Corrupt("a table of an unknown shape")),
-            }),
+            b't' => {
+                let shape = match reader.byte()? {
+                    0 => Shape::Inferred,
+                    1 => Shape::Array,
+                    2 => Shape::Object,
+                    _ => return Err(Corrupt("a table of an unknown shape")),
+                };
+                let mut watches = Vec::new();
+                if !reader.0.is_empty() {
+                    let count = reader.u32()?;
+                    for _ in 0..count {
+                        watches.push(Watch::read(&mut reader)?);
+                    }
+                }
+                Body::Table(shape, watches)
+            }
             b'f' => {
                 let count = reader.u32()?;
                 let upvalues = (0..count)
@@ -322,19 +468,53 @@ impl Record {
                         _ => Err(Corrupt("an upvalue of an unknown kind")),
                     })
                     .collect::<Result<_, _>>()?;
-                Body::Function { upvalues, bytecode: reader.0.to_vec() }
+                let bytecode = match format {
+                    OLDEST_FORMAT => reader.0.to_vec(),
+                    _ => match reader.byte()? {
+                        0 => reader.0.to_vec(),
+                        LZ4 => decompressed(reader.0)?,
+                        _ => return Err(Corrupt("bytecode in an unknown compression")),
+                    },
+                };
+                Body::Function { upvalues, bytecode }
             }
             b'c' => Body::Cell(Stored::read(reader.0)?),
             _ => return Err(Corrupt("a node of an unknown kind")),
         };
-        if matches!(body, Body::Table(_)) && !reader.0.is_empty() {
+        if matches!(body, Body::Table(..)) && !reader.0.is_empty() {
             return Err(Corrupt("a table record with trailing bytes"));
         }
         Ok(Record { refs, version, body })
     }
 }
 
-struct Reader<'a>(&'a [u8]);
+/// Appends `bytes` with their length first.
+pub fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// `bytes` LZ4-compressed, when they are long enough to try and it saves an eighth.
+fn compressed(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.len() < COMPRESS_FROM {
+        return None;
+    }
+    let packed = lz4_flex::block::compress_prepend_size(bytes);
+    (packed.len() <= bytes.len() - bytes.len() / 8).then_some(packed)
+}
+
+fn decompressed(packed: &[u8]) -> Result<Vec<u8>, Corrupt> {
+    // The length comes first: refuse a damaged one before allocating it.
+    let length = packed.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    if length.is_none_or(|n| n > MAX_VALUE) {
+        return Err(Corrupt("a compressed value of an impossible length"));
+    }
+    lz4_flex::block::decompress_size_prepended(packed)
+        .map_err(|_| Corrupt("a compressed value that does not decompress"))
+}
+
+/// Reads the fields of stored bytes in order.
+pub struct Reader<'a>(pub &'a [u8]);
 
 impl Reader<'_> {
     fn take<const N: usize>(&mut self) -> Result<[u8; N], Corrupt> {
@@ -343,21 +523,42 @@ impl Reader<'_> {
         Ok(head.try_into().unwrap_or([0; N]))
     }
 
-    fn byte(&mut self) -> Result<u8, Corrupt> {
+    pub fn byte(&mut self) -> Result<u8, Corrupt> {
         Ok(self.take::<1>()?[0])
     }
 
-    fn u32(&mut self) -> Result<u32, Corrupt> {
+    pub fn u16(&mut self) -> Result<u16, Corrupt> {
+        Ok(u16::from_le_bytes(self.take()?))
+    }
+
+    pub fn u32(&mut self) -> Result<u32, Corrupt> {
         Ok(u32::from_le_bytes(self.take()?))
     }
 
-    fn u64(&mut self) -> Result<u64, Corrupt> {
+    pub fn u64(&mut self) -> Result<u64, Corrupt> {
         Ok(u64::from_le_bytes(self.take()?))
+    }
+
+    /// Bytes written by [`put_bytes`].
+    pub fn bytes(&mut self) -> Result<&[u8], Corrupt> {
+        let length = self.u32()? as usize;
+        let (head, rest) = self.0.split_at_checked(length).ok_or(Corrupt("a record cut short"))?;
+        self.0 = rest;
+        Ok(head)
+    }
+
+    /// A value written by [`Stored::write_into`].
+    pub fn stored(&mut self) -> Result<Stored, Corrupt> {
+        Stored::read(self.bytes()?)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
 /// Format version, contents, checksum.
-fn sealed(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+pub fn sealed(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut out = Vec::with_capacity(24);
     out.push(FORMAT);
     write(&mut out);
@@ -366,8 +567,8 @@ fn sealed(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     out
 }
 
-/// The contents of sealed bytes, once their version and checksum are right.
-fn unsealed(bytes: &[u8]) -> Result<&[u8], Corrupt> {
+/// The format and contents of sealed bytes, once their version and checksum are right.
+pub fn unsealed(bytes: &[u8]) -> Result<(u8, &[u8]), Corrupt> {
     if bytes.len() < 1 + CHECKSUM_LEN {
         return Err(Corrupt("too short to be a stored value"));
     }
@@ -376,7 +577,7 @@ fn unsealed(bytes: &[u8]) -> Result<&[u8], Corrupt> {
         return Err(Corrupt("its checksum does not match: the bytes were damaged"));
     }
     match body[0] {
-        FORMAT => Ok(&body[1..]),
+        v @ OLDEST_FORMAT..=FORMAT => Ok((v, &body[1..])),
         v if v > FORMAT => Err(Corrupt("it was written by a newer version of cu")),
         _ => Err(Corrupt("it is in an unknown format")),
     }

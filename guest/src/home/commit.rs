@@ -35,11 +35,11 @@ struct Change {
 }
 
 #[derive(Default)]
-struct Plan {
-    /// Entry writes of new and changed tables.
-    writes: Vec<Write>,
+pub struct Plan {
+    /// Entry writes of new and changed tables, and index writes (views.rs).
+    pub writes: Vec<Write>,
     /// Records to write: new nodes and changed ones, by id.
-    records: HashMap<u64, Record>,
+    pub records: HashMap<u64, Record>,
     /// Nodes created by this commit.
     created: HashSet<u64>,
     /// Stored references each new node holds (to undo if it ends up unreferenced).
@@ -47,9 +47,11 @@ struct Plan {
     /// Reference count changes.
     deltas: HashMap<u64, i64>,
     /// Plain tables, functions and upvalues already given a node in this commit.
-    tables: HashMap<*const c_void, u64>,
+    pub tables: HashMap<*const c_void, u64>,
     functions: HashMap<*const c_void, u64>,
     cells: HashMap<*mut c_void, u64>,
+    /// Expectations beyond the records the call read (views.rs).
+    pub expected: Vec<Expectation>,
 }
 
 impl Plan {
@@ -63,7 +65,7 @@ impl Plan {
     }
 }
 
-fn new_id() -> u64 {
+pub fn new_id() -> u64 {
     // Random ids need no coordination between units sharing a store; 0 is `_home`.
     loop {
         let id = getrandom::u64().unwrap_or_else(|_| std::process::abort());
@@ -74,7 +76,7 @@ fn new_id() -> u64 {
 }
 
 impl Inner {
-    pub(super) fn commit(&mut self) -> Result<(), HomeError> {
+    pub(super) fn commit(&mut self, operation: &str) -> Result<(), HomeError> {
         let lua = self.lua()?;
         let mut plan = Plan {
             functions: self.call.function_ids.iter().map(|(p, id)| (*p, *id)).collect(),
@@ -115,7 +117,7 @@ impl Inner {
                 changes.push(Change { node: id, key: None, old: Some(stored), new: Some(new) });
             }
         }
-        if changes.is_empty() {
+        if changes.is_empty() && !self.call.catalog.as_ref().is_some_and(|c| c.changed()) {
             return Ok(());
         }
 
@@ -160,7 +162,25 @@ impl Inner {
             }
         }
 
+        if self.store.audit_settings()?.logs(operation) {
+            let mut targets = std::mem::take(&mut self.call.targets);
+            if targets.is_empty() {
+                targets = changes
+                    .iter()
+                    .map(|c| {
+                        let key = c.key.as_ref().and_then(|k| Key::decode(&k.0).ok());
+                        format!("{}{}", self.path(c.node), key.map(|k| segment(&k)).unwrap_or_default())
+                    })
+                    .collect();
+                targets.sort();
+                targets.dedup();
+            }
+            plan.writes.extend(self.audit_write(operation, targets, None)?);
+        }
         let deleted = self.settle(&mut plan, &changes)?;
+        let changed: Vec<(u64, KeyCode)> =
+            changes.iter().filter_map(|c| c.key.as_ref().map(|key| (c.node, key.clone()))).collect();
+        self.maintain_views(&lua, &mut plan, &changed, &deleted)?;
         let mut writes = plan.writes;
         for (id, record) in &plan.records {
             if !deleted.contains(id) {
@@ -178,6 +198,7 @@ impl Inner {
             .map(|(id, value)| Expectation { key: codec::record_key(*id), value: value.clone() })
             .collect();
         expected.extend(expected_entries);
+        expected.extend(plan.expected);
         self.store.commit(writes, expected)?;
         Ok(())
     }
@@ -188,10 +209,18 @@ impl Inner {
 
     /// Puts node `id` in the plan's records with its version incremented, reading its record when
     /// this call has not.
-    fn touch(&mut self, plan: &mut Plan, id: u64) -> Result<(), HomeError> {
+    pub(super) fn touch(&mut self, plan: &mut Plan, id: u64) -> Result<(), HomeError> {
         if plan.records.contains_key(&id) {
             return Ok(());
         }
+        let mut record = self.record_of(id)?;
+        record.version += 1;
+        plan.records.insert(id, record);
+        Ok(())
+    }
+
+    /// Node `id`'s record as stored, read (and expected unchanged) when this call has not.
+    pub(super) fn record_of(&mut self, id: u64) -> Result<Record, HomeError> {
         let current = match self.call.records.get(&id) {
             Some(bytes) => bytes.clone(),
             None => {
@@ -200,25 +229,27 @@ impl Inner {
                 bytes
             }
         };
-        let mut record = match current {
+        match current {
             Some(bytes) => {
-                Record::decode(&bytes).map_err(|e| unstorable(&self.path(id), format!("cannot be read: {e}")))?
+                Record::decode(&bytes).map_err(|e| unstorable(&self.path(id), format!("cannot be read: {e}")))
             }
-            None if id == codec::ROOT => Record { refs: 0, version: 0, body: Body::Table(Shape::Inferred) },
+            None if id == codec::ROOT => {
+                Ok(Record { refs: 0, version: 0, body: Body::Table(Shape::Inferred, Vec::new()) })
+            }
             // A node that vanished: another unit deleted it. The commit's expectations fail.
-            None => return Err(HomeError::Store(StoreError::Conflict)),
-        };
-        record.version += 1;
-        plan.records.insert(id, record);
-        Ok(())
+            None => Err(HomeError::Store(StoreError::Conflict)),
+        }
     }
 
     /// Applies the reference count changes; returns the nodes nothing refers to any more, which
     /// are deleted, after dropping their own references in turn.
     fn settle(&mut self, plan: &mut Plan, changes: &[Change]) -> Result<HashSet<u64>, HomeError> {
         let mut deleted = HashSet::new();
-        while let Some(&id) = plan.deltas.keys().next() {
-            let delta = plan.deltas.remove(&id).unwrap_or(0);
+        // A work list: taking the first key of a map that keeps shrinking would scan its empty
+        // buckets each time (a commit of 10,000 new tables took seconds).
+        let mut pending: Vec<u64> = plan.deltas.keys().copied().collect();
+        while let Some(id) = pending.pop() {
+            let Some(delta) = plan.deltas.remove(&id) else { continue };
             if delta == 0 || id == codec::ROOT || deleted.contains(&id) {
                 continue;
             }
@@ -232,7 +263,11 @@ impl Inner {
             }
             deleted.insert(id);
             for held in self.held_by(plan, id, changes)? {
-                *plan.deltas.entry(held).or_default() -= 1;
+                let delta = plan.deltas.entry(held).or_insert_with(|| {
+                    pending.push(held);
+                    0
+                });
+                *delta -= 1;
             }
         }
         Ok(deleted)
@@ -253,7 +288,7 @@ impl Inner {
                     Upvalue::Globals => None,
                 })
                 .collect(),
-            Body::Table(_) => {
+            Body::Table(..) => {
                 let mut entries: HashMap<Vec<u8>, Option<u64>> = HashMap::new();
                 for (key, bytes) in self.store.scan_prefix(&codec::entry_prefix(id))? {
                     let stored =
@@ -312,7 +347,7 @@ impl Inner {
             MapEntry::Vacant(slot) => *slot.insert(new_id()),
         };
         plan.created.insert(id);
-        plan.records.insert(id, Record { refs: 0, version: 1, body: Body::Table(shape_of(table, path)?) });
+        plan.records.insert(id, Record { refs: 0, version: 1, body: Body::Table(shape_of(table, path)?, Vec::new()) });
         for pair in table.pairs::<Value, Value>() {
             let (key, value) = pair?;
             let parsed = key_of(&key).map_err(|reason| unstorable(path, format!("cannot be stored: {reason}")))?;

@@ -8,12 +8,20 @@
 //! call read has changed since. A failed call writes nothing. Each call starts with empty backings,
 //! so it sees what other units committed. docs/HOME.md describes the model and the stored form.
 
+mod audit;
+mod catalog;
 mod codec;
 mod commit;
+mod define;
 mod function;
+mod module;
 mod node;
+mod order;
+mod query;
+mod schema;
 mod snapshot;
 mod store;
+mod views;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -22,8 +30,15 @@ use std::rc::Rc;
 
 use mlua::{Function, Lua, Table, Value};
 
-pub use codec::SnapshotInfo;
+pub use audit::Record as AuditRecord;
+pub use catalog::IndexKind;
+use codec::Key;
+pub use codec::{KeyCode, SnapshotInfo};
+pub use define::IndexInfo;
+pub use module::{Validation, hits_table};
 use node::Node;
+pub use query::Query;
+pub use schema::Schema;
 pub use snapshot::Stats;
 pub use store::StoreError as StoreFailure;
 use store::{Store, StoreError};
@@ -36,6 +51,39 @@ pub const LOADED: &std::ffi::CStr = c"cu.home.loaded";
 
 /// The registry key of the proxies' metatable, for convert.rs.
 pub const METATABLE: &std::ffi::CStr = c"cu.home.meta";
+
+/// The registry key of the function that gives `require('home')` (module.rs), for sandbox.rs.
+pub const MODULE_MAKER: &str = "cu.home.module";
+
+/// The registry key of the module once made.
+const MODULE: &str = "cu.home.module.made";
+
+/// A key of a path as a host names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathKey {
+    Name(String),
+    Index(i64),
+}
+
+impl PathKey {
+    pub fn code(&self) -> KeyCode {
+        match self {
+            PathKey::Name(name) => Key::String(name.as_bytes().to_vec()).encode(),
+            PathKey::Index(i) => Key::Integer(*i).encode(),
+        }
+    }
+
+    /// The key a stored path holds, as a host can name it (booleans and floats as text).
+    pub fn of(code: &KeyCode) -> PathKey {
+        match Key::decode(&code.0) {
+            Ok(Key::Integer(i)) => PathKey::Index(i),
+            Ok(Key::String(s)) => PathKey::Name(String::from_utf8_lossy(&s).into_owned()),
+            Ok(Key::Boolean(b)) => PathKey::Name(b.to_string()),
+            Ok(Key::Float(f)) => PathKey::Name(f.to_string()),
+            Err(_) => PathKey::Name(String::new()),
+        }
+    }
+}
 
 /// A unit's `_home`: cheap to clone into the Lua callbacks that reach it.
 #[derive(Clone)]
@@ -58,6 +106,8 @@ struct Inner {
     /// Proxy → backing, for every node this call loaded completely (registered as `LOADED`).
     loaded: Table,
     call: Call,
+    /// The label the host gives the audit log's entries.
+    label: Option<String>,
 }
 
 /// What one call has read and written. Dropped when the call ends.
@@ -74,6 +124,10 @@ struct Call {
     /// Cells bound to an upvalue of a loaded function, and back by `lua_upvalueid`.
     cells: HashMap<u64, function::Binding>,
     cell_ids: HashMap<*mut c_void, u64>,
+    /// The catalog of indexes and schemas, once read, with this call's changes to it.
+    catalog: Option<views::CatalogState>,
+    /// What the audit log names as changed, when not the entries the call changed.
+    targets: Vec<String>,
 }
 
 /// Why a commit or a host operation on `_home` failed. Nothing was written.
@@ -87,8 +141,26 @@ pub enum HomeError {
     Corrupt(String),
     /// A snapshot that does not exist.
     NoSnapshot(String),
+    /// A record that breaks its table's schema.
+    Schema(schema::Violation),
+    /// An argument that is not valid (a query, an index, a schema), with why.
+    Invalid(String),
     /// Lua failed (out of memory, or an error raised while reaching a value).
     Lua(mlua::Error),
+}
+
+impl HomeError {
+    /// The error as a message, for a Lua error.
+    pub fn message(&self) -> String {
+        match self {
+            HomeError::Unstorable { path, reason } => format!("{path} {reason}"),
+            HomeError::Store(error) => error.to_string(),
+            HomeError::Corrupt(message) | HomeError::Invalid(message) => message.clone(),
+            HomeError::NoSnapshot(name) => format!("there is no snapshot named '{name}'"),
+            HomeError::Schema(violation) => violation.message.clone(),
+            HomeError::Lua(error) => crate::errors::message_of(error),
+        }
+    }
 }
 
 impl From<mlua::Error> for HomeError {
@@ -135,6 +207,7 @@ impl Home {
             globals: globals.clone(),
             loaded,
             call: Call::default(),
+            label: None,
         };
         let home = Home { inner: Rc::new(RefCell::new(inner)) };
         let next = node::install_metamethods(lua, &home, &meta)?;
@@ -147,6 +220,8 @@ impl Home {
         })?;
         let root = home.with(|inner| inner.proxy(codec::ROOT, GLOBAL))?;
         globals.raw_set(GLOBAL, root)?;
+        let h = home.clone();
+        lua.set_named_registry_value(MODULE_MAKER, lua.create_function(move |_, ()| h.module())?)?;
         Ok(home)
     }
 
@@ -171,9 +246,9 @@ impl Home {
         })
     }
 
-    /// Commits what the call wrote, then starts afresh.
-    pub fn commit(&self) -> Result<(), HomeError> {
-        let result = self.operate(|inner| inner.commit());
+    /// Commits what the call wrote, as `operation` for the audit log, then starts afresh.
+    pub fn commit(&self, operation: &str) -> Result<(), HomeError> {
+        let result = self.operate(|inner| inner.commit(operation));
         self.start_call().map_err(HomeError::Lua)?;
         result
     }
@@ -195,7 +270,7 @@ impl Home {
             let mut entries = Vec::new();
             for pair in backing.pairs::<Value, Value>() {
                 let (key, value) = pair?;
-                let code = node::key_of(&key).map(|k| k.encode()).unwrap_or(codec::KeyCode(Vec::new()));
+                let code = node::key_of(&key).map(|k| k.encode()).unwrap_or(KeyCode(Vec::new()));
                 entries.push((code, key, value));
             }
             entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -221,6 +296,90 @@ impl Home {
 
     pub fn delete_snapshot(&self, name: &str) -> Result<bool, HomeError> {
         self.operate(|inner| inner.delete_snapshot(name))
+    }
+
+    /// Sets (or clears) the label of the audit log's entries from now on.
+    pub fn set_label(&self, label: Option<String>) -> mlua::Result<()> {
+        self.with(|inner| {
+            inner.label = label;
+            Ok(())
+        })
+    }
+
+    pub fn label(&self) -> mlua::Result<Option<String>> {
+        self.with(|inner| Ok(inner.label.clone()))
+    }
+
+    /// Names what the current operation changes, for the audit log.
+    pub fn audit_target(&self, target: String) -> mlua::Result<()> {
+        self.with(|inner| {
+            inner.call.targets.push(target);
+            Ok(())
+        })
+    }
+
+    /// Sets which operations the audit log records (none: it records only changes of this
+    /// setting), in a commit of its own.
+    pub fn enable_audit(&self, operations: Vec<String>) -> Result<(), HomeError> {
+        let settings = audit::Settings::parse(operations).map_err(HomeError::Invalid)?;
+        self.operate(|inner| inner.enable_audit(settings))
+    }
+
+    /// The audit log's entries from `since` to `until` (milliseconds, included), oldest first.
+    pub fn audit_log(&self, since: u64, until: u64, limit: usize) -> Result<Vec<AuditRecord>, HomeError> {
+        self.operate(|inner| inner.read_audit(since, until, limit))
+    }
+
+    /// `require('home')`, made on first use.
+    pub fn module(&self) -> mlua::Result<Table> {
+        let lua = self.with(|inner| inner.lua())?;
+        if let Some(module) = lua.named_registry_value::<Option<Table>>(MODULE)? {
+            return Ok(module);
+        }
+        let module = module::make(&lua, self)?;
+        lua.set_named_registry_value(MODULE, &module)?;
+        Ok(module)
+    }
+
+    pub fn create_index(
+        &self,
+        table: Vec<KeyCode>,
+        field: Vec<KeyCode>,
+        kind: IndexKind,
+    ) -> Result<IndexInfo, HomeError> {
+        self.operate(|inner| inner.create_index(table, field, kind))
+    }
+
+    pub fn drop_index(&self, table: &[KeyCode], field: &[KeyCode]) -> Result<bool, HomeError> {
+        self.operate(|inner| inner.drop_index(table, field))
+    }
+
+    pub fn indexes(&self) -> Result<Vec<IndexInfo>, HomeError> {
+        self.operate(|inner| inner.indexes())
+    }
+
+    /// What disagrees between the indexes and their tables (nothing, when all is well).
+    pub fn check_indexes(&self) -> Result<Vec<String>, HomeError> {
+        self.operate(|inner| {
+            let lua = inner.lua()?;
+            inner.check_views(&lua)
+        })
+    }
+
+    /// The records a query selects, each key with its value as the call sees it.
+    pub fn query(&self, query: &Query) -> Result<Vec<(Value, Value)>, HomeError> {
+        self.operate(|inner| {
+            let lua = inner.lua()?;
+            inner.query(&lua, query)
+        })
+    }
+
+    pub fn set_schema(&self, table: Vec<KeyCode>, schema: Option<Schema>) -> Result<(), HomeError> {
+        self.operate(|inner| inner.set_schema(table, schema))
+    }
+
+    pub fn schema(&self, table: &[KeyCode]) -> Result<Option<Schema>, HomeError> {
+        self.operate(|inner| inner.schema(table))
     }
 
     /// Loads every stored table reachable from `value`, so that it can be converted as a whole.

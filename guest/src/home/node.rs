@@ -12,6 +12,9 @@ use crate::bigint;
 /// cheaper as one scan.
 const GETS_BEFORE_SCAN: u32 = 16;
 
+/// Nodes read per round trip when many are read at once.
+const PREFETCH_BATCH: usize = 1024;
+
 /// One stored table as this call knows it.
 pub struct Node {
     /// The record as decoded (`None`: absent, which only `_home` itself may be before its first write).
@@ -30,7 +33,7 @@ pub struct Node {
 impl Node {
     pub fn shape(&self) -> Shape {
         match &self.record {
-            Some(Record { body: Body::Table(shape), .. }) => *shape,
+            Some(Record { body: Body::Table(shape, _), .. }) => *shape,
             _ => Shape::Inferred,
         }
     }
@@ -70,41 +73,88 @@ impl Inner {
     /// Node `id`, reading its record (and `key`'s entry with it, in one round trip) on first touch.
     fn node(&mut self, id: u64, key: Option<&KeyCode>) -> mlua::Result<&mut Node> {
         if !self.call.nodes.contains_key(&id) {
-            let mut keys = vec![codec::record_key(id)];
-            keys.extend(key.map(|k| codec::entry_key(id, k)));
-            let path = self.path(id);
-            let mut found = self.store.get_many(&keys).map_err(|e| self.store_failed(&format!("read {path}"), e))?;
-            let entry = if key.is_some() { found.pop().flatten() } else { None };
-            let record_bytes = found.pop().flatten();
-            let record = match &record_bytes {
-                None if id == codec::ROOT => None,
-                None => return Err(lua_error(format!("{path} is missing from the store: its record was deleted"))),
-                Some(bytes) => {
-                    let record = Record::decode(bytes).map_err(|e| lua_error(format!("{path} cannot be read: {e}")))?;
-                    if !matches!(record.body, Body::Table(_)) {
-                        return Err(lua_error(format!("{path} is stored as a table but its record is not one")));
-                    }
-                    Some(record)
-                }
-            };
-            self.call.records.insert(id, record_bytes);
-            let backing = self.lua()?.create_table()?;
-            let node =
-                Node { record, backing, complete: false, stored: HashMap::new(), dirty: HashMap::new(), gets: 0 };
-            self.call.nodes.insert(id, node);
-            if let Some(key) = key {
-                self.call
-                    .nodes
-                    .get_mut(&id)
-                    .ok_or_else(|| lua_error("node not loaded"))?
-                    .stored
-                    .insert(key.clone(), entry.clone());
-                if let Some(bytes) = entry {
-                    self.place(id, key, &bytes)?;
-                }
+            self.prefetch(&[id], key.map(std::slice::from_ref).unwrap_or_default())?;
+        }
+        Ok(self.call.nodes.get_mut(&id).unwrap_or_else(|| unreachable!("inserted by prefetch")))
+    }
+
+    /// Reads the records of the nodes `ids` that this call has not read yet, each with its entries
+    /// `codes`, in as few round trips as the store's batches allow.
+    pub(super) fn prefetch(&mut self, ids: &[u64], codes: &[KeyCode]) -> mlua::Result<()> {
+        let mut missing: Vec<u64> = ids.iter().copied().filter(|id| !self.call.nodes.contains_key(id)).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        for batch in missing.chunks(PREFETCH_BATCH) {
+            let keys: Vec<Vec<u8>> = batch
+                .iter()
+                .flat_map(|id| {
+                    std::iter::once(codec::record_key(*id)).chain(codes.iter().map(|c| codec::entry_key(*id, c)))
+                })
+                .collect();
+            let path = self.path(batch[0]);
+            let found = self.store.get_many(&keys).map_err(|e| self.store_failed(&format!("read {path}"), e))?;
+            let mut found = found.into_iter();
+            for id in batch {
+                let record = found.next().flatten();
+                let entries: Vec<Option<Vec<u8>>> = codes.iter().map(|_| found.next().flatten()).collect();
+                self.insert_node(*id, record, codes, entries)?;
             }
         }
-        Ok(self.call.nodes.get_mut(&id).unwrap_or_else(|| unreachable!("inserted above")))
+        Ok(())
+    }
+
+    /// Node `id` in this call, from its record and entries as read.
+    fn insert_node(
+        &mut self,
+        id: u64,
+        record_bytes: Option<Vec<u8>>,
+        codes: &[KeyCode],
+        entries: Vec<Option<Vec<u8>>>,
+    ) -> mlua::Result<()> {
+        let path = self.path(id);
+        let record = match &record_bytes {
+            None if id == codec::ROOT => None,
+            None => return Err(lua_error(format!("{path} is missing from the store: its record was deleted"))),
+            Some(bytes) => {
+                let record = Record::decode(bytes).map_err(|e| lua_error(format!("{path} cannot be read: {e}")))?;
+                if !matches!(record.body, Body::Table(..)) {
+                    return Err(lua_error(format!("{path} is stored as a table but its record is not one")));
+                }
+                Some(record)
+            }
+        };
+        self.call.records.insert(id, record_bytes);
+        let backing = self.lua()?.create_table()?;
+        let stored: HashMap<KeyCode, Option<Vec<u8>>> = codes.iter().cloned().zip(entries.iter().cloned()).collect();
+        let node = Node { record, backing, complete: false, stored, dirty: HashMap::new(), gets: 0 };
+        self.call.nodes.insert(id, node);
+        for (code, entry) in codes.iter().zip(entries) {
+            if let Some(bytes) = entry {
+                self.place(id, code, &bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads, in one round trip, the entries `codes` of node `id` that this call has not read.
+    pub(super) fn read_entries(&mut self, id: u64, codes: &[KeyCode]) -> mlua::Result<()> {
+        let node = self.node(id, None)?;
+        if node.complete {
+            return Ok(());
+        }
+        let missing: Vec<KeyCode> =
+            codes.iter().filter(|c| !node.stored.contains_key(*c) && !node.dirty.contains_key(*c)).cloned().collect();
+        let keys: Vec<Vec<u8>> = missing.iter().map(|c| codec::entry_key(id, c)).collect();
+        let path = self.path(id);
+        let found = self.store.get_many(&keys).map_err(|e| self.store_failed(&format!("read {path}"), e))?;
+        for (code, entry) in missing.iter().zip(found) {
+            let node = self.call.nodes.get_mut(&id).ok_or_else(|| lua_error("node not loaded"))?;
+            node.stored.insert(code.clone(), entry.clone());
+            if let Some(bytes) = entry {
+                self.place(id, code, &bytes)?;
+            }
+        }
+        Ok(())
     }
 
     /// Decodes a stored entry of `id` into its backing.
@@ -118,7 +168,7 @@ impl Inner {
         node.backing.raw_set(lua_key, value)
     }
 
-    fn key_value(&self, key: &Key) -> mlua::Result<Value> {
+    pub(super) fn key_value(&self, key: &Key) -> mlua::Result<Value> {
         Ok(match key {
             Key::Boolean(b) => Value::Boolean(*b),
             Key::Integer(i) => Value::Integer(*i),
@@ -182,7 +232,7 @@ impl Inner {
         Ok(self.call.nodes[&id].backing.clone())
     }
 
-    fn index(&mut self, id: u64, key: Value) -> mlua::Result<Value> {
+    pub(super) fn index(&mut self, id: u64, key: Value) -> mlua::Result<Value> {
         let Ok(parsed) = key_of(&key) else { return Ok(Value::Nil) };
         let code = parsed.encode();
         let node = self.node(id, Some(&code))?;

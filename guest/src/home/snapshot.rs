@@ -1,12 +1,14 @@
 //! Whole-`_home` operations on the store: statistics and named snapshots. A snapshot is a copy of
-//! every record and entry under its own prefix of the same bucket (docs/HOME.md), so saving and
-//! restoring are each one atomic commit. Both read in several pages, so both expect what they
-//! read to be unchanged when they commit: a concurrent writer makes them fail with a conflict
-//! rather than save a mix of two states.
+//! every record and entry, and of the catalog and index entries that go with them, under its own
+//! prefix of the same bucket (docs/HOME.md), so saving and restoring are each one atomic commit.
+//! Both read in several pages, so both expect what they read to be unchanged when they commit: a
+//! concurrent writer makes them fail with a conflict rather than save a mix of two states. (Every
+//! commit that changes an index changes a record too, and the catalog is a key of its own.) The
+//! audit log is not part of a snapshot.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::codec::{self, Body, ENTRY_TAG, RECORD_TAG, Record, SnapshotInfo};
+use super::codec::{self, Body, CATALOG_KEY, ENTRY_TAG, INDEX_TAG, INDEXED_TAG, RECORD_TAG, Record, SnapshotInfo};
 use super::store::Entries;
 use super::{HomeError, Inner};
 use crate::bindings::cu::unit::kv::{Entry, Expectation, Keys, Write};
@@ -28,11 +30,14 @@ fn size(entries: &Entries) -> u64 {
     entries.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum()
 }
 
+/// The prefixes of `_home`'s data: records, entries, the catalog, index entries and indexed codes.
+const DATA: [u8; 5] = [RECORD_TAG, ENTRY_TAG, CATALOG_KEY[0], INDEX_TAG, INDEXED_TAG];
+
 impl Inner {
-    /// Every record and entry of `_home`, with full keys.
+    /// Every key of `_home`'s data, with full keys.
     fn everything(&mut self) -> Result<Entries, HomeError> {
         let mut all = Vec::new();
-        for tag in [RECORD_TAG, ENTRY_TAG] {
+        for tag in DATA {
             all.extend(self.store.scan_prefix(&[tag])?.into_iter().map(|(mut key, value)| {
                 key.insert(0, tag);
                 (key, value)
@@ -46,14 +51,14 @@ impl Inner {
         let everything = self.everything()?;
         stats.bytes = size(&everything);
         for (key, value) in &everything {
-            if key[0] == ENTRY_TAG {
-                stats.entries += 1;
-                continue;
-            }
-            match Record::decode(value).map_err(|e| corrupt("a record of _home", e))?.body {
-                Body::Table(_) => stats.tables += 1,
-                Body::Function { .. } => stats.functions += 1,
-                Body::Cell(_) => {}
+            match key[0] {
+                ENTRY_TAG => stats.entries += 1,
+                RECORD_TAG => match Record::decode(value).map_err(|e| corrupt("a record of _home", e))?.body {
+                    Body::Table(..) => stats.tables += 1,
+                    Body::Function { .. } => stats.functions += 1,
+                    Body::Cell(_) => {}
+                },
+                _ => {}
             }
         }
         // `_home` itself before its first write.
@@ -68,11 +73,13 @@ impl Inner {
         let info = SnapshotInfo { keys: everything.len() as u64, bytes: size(&everything), saved_ms };
         // Every commit that changes a node or its entries changes the node's record (its version),
         // so the records alone show whether the copy is still one state.
-        let expected = everything
+        let mut expected: Vec<Expectation> = everything
             .iter()
             .filter(|(key, _)| key[0] == RECORD_TAG)
             .map(|(key, value)| Expectation { key: key.clone(), value: Some(value.clone()) })
             .collect();
+        let catalog = everything.iter().find(|(key, _)| key == CATALOG_KEY).map(|(_, value)| value.clone());
+        expected.push(Expectation { key: CATALOG_KEY.to_vec(), value: catalog });
         let mut writes = Vec::with_capacity(everything.len() + 2);
         writes.push(Write::DeleteKeys(Keys::Prefix(prefix.clone())));
         for (key, value) in everything {
@@ -81,6 +88,7 @@ impl Inner {
             writes.push(Write::Set(Entry { key: copy, value }));
         }
         writes.push(Write::Set(Entry { key: codec::snapshot_info_key(name), value: info.encode() }));
+        writes.extend(self.audit_write("saveSnapshot", vec![name.to_string()], None)?);
         self.store.commit(writes, expected)?;
         Ok(info)
     }
@@ -98,10 +106,10 @@ impl Inner {
     pub(super) fn restore_snapshot(&mut self, name: &str) -> Result<SnapshotInfo, HomeError> {
         let (info, unchanged) = self.snapshot_info(name)?.ok_or_else(|| HomeError::NoSnapshot(name.to_string()))?;
         let copy = self.store.scan_prefix(&codec::snapshot_data_prefix(name))?;
-        let mut writes = Vec::with_capacity(copy.len() + 2);
-        writes.push(Write::DeleteKeys(Keys::Prefix(vec![RECORD_TAG])));
-        writes.push(Write::DeleteKeys(Keys::Prefix(vec![ENTRY_TAG])));
+        let mut writes = Vec::with_capacity(copy.len() + DATA.len() + 1);
+        writes.extend(DATA.iter().map(|tag| Write::DeleteKeys(Keys::Prefix(vec![*tag]))));
         writes.extend(copy.into_iter().map(|(key, value)| Write::Set(Entry { key, value })));
+        writes.extend(self.audit_write("restoreSnapshot", vec![name.to_string()], None)?);
         // Saving the snapshot again while it is read changes its description's time.
         self.store.commit(writes, vec![unchanged])?;
         Ok(info)
@@ -123,10 +131,11 @@ impl Inner {
         if self.snapshot_info(name)?.is_none() {
             return Ok(false);
         }
-        let writes = vec![
+        let mut writes = vec![
             Write::DeleteKeys(Keys::Prefix(codec::snapshot_data_prefix(name))),
             Write::Delete(codec::snapshot_info_key(name)),
         ];
+        writes.extend(self.audit_write("deleteSnapshot", vec![name.to_string()], None)?);
         self.store.commit(writes, Vec::new())?;
         Ok(true)
     }

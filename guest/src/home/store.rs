@@ -1,9 +1,10 @@
 //! The unit's `kv` bucket, opened on first use so that a call that never touches `_home` never
 //! reaches the store.
 
-use crate::bindings::cu::unit::kv::{Bucket, Entry, Error as KvError, Expectation, Keys, Write};
+use crate::bindings::cu::unit::kv::{Bucket, Entry, Error as KvError, Expectation, KeyRange, Keys, Write};
 
-use super::codec::{FORMAT, FORMAT_KEY};
+use super::audit::{self, Settings};
+use super::codec::{AUDIT_KEY, FORMAT, FORMAT_KEY, OLDEST_FORMAT};
 
 /// Why the store could not be used.
 #[derive(Debug)]
@@ -50,30 +51,49 @@ pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 pub struct Store {
     name: String,
     bucket: Option<Bucket>,
-    /// Whether the bucket's format key has been seen or written.
-    formatted: bool,
+    /// The bucket's format key and the audit log's settings, as last read or written: every
+    /// commit expects them unchanged.
+    format: Option<Vec<u8>>,
+    audit: Option<Vec<u8>>,
 }
 
 impl Store {
     pub fn new(name: String) -> Self {
-        Self { name, bucket: None, formatted: false }
+        Self { name, bucket: None, format: None, audit: None }
     }
 
     fn bucket(&mut self) -> Result<&Bucket, StoreError> {
         if self.bucket.is_none() {
             let bucket = Bucket::open(&self.name)?;
-            match bucket.get(FORMAT_KEY)? {
-                Some(format) if format.as_slice() != [FORMAT] => {
-                    return Err(StoreError::Unavailable(format!(
-                        "bucket '{}' holds _home data in format {format:?}; this build of cu reads format {FORMAT}",
-                        self.name
-                    )));
-                }
-                found => self.formatted = found.is_some(),
-            }
             self.bucket = Some(bucket);
+            self.read_settings()?;
         }
         Ok(self.bucket.as_ref().unwrap_or_else(|| unreachable!("opened above")))
+    }
+
+    /// Reads the format key and the audit settings; refuses a format this build cannot read.
+    fn read_settings(&mut self) -> Result<(), StoreError> {
+        let bucket = self.bucket.as_ref().unwrap_or_else(|| unreachable!("opened first"));
+        let found = bucket.get_many(&[FORMAT_KEY.to_vec(), AUDIT_KEY.to_vec()])?;
+        let [format, audit]: [Option<Vec<u8>>; 2] =
+            found.try_into().map_err(|found: Vec<_>| broken(format!("{} values for 2 keys", found.len())))?;
+        if let Some(format) = &format
+            && !matches!(format.as_slice(), [v] if (OLDEST_FORMAT..=FORMAT).contains(v))
+        {
+            let name = &self.name;
+            return Err(StoreError::Unavailable(format!(
+                "bucket '{name}' holds _home data in format {format:?}; this build of cu reads formats {OLDEST_FORMAT} to {FORMAT}"
+            )));
+        }
+        (self.format, self.audit) = (format, audit);
+        Ok(())
+    }
+
+    /// Which operations the audit log records.
+    pub fn audit_settings(&mut self) -> Result<Settings, StoreError> {
+        self.bucket()?;
+        audit::settings_of(self.audit.as_deref())
+            .map_err(|e| StoreError::Unavailable(format!("the audit log's settings cannot be read: {e}")))
     }
 
     pub fn get_many(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
@@ -86,46 +106,105 @@ impl Store {
 
     /// Every entry under `prefix`, in key order, with the prefix cut off the keys.
     pub fn scan_prefix(&mut self, prefix: &[u8]) -> Result<Entries, StoreError> {
-        let bucket = self.bucket()?;
-        let keys = Keys::Prefix(prefix.to_vec());
         let mut entries = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = bucket.scan(&keys, cursor.as_deref(), PAGE)?;
-            for Entry { mut key, value } in page.entries {
-                if !key.starts_with(prefix) || cursor.as_ref().is_some_and(|from| key < *from) {
-                    return Err(broken("a scan returned a key outside the range asked for".into()));
-                }
+        let end = super::order::after_prefix(prefix);
+        self.scan_pages::<StoreError>(prefix.to_vec(), end, false, PAGE, |page| {
+            entries.extend(page.into_iter().map(|(mut key, value)| {
                 key.drain(..prefix.len());
-                entries.push((key, value));
+                (key, value)
+            }));
+            Ok(true)
+        })?;
+        Ok(entries)
+    }
+
+    /// The entries of keys `[start, end)` (`end` none: to the last key), a page of at most `page`
+    /// at a time, in key order or `reverse`d, handed to `each` until it returns false.
+    pub fn scan_pages<E: From<StoreError>>(
+        &mut self,
+        start: Vec<u8>,
+        end: Option<Vec<u8>>,
+        reverse: bool,
+        page: u32,
+        mut each: impl FnMut(Entries) -> Result<bool, E>,
+    ) -> Result<(), E> {
+        let range = KeyRange { start, end };
+        let mut cursor: Option<Vec<u8>> = None;
+        loop {
+            let (entries, next) = self.scan_page(&range, reverse, cursor.as_deref(), page)?;
+            if !each(entries)? {
+                return Ok(());
             }
-            match page.cursor {
-                // A cursor that does not move on would make this loop forever.
-                Some(next) if cursor.as_ref().is_some_and(|from| next <= *from) => {
-                    return Err(broken("a scan's cursor did not move on".into()));
-                }
+            match next {
                 Some(next) => cursor = Some(next),
-                None => return Ok(entries),
+                None => return Ok(()),
             }
         }
     }
 
-    /// Applies `writes` if every expectation holds; the first commit of a bucket also records the
-    /// format its data is in.
+    /// One page of keys `range`, in key order or `reverse`d, from `cursor` (the cursor of the page
+    /// before) on; returns the next page's cursor, if there may be one.
+    pub fn scan_page(
+        &mut self,
+        range: &KeyRange,
+        reverse: bool,
+        cursor: Option<&[u8]>,
+        page: u32,
+    ) -> Result<(Entries, Option<Vec<u8>>), StoreError> {
+        if range.end.as_ref().is_some_and(|end| *end <= range.start) {
+            return Ok((Vec::new(), None));
+        }
+        let bucket = self.bucket()?;
+        let keys = Keys::Range(range.clone());
+        let found = match reverse {
+            false => bucket.scan(&keys, cursor, page),
+            true => bucket.scan_reverse(&keys, cursor, page),
+        }?;
+        let mut entries = Vec::with_capacity(found.entries.len());
+        let behind = |key: &Vec<u8>| {
+            cursor.is_some_and(|from| if reverse { key.as_slice() > from } else { key.as_slice() < from })
+        };
+        for Entry { key, value } in found.entries {
+            let outside = key < range.start || range.end.as_ref().is_some_and(|end| key >= *end);
+            if outside || behind(&key) {
+                return Err(broken("a scan returned a key outside the range asked for".into()));
+            }
+            entries.push((key, value));
+        }
+        // A cursor that does not move on would make a paging loop run forever.
+        if let Some(next) = &found.cursor
+            && cursor.is_some_and(|from| if reverse { next.as_slice() >= from } else { next.as_slice() <= from })
+        {
+            return Err(broken("a scan's cursor did not move on".into()));
+        }
+        Ok((entries, found.cursor))
+    }
+
+    /// Applies `writes` if every expectation holds, and the format and the audit settings are
+    /// still as this unit last saw them. The first commit of a bucket records the format its data
+    /// is in, and the first commit to a bucket of an older format upgrades it.
     pub fn commit(&mut self, mut writes: Vec<Write>, mut expected: Vec<Expectation>) -> Result<(), StoreError> {
         self.bucket()?;
-        if !self.formatted {
+        if self.format.as_deref() != Some(&[FORMAT]) {
             writes.push(Write::Set(Entry { key: FORMAT_KEY.to_vec(), value: vec![FORMAT] }));
-            expected.push(Expectation { key: FORMAT_KEY.to_vec(), value: None });
         }
+        expected.push(Expectation { key: FORMAT_KEY.to_vec(), value: self.format.clone() });
+        expected.push(Expectation { key: AUDIT_KEY.to_vec(), value: self.audit.clone() });
         match self.bucket()?.commit(&writes, &expected) {
             Ok(()) => {
-                self.formatted = true;
+                self.format = Some(vec![FORMAT]);
+                for write in &writes {
+                    if let Write::Set(Entry { key, value }) = write
+                        && key == AUDIT_KEY
+                    {
+                        self.audit = Some(value.clone());
+                    }
+                }
                 Ok(())
             }
             Err(error) => {
-                // Another unit may have written the format key first.
-                self.formatted = self.bucket()?.get(FORMAT_KEY)?.is_some();
+                // Another unit may have written the format or the settings in between.
+                self.read_settings()?;
                 Err(error.into())
             }
         }

@@ -2,7 +2,7 @@
 // IndexedDB (the database "cu" of the page's origin) unless a store is given, and `print` writes
 // to the console.
 
-import { Cu as CommonCu } from '../common/cu.js';
+import { Cu as CommonCu, luaWasm } from '../common/cu.js';
 import { MemoryStore } from '../common/memory-store.js';
 import { IndexedDbStore } from './indexeddb-store.js';
 
@@ -39,6 +39,9 @@ export class Cu extends CommonCu {
     super(options, platform);
   }
 }
+
+/** Seed 004's entry point: `const lua = await LuaWASM.init(options)`, a loaded unit. */
+export const LuaWASM = luaWasm(Cu);
 
 export { IoWrapper } from '../common/cu.js';
 export * from '../common/errors.js';

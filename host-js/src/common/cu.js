@@ -4,6 +4,7 @@
 import { acquireInstance, loadComponent, releaseInstance } from './component.js';
 import { BatchError, CuError, ResetError, StoreError, fromWitError } from './errors.js';
 import { parsePath } from './path.js';
+import { indexInfo, indexTarget, operationOf, queryOf, schemaOf, tablePath } from './storage.js';
 import { fromWit, luaText, toWit } from './values.js';
 
 const textDecoder = new TextDecoder();
@@ -49,6 +50,7 @@ export class Cu {
    * @param {string | object} [options.store] where `_home` is kept: a store object, or a spec
    *   (`"memory"`, and per platform `"sqlite:PATH"`, `"indexeddb"`, `"indexeddb:NAME"`)
    * @param {(text: string) => void} [options.print] receives each call's `print` output
+   * @param {string} [options.auditLabel] the label of this unit's entries in the audit log
    * @param {object} platform the entry point's `{ fetchBytes, defaultPrint, stores }`: `stores`
    *   maps store kinds to makers, and `stores.default` is the spec of the default store
    */
@@ -59,6 +61,7 @@ export class Cu {
       timeLimit: options.timeLimit ?? 5000,
       home: options.home ?? 'home',
       print: options.print ?? platform.defaultPrint,
+      auditLabel: options.auditLabel,
     };
     /** The store that holds `_home`. */
     this.store = openStore(options.store, platform.stores);
@@ -92,6 +95,9 @@ export class Cu {
       printMode: 'capture',
       home,
     });
+    if (this.options.auditLabel !== undefined) {
+      this.#instance.exports.homeStore.setAuditLabel(this.#unit, this.options.auditLabel);
+    }
   }
 
   /**
@@ -145,6 +151,11 @@ export class Cu {
 
   /** Runs `code`; resolves to what it returned: undefined, the one value, or an array of several. */
   async compute(code, options) {
+    return collapse(this.computeAll(code, options).values);
+  }
+
+  /** Runs `code` and returns what it returned, at once (seed 004's `eval`). */
+  eval(code, options) {
     return collapse(this.computeAll(code, options).values);
   }
 
@@ -242,18 +253,124 @@ export class Cu {
   }
 
   /**
-   * Runs the seeds' batch operations as one transaction: `{ type: 'get' | 'set' | 'delete',
-   * path, value }`. Returns one value per operation (what a get read; undefined otherwise).
+   * Runs the seeds' batch operations as one transaction, in order, each seeing the writes of
+   * those before: `{ type: 'get' | 'set' | 'delete', path, value }`, or with `table` and `key` in
+   * place of `path`, and `{ type: 'query', table, query }`. Returns one value per operation: what
+   * a get read, a query's `[{ key, value }]`, undefined for the others.
    */
   homeBatch(operations) {
-    const wit = operations.map(({ type, path, value }, i) => {
-      const segments = parsePath(path);
-      if (type === 'get') return { tag: 'get', val: segments };
-      if (type === 'delete') return { tag: 'delete', val: segments };
-      if (type === 'set') return { tag: 'set', val: [segments, toWit(value, `operations[${i + 1}].value`)] };
-      throw new CuError(`operations[${i + 1}]: unknown type ${JSON.stringify(type)}: use get, set or delete`, 'conversion');
-    });
+    const wit = operations.map((operation, i) => operationOf(operation, i, toWit));
     return this.#call(({ homeStore }, unit) => homeStore.batch(unit, wit)).map(fromWit);
+  }
+
+  /** Seed 004's name for `homeBatch`: resolves to the results. */
+  async batchTableOperations(operations) {
+    return this.homeBatch(operations);
+  }
+
+  /**
+   * Creates an index on a field of every record of a table, built from the records it holds and
+   * kept by every commit: `createIndex('Memory', 'appUsers.score', 'btree')` or
+   * `createIndex('appUsers', 'address.city', 'hash')`. Both types are the same ordered index.
+   * Resolves to `{ table, field, type }`.
+   */
+  async createIndex(table, field, type = 'btree') {
+    const target = indexTarget(table, field);
+    const kind = target.type ?? type;
+    if (kind !== 'btree' && kind !== 'hash') {
+      throw new CuError(`unknown index type ${JSON.stringify(kind)}: use btree or hash`, 'conversion');
+    }
+    return indexInfo(
+      this.#call(({ homeStore }, unit) => homeStore.createIndex(unit, target.table, target.field, kind)),
+    );
+  }
+
+  /** Drops an index named as `createIndex` names it; resolves to whether there was one. */
+  async dropIndex(table, field) {
+    const target = indexTarget(table, field);
+    return this.#call(({ homeStore }, unit) => homeStore.dropIndex(unit, target.table, target.field));
+  }
+
+  /** Every index: `[{ table, field, type }]`. */
+  listIndexes() {
+    return this.#call(({ homeStore }, unit) => homeStore.listIndexes(unit)).map(indexInfo);
+  }
+
+  /** What disagrees between the indexes and their tables (nothing, when all is well). */
+  checkIndexes() {
+    return this.#call(({ homeStore }, unit) => homeStore.checkIndexes(unit));
+  }
+
+  /**
+   * The records of a table that a query selects, in the seeds' form: `queryTable('Memory', {
+   * table: 'appUsers', field: 'score', operator: '>=', value: 800, limit: 10, sort: 'desc' })`;
+   * several conditions go in `where: [{ field, operator, value }, ...]`. Resolves to `[{ key,
+   * value }]` in order.
+   */
+  async queryTable(table, query) {
+    const wit = toWit(queryOf(table, query), 'query');
+    const hits = this.#call(({ homeStore }, unit) => homeStore.query(unit, wit));
+    return hits.map(({ key, value }) => ({ key: fromWit(key), value: fromWit(value) }));
+  }
+
+  /**
+   * Sets the schema of a table's records, checked at every commit from now on: `{ age: { type:
+   * 'number', min: 0, max: 150 }, email: { type: 'string', pattern: /^[^\s@]+@[^\s@]+$/ } }`. A
+   * RegExp becomes a Lua pattern (src/common/pattern.js); null removes the schema. Rejects with
+   * a SchemaError, changing nothing, when a record already breaks it.
+   */
+  async setSchema(table, schema) {
+    const wit = toWit(schemaOf(schema), 'schema');
+    this.#call(({ homeStore }, unit) => homeStore.setSchema(unit, tablePath(table), wit));
+  }
+
+  /** The schema of a table, with its patterns as Lua patterns; undefined when it has none. */
+  getSchema(table) {
+    return fromWit(this.#call(({ homeStore }, unit) => homeStore.getSchema(unit, tablePath(table))));
+  }
+
+  /** Whether `code` compiles as an expression, without running it: `{ isValid, error, line }`. */
+  async validateFunction(code) {
+    const { isValid, error, line } = this.#call(({ homeStore }, unit) => homeStore.validateFunction(unit, code));
+    return { isValid, error, line };
+  }
+
+  /**
+   * Stores the function (or table of functions) `code` evaluates to as `name` in `table` (`'Memory'`:
+   * `_home` itself). Inside the code, `name` is the function, so it can call itself. Resolves to
+   * true; code that does not compile is refused with the compiler's message.
+   */
+  async persistFunction(table, name, code) {
+    this.#call(({ homeStore }, unit) => homeStore.persistFunction(unit, tablePath(table), name, code));
+    return true;
+  }
+
+  /**
+   * Records each commit of the listed operations in the audit log, replacing the list before:
+   * `compute`, `set`, `delete`, `batchTableOperations`, `persistFunction`, `createIndex`,
+   * `dropIndex`, `setSchema`, `saveSnapshot`, `restoreSnapshot` (`loadState`), `deleteSnapshot`.
+   */
+  async enableAuditLog(operations) {
+    this.#call(({ homeStore }, unit) => homeStore.enableAuditLog(unit, operations));
+  }
+
+  /** Audit log entries, oldest first: `[{ time, operation, targets, more, label }]`. */
+  getAuditLog({ since, until, limit } = {}) {
+    const ms = (date) => (date === undefined ? undefined : BigInt(new Date(date).getTime()));
+    const entries = this.#call(({ homeStore }, unit) => homeStore.readAuditLog(unit, ms(since), ms(until), limit));
+    return entries.map(({ timeMs, operation, targets, more, label }) => ({
+      time: new Date(Number(timeMs)),
+      operation,
+      targets,
+      more: Number(more),
+      label,
+    }));
+  }
+
+  /** Labels this unit's audit log entries from now on (undefined: no label). */
+  setAuditLabel(label) {
+    this.options.auditLabel = label;
+    this.#call(({ homeStore }, unit) => homeStore.setAuditLabel(unit, label));
   }
 
   /** What `_home` holds: `{ tables, functions, entries, bytes }`. */
@@ -339,6 +456,22 @@ export class Cu {
 function withTotals(stats) {
   const total = stats.limit || stats.linear;
   return { ...stats, total, free: Math.max(total - stats.used, 0) };
+}
+
+/**
+ * Seed 004's entry point over a platform's `Cu`: `const lua = await LuaWASM.init()` gives a loaded
+ * unit on which the seed's Lua code can call `_home` by the seed's name, `Memory`.
+ */
+export function luaWasm(PlatformCu) {
+  return {
+    async init(options = {}) {
+      const lua = new PlatformCu(options);
+      await lua.load();
+      lua.init();
+      lua.computeAll('Memory = _home');
+      return lua;
+    },
+  };
 }
 
 /** The seeds' `IoWrapper`: `_io` round trips over a `Cu`. */

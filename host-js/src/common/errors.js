@@ -1,7 +1,7 @@
 // The errors of cu's JavaScript API: one class per kind of the component's `types.error`
 // (wit/types.wit), all subclasses of CuError, so `catch (e) { if (e instanceof LimitError) ... }`.
 
-/** Every error cu raises. `kind` names the kind: syntax, runtime, limit, conversion, store, reset. */
+/** Every error cu raises. `kind` names the kind: syntax, runtime, limit, conversion, store, schema, reset. */
 export class CuError extends Error {
   constructor(message, kind, options) {
     super(message, options);
@@ -63,6 +63,17 @@ export class StoreError extends CuError {
   }
 }
 
+/** A call left a record that breaks its table's schema; nothing of the call was written. */
+export class SchemaError extends CuError {
+  constructor({ path, rule, message }) {
+    super(message, 'schema');
+    /** The record or field at fault, e.g. `_home.users.bob.age`. */
+    this.path = path;
+    /** The rule it breaks: `type`, `required`, `min`, `max`, `pattern`, or `record`. */
+    this.rule = rule;
+  }
+}
+
 /**
  * The component stopped (a WebAssembly trap) and the unit was started afresh: its globals and
  * `_io` are gone, `_home` is intact in its store.
@@ -110,6 +121,8 @@ export function fromWitError(error, decode, text) {
       return new ConversionError(val.path, val.reason);
     case 'store':
       return new StoreError(val);
+    case 'schema':
+      return new SchemaError(val);
     default:
       return new CuError(`unknown error from the component: ${tag}`, tag);
   }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 import { serve } from '../../scripts/serve.js';
+import { checkSeed004 } from '../seed004.js';
 
 /** Debian's chromium, which `cargo xtask test` installs. */
 const CHROMIUM = process.env.CU_CHROMIUM ?? '/usr/bin/chromium';
@@ -66,6 +67,31 @@ test('data and a closure in _home survive a reload through IndexedDB', async () 
     return [await cu.compute('return _home.user.name, _home.user.langs[2], _home.counter()'), cu.listStates().map((s) => s.name)];
   });
   assert.deepEqual(second, [['Ada', 'rust', 2], ['default']]);
+  await page.close();
+});
+
+test("seed 004's examples run as written on IndexedDB", async () => {
+  const page = await openPage();
+  const seen = await page.evaluate(async () => {
+    const { runSeed004 } = await import('/test/seed004.js');
+    // Every unit the seed makes, to wait for its writes before the reload.
+    const units = [];
+    const LuaWASM = { init: async (options) => units[units.push(await window.cuTest.LuaWASM.init(options)) - 1] };
+    const seen = await runSeed004(LuaWASM);
+    await Promise.all(units.map((unit) => unit.flush()));
+    return seen;
+  });
+  checkSeed004(seen, assert);
+  // The index and the schema are in IndexedDB: a reloaded page queries and checks with them.
+  await page.reload();
+  await page.evaluate(() => window.cuTest.ready);
+  const after = await page.evaluate(async () => {
+    const lua = await window.cuTest.LuaWASM.init();
+    const top = await lua.queryTable('Memory', { table: 'appUsers', field: 'score', operator: '>=', value: 0, limit: 1, sort: 'desc' });
+    const refused = await lua.batchTableOperations([{ type: 'set', table: 'users', key: 'y', value: { age: -1 } }]).catch((e) => e.name);
+    return { top: top.length, indexes: lua.listIndexes().length, refused, fib: lua.eval('return Memory.fibonacci(12)') };
+  });
+  assert.deepEqual(after, { top: 1, indexes: 1, refused: 'SchemaError', fib: 144 });
   await page.close();
 });
 

@@ -19,3 +19,22 @@ try {
 }
 unit.setInput({ a: float(1), b: [1n, 'x', new Uint8Array(1)], c: new Map([[1, true]]) });
 console.log(one, texts, outputs, unit.homeKeys('users').map(({ kind }) => kind), await unit.saveState('s'));
+
+// Seed 004's storage API.
+import { LuaWASM, SchemaError } from 'cu';
+const lua = await LuaWASM.init();
+const four = lua.eval('return 2 + 2');
+await lua.persistFunction('Memory', 'fibonacci', 'function(n) return n end');
+await lua.batchTableOperations([{ type: 'set', table: 'users', key: 'user1', value: { name: 'Alice' } }]);
+const index = await lua.createIndex('Memory', 'appUsers.score', 'btree');
+const hits = await lua.queryTable('Memory', { table: 'appUsers', field: 'score', operator: '>=', value: 800, limit: 10, sort: 'desc' });
+const { isValid } = await lua.validateFunction('function() end');
+await lua.setSchema('users', { email: { type: 'string', pattern: /^[^\s@]+@[^\s@]+$/ } });
+lua.enableAuditLog(['persistFunction', 'batchTableOperations']);
+const times = lua.getAuditLog({ since: new Date(0) }).map((entry) => entry.time.getTime());
+try {
+  await lua.batchTableOperations([{ type: 'set', table: 'users', key: 'x', value: { email: 'no' } }]);
+} catch (error) {
+  if (error instanceof SchemaError) console.log(error.path, error.rule);
+}
+console.log(four, index.type, hits.map((hit) => hit.key), isValid, times);

@@ -115,8 +115,13 @@ pub trait Backend: Send + Sync + Debug {
     fn scan(&self, bucket: &str, range: &KeyRange, start: &[u8], limit: usize) -> Result<Page, StoreError>;
     /// Up to `limit` (at least 1) entries of `range` up to `upper`, in descending key order.
     /// `upper` is never past the range's end.
-    fn scan_reverse(&self, bucket: &str, range: &KeyRange, upper: Bound<&[u8]>, limit: usize)
-    -> Result<Page, StoreError>;
+    fn scan_reverse(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        upper: Bound<&[u8]>,
+        limit: usize,
+    ) -> Result<Page, StoreError>;
     /// Checks every expectation and, if all hold, applies `writes` in order, atomically with the
     /// check; otherwise [`StoreError::Conflict`] and nothing written. [`Store`] has checked the limits.
     fn commit(&self, bucket: &str, writes: &[Write], expected: &[Expectation]) -> Result<(), StoreError>;

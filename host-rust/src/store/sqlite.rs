@@ -76,7 +76,14 @@ impl Sqlite {
 
     /// One page of a scan statement: its parameters are the bucket, the lowest key, the number of
     /// entries to read (one past the limit) and, when the statement has one, the other bound.
-    fn page(&self, sql: &str, bucket: &str, low: &[u8], bound: Option<&[u8]>, limit: usize) -> Result<Page, StoreError> {
+    fn page(
+        &self,
+        sql: &str,
+        bucket: &str,
+        low: &[u8],
+        bound: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
         self.with(|c| {
             let take = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
             let mut params: Vec<&dyn ToSql> = vec![&bucket, &low, &take];

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod backends;
 pub mod redis_server;
 
 use std::path::Path;

@@ -77,6 +77,10 @@ pub struct Cli {
         value_parser = Store::open
     )]
     pub store: Store,
+
+    /// The label of this run's entries in `_home`'s audit log (e.g. who runs it)
+    #[arg(long, global = true, env = "CU_AUDIT_LABEL", value_name = "LABEL")]
+    pub audit_label: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,9 +147,108 @@ pub enum HomeAction {
     /// Count the tables, functions, entries and bytes of `_home`
     Stats,
     /// Run a JSON array of operations from FILE (`-`: standard input) as one transaction, each
-    /// {"type": "get"|"set"|"delete", "path": PATH, "value": JSON (for set)}; prints one result per
-    /// operation, in order: the value for get, nil for the others. If one fails, none is written
+    /// {"type": "get"|"set"|"delete", "path": PATH, "value": JSON (for set)} or {"type": "query",
+    /// "query": {...}}; prints one result per operation, in order: the value for get, the hits for
+    /// query, nil for the others. If one fails, none is written
     Batch { file: String },
+    /// Create, drop, list and check indexes on a field of every record of a table
+    Index {
+        #[command(subcommand)]
+        action: IndexAction,
+    },
+    /// Print the records of TABLE that match every --where, one per line (key, then record), sorted
+    /// by the first condition's field, e.g. `cu home query appUsers --where 'score >= 800' --limit 10
+    /// --desc`; an index on a condition's field is used when there is one
+    Query {
+        /// The table, e.g. appUsers or org.users
+        table: String,
+        /// A condition FIELD OPERATOR VALUE: operators =, !=, <, <=, >, >=, startsWith,
+        /// endsWith, contains, or `FIELD between LOW HIGH`; a VALUE that is not JSON is a string
+        /// ('name startsWith Al', 'score between 400 600', 'tags.0 = "x y"')
+        #[arg(short = 'w', long = "where", value_name = "CONDITION")]
+        conditions: Vec<String>,
+        /// The most records to print
+        #[arg(short, long, default_value_t = 100)]
+        limit: u64,
+        /// Sort descending (by the first condition's field)
+        #[arg(long)]
+        desc: bool,
+    },
+    /// Set, print or remove the schema of the records of a table
+    Schema {
+        #[command(subcommand)]
+        action: SchemaAction,
+    },
+    /// Turn on the audit log for some operations, or print its entries
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Store the function (or table of functions) a file's code evaluates to as TABLE.NAME (TABLE
+    /// empty: `_home` itself); in the code, NAME is the function itself
+    Persist {
+        table: String,
+        name: String,
+        /// The file with the code, e.g. `function(x) return 2 * x end`, or - for standard input
+        file: String,
+    },
+    /// Compile a file's code as an expression without running it, and say whether it compiles
+    Validate {
+        /// The file, or - for standard input
+        file: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexAction {
+    /// Index FIELD (e.g. score or address.city) of every record of TABLE, from the records it
+    /// holds and at every commit from now on
+    Create {
+        table: String,
+        field: String,
+        /// btree or hash: both are the same ordered index in cu
+        #[arg(long, default_value = "btree", value_parser = ["btree", "hash"])]
+        kind: String,
+    },
+    /// Drop the index on FIELD of TABLE
+    Drop { table: String, field: String },
+    /// List the indexes
+    List,
+    /// Compare every index with its table and print what disagrees (exit status 1 if anything)
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaAction {
+    /// Set the schema of TABLE's records from JSON: {"age": {"type": "number", "min": 0, "max":
+    /// 150}, "email": {"type": "string", "pattern": "^[^%s@]+@[^%s@]+$"}} (patterns are Lua
+    /// patterns); fails, setting nothing, when a record breaks it
+    Set {
+        table: String,
+        /// The schema as JSON
+        schema: String,
+    },
+    /// Print the schema of TABLE
+    Get { table: String },
+    /// Remove the schema of TABLE
+    Remove { table: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Record each commit of these operations from now on (replacing the list; none turns the log
+    /// off): compute, set, delete, batchTableOperations, persistFunction, createIndex, dropIndex,
+    /// setSchema, saveSnapshot, restoreSnapshot, deleteSnapshot
+    Enable { operations: Vec<String> },
+    /// Print the entries, oldest first
+    Show {
+        /// Only entries this recent: e.g. 10m, 2h (or ms since the Unix epoch)
+        #[arg(long, value_name = "AGE|MS")]
+        since: Option<String>,
+        /// The most entries to print
+        #[arg(long)]
+        limit: Option<u32>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,7 +269,7 @@ pub enum SnapshotAction {
     Delete { name: String },
 }
 
-/// A time limit; `None` is no limit.
+/// A time limit (also an age, for `cu home audit show --since`); `None` is no limit.
 #[derive(Clone, Copy, Debug)]
 pub struct Timeout(pub Option<Duration>);
 
@@ -182,7 +285,9 @@ impl std::str::FromStr for Timeout {
             "" | "s" => value,
             "ms" => value / 1000.0,
             "m" | "min" => value * 60.0,
-            other => return Err(format!("unknown unit `{other}`: use ms, s or m")),
+            "h" => value * 3600.0,
+            "d" => value * 86_400.0,
+            other => return Err(format!("unknown unit `{other}`: use ms, s, m, h or d")),
         };
         if seconds == 0.0 {
             return Ok(Timeout(None));

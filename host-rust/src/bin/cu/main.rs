@@ -27,6 +27,10 @@ fn main() -> ExitCode {
         .time_limit(cli.timeout.0)
         // JSON output must stay one clean document, so `print` is collected into it.
         .print(if cli.json { Print::Capture } else { Print::Stdout });
+    let options = match &cli.audit_label {
+        Some(label) => options.audit_label(label.as_str()),
+        None => options,
+    };
     let mut unit = match engine.unit(options) {
         Ok(unit) => unit,
         Err(error) => return report::failure(&error, cli.json),

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use cu::{Error, Json, LimitKind, Outcome, Value};
+use cu::{Error, Json, LimitKind, Outcome, StoreErrorKind, Value};
 use serde_json::json;
 
 use crate::args::{EXIT_ENGINE, EXIT_LUA};
@@ -93,6 +93,18 @@ fn to_json(error: &Error) -> serde_json::Value {
         }),
         Error::Conversion { path, reason } => {
             json!({ "kind": "conversion", "path": path, "reason": reason })
+        }
+        Error::Store { kind, message } => json!({
+            "kind": "store",
+            "store": match kind {
+                StoreErrorKind::Conflict => "conflict",
+                StoreErrorKind::TooLarge => "too-large",
+                _ => "unavailable",
+            },
+            "message": message,
+        }),
+        Error::Schema { path, rule, message } => {
+            json!({ "kind": "schema", "path": path, "rule": rule, "message": message })
         }
         Error::Batch { batch, items, source } => json!({
             "kind": "batch",
