@@ -229,7 +229,7 @@ export class Cu {
   enableAuditLog(operations: string[]): Promise<void>;
   getAuditLog(options?: { since?: Date | number; until?: Date | number; limit?: number }): AuditEntry[];
   setAuditLabel(label: string | undefined): void;
-  getTableInfo(): { tables: number; functions: number; entries: number; bytes: number };
+  getTableInfo(): { tables: number; functions: number; entries: number; bytes: number; saved: number };
   /** Saves a named copy of `_home` (default "default"); resolves when durable. */
   saveState(name?: string): Promise<true>;
   /** Restores a named copy; resolves to false when there is none. */

@@ -244,6 +244,7 @@ impl Guest for crate::Component {
                 functions: stats.functions,
                 entries: stats.entries,
                 bytes: stats.bytes,
+                saved: stats.saved,
             })
         })
     }

@@ -10,9 +10,9 @@ mod common;
 #[path = "../tests/common/redis_server.rs"]
 mod redis_server;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Result, median, ms, verdict};
+use common::{Result, median, ms, timed, verdict};
 use cu::{Engine, Store, Unit, UnitOptions, Value};
 
 /// The seeds' "Store 1000 items", as a loop rather than 1,000 generated lines.
@@ -135,17 +135,6 @@ fn snapshot(unit: &mut Unit, state: &str, check: &str, expected: &str, samples: 
     unit.compute("_home.items = nil")?;
     samples[1].push(timed(|| unit.restore_snapshot("items"))?);
     expect(unit, check, Value::from(expected))
-}
-
-/// How long `operation` took; what it returned is dropped after the clock stops.
-fn timed<T, E: Into<Box<dyn std::error::Error>>>(
-    mut operation: impl FnMut() -> std::result::Result<T, E>,
-) -> Result<Duration> {
-    let start = Instant::now();
-    let result = operation();
-    let took = start.elapsed();
-    result.map_err(Into::into)?;
-    Ok(took)
 }
 
 /// Runs `code` and fails unless it returns exactly `value`.

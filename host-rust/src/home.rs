@@ -36,8 +36,11 @@ pub struct HomeStats {
     pub functions: u64,
     /// Entries of all stored tables.
     pub entries: u64,
-    /// Bytes of `_home`'s keys and values in the store (snapshots not included).
+    /// Bytes of `_home`'s keys and values in the store, indexes included (snapshots and the
+    /// audit log not).
     pub bytes: u64,
+    /// Bytes that compressing long strings and functions saves.
+    pub saved: u64,
 }
 
 /// A named copy of `_home`.
@@ -285,7 +288,7 @@ impl Unit {
     /// Counts what `_home` holds.
     pub fn home_stats(&mut self) -> Result<HomeStats> {
         let s = self.call_guest(|store, cu, handle| cu.cu_unit_home_store().call_stats(store, handle))?;
-        Ok(HomeStats { tables: s.tables, functions: s.functions, entries: s.entries, bytes: s.bytes })
+        Ok(HomeStats { tables: s.tables, functions: s.functions, entries: s.entries, bytes: s.bytes, saved: s.saved })
     }
 
     /// Saves a copy of `_home` as `name`, replacing a snapshot of that name.

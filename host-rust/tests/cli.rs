@@ -601,6 +601,44 @@ fn index_query_schema_and_audit_commands() {
     assert_eq!(cu(&["home", "index", "drop", "users", "age"]).status, 1);
 }
 
+/// The README's storage API commands, run as written (comments aside) in a directory whose
+/// `_home` holds the tables they name.
+#[test]
+fn readme_storage_commands_run_as_written() {
+    let text = readme();
+    let block = text
+        .split("## Indexes, queries, schemas and an audit log on `_home`")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README's storage commands");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(
+        dir.path().join("fib.lua"),
+        "function(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end",
+    )
+    .expect("writes fib.lua");
+    let setup = "_home.appUsers = { u1 = { score = 900, created = '2024-01-02' }, u2 = { score = 500, created = '2024-01-03' } } \
+        _home.users = { ann = { age = 30 } }";
+    let seeded = cu_in(dir.path(), &["eval", setup], None, cache_dir());
+    assert_eq!(seeded.status, 0, "{}", seeded.stderr);
+    let mut ran = 0;
+    for line in block.lines() {
+        let command = line.split(" # ").next().unwrap_or(line).trim();
+        let words = shell_words(command);
+        assert_eq!(words[0], "cu", "{line}");
+        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+        let out = cu_in(dir.path(), &args, None, cache_dir());
+        assert_eq!(out.status, 0, "`{command}` failed: {}", out.stderr);
+        ran += 1;
+    }
+    assert!(ran >= 5, "the README's storage commands were not found");
+    let shown = cu_in(dir.path(), &["home", "audit", "show", "--since", "1h"], None, cache_dir());
+    assert!(shown.stdout.contains("persistFunction _home.lib"), "{}", shown.stdout);
+    let fib = cu_in(dir.path(), &["eval", "return _home.lib.fib(10)"], None, cache_dir());
+    assert_eq!(fib.stdout, "55\n");
+}
+
 /// Two `cu` processes share `_home` through a Redis server.
 #[test]
 fn home_on_a_redis_server() {

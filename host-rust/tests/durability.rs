@@ -69,16 +69,23 @@ impl Repl {
     }
 }
 
-/// One call of the kill test: it changes three records (the root, the log, a new entry), which
-/// must all be stored or none.
+/// One call of the kill test: it changes three records (the root, the log, a new entry) and two
+/// indexes on the log, which must all be stored or none.
 const STEP: &str = "local n = (_home.a or 0) + 1 _home.log = _home.log or {} \
-    _home.log[n] = {n = n, pad = string.rep('x', 2000)} _home.a = n _home.b = n return n";
+    _home.log[n] = {n = n, pad = string.rep('x', 2000), meta = {parity = n % 2}} _home.a = n _home.b = n return n";
 
-/// What a store holds after the kill test's calls: `a`, `b` and the number of log entries,
-/// checking that every entry is whole.
+/// Indexes on the log the kill test writes, made before it starts.
+const INDEXES: &str = "local home = require('home') home.createIndex('log', 'n') home.createIndex('log', 'meta.parity') \
+    return #home.indexes()";
+
+/// What a store holds after the kill test's calls: `a`, `b`, the number of log entries, checking
+/// that every entry is whole, how many entries the index on `n` finds, and how many things the
+/// index check finds wrong.
 const CHECK: &str = "local count = 0 for i, entry in ipairs(_home.log or {}) do \
     assert(entry.n == i and #entry.pad == 2000, 'entry ' .. i .. ' is not whole') count = i end \
-    return _home.a or 0, _home.b or 0, count";
+    local home = require('home') \
+    local indexed = #home.query{table = 'log', field = 'n', operator = '>=', value = 1, limit = 1000000} \
+    return _home.a or 0, _home.b or 0, count, indexed, #home.checkIndexes()";
 
 fn integers(values: Vec<Value>) -> Vec<i64> {
     values.into_iter().map(|value| if let Value::Integer(i) = value { i } else { panic!("{value:?}") }).collect()
@@ -96,6 +103,7 @@ fn run_afresh(spec: &str, code: &str) -> Vec<i64> {
 /// Kills a `cu` that commits one call after another, 20 times, each at a different moment: every
 /// call it reported done is stored whole, and any other call is stored whole or not at all.
 fn survives_kill_9(spec: &str) {
+    assert_eq!(run_afresh(spec, INDEXES), [2]);
     let mut stored = 0;
     for round in 0..20 {
         let (repl, mut stdout) = Repl::start(spec, std::iter::repeat_n(STEP.to_string(), 1_000_000));
@@ -111,8 +119,9 @@ fn survives_kill_9(spec: &str) {
         repl.feeder.join().expect("the feeder finishes");
         let last_reported: i64 = rest.last().unwrap_or(&reported).trim().parse().expect("a count");
 
-        let [a, b, entries] = run_afresh(spec, CHECK)[..] else { panic!("three counts") };
+        let [a, b, entries, indexed, wrong] = run_afresh(spec, CHECK)[..] else { panic!("five counts") };
         assert_eq!((a, b), (entries, entries), "round {round}: a call was stored in part");
+        assert_eq!((indexed, wrong), (entries, 0), "round {round}: an index disagrees with its table");
         assert!(a >= last_reported, "round {round}: call {last_reported} was reported done, but the store has {a}");
         assert!(a > stored, "round {round}: no call was stored");
         stored = a;

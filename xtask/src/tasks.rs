@@ -90,7 +90,7 @@ pub fn bench(extra: &[String]) -> Result<()> {
     )?;
     // The other benchmarks take only the number of runs; program names are the Lua bench's.
     let runs = extra.iter().position(|a| a == "--runs").map(|i| &extra[i..(i + 2).min(extra.len())]);
-    for bench in ["io", "home", "bigint"] {
+    for bench in ["io", "home", "query", "bigint"] {
         cmd::run(
             cargo()
                 .args(["bench", "--locked", "-p", "host-rust", "--bench", bench, "--"])

@@ -488,6 +488,29 @@ impl Record {
     }
 }
 
+/// The bytes compression saves in a stored value or record (0 when it is not compressed).
+pub fn saved(bytes: &[u8]) -> u64 {
+    let Ok((format, contents)) = unsealed(bytes) else { return 0 };
+    // The uncompressed length that follows a compressed string's or bytecode's marker.
+    let after = |at: usize| -> u64 {
+        let length = contents.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        (length as u64).saturating_sub((contents.len() - at) as u64)
+    };
+    match contents {
+        [b'Z', LZ4, ..] => after(2),
+        [b'f', ..] if format > OLDEST_FORMAT => match Record::decode(bytes) {
+            Ok(Record { body: Body::Function { upvalues, .. }, .. }) => {
+                // kind, refs, version, upvalue count, the upvalues, then the compression byte.
+                let at =
+                    1 + 8 + 8 + 4 + upvalues.iter().map(|u| if *u == Upvalue::Globals { 1 } else { 9 }).sum::<usize>();
+                if contents.get(at) == Some(&LZ4) { after(at + 1) } else { 0 }
+            }
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
 /// Appends `bytes` with their length first.
 pub fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());

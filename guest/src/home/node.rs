@@ -71,7 +71,7 @@ fn is_identifier(bytes: &[u8]) -> bool {
 
 impl Inner {
     /// Node `id`, reading its record (and `key`'s entry with it, in one round trip) on first touch.
-    fn node(&mut self, id: u64, key: Option<&KeyCode>) -> mlua::Result<&mut Node> {
+    pub(super) fn node(&mut self, id: u64, key: Option<&KeyCode>) -> mlua::Result<&mut Node> {
         if !self.call.nodes.contains_key(&id) {
             self.prefetch(&[id], key.map(std::slice::from_ref).unwrap_or_default())?;
         }

@@ -294,6 +294,19 @@ impl Inner {
         if let Some(id) = self.id_of(&table)? {
             let keys: Vec<KeyCode> = hits.iter().map(|(_, key)| key.clone()).collect();
             self.read_entries(id, &keys)?;
+            // The records themselves, in one round trip rather than one each when they are read.
+            let backing = self.call.nodes.get(&id).map(|node| node.backing.clone());
+            let mut records = Vec::new();
+            for key in &keys {
+                let key = Key::decode(&key.0).map_err(|e| HomeError::Corrupt(format!("a key cannot be read: {e}")))?;
+                if let Some(Value::Table(record)) =
+                    backing.as_ref().map(|b| b.raw_get(self.key_value(&key)?)).transpose()?
+                    && let Some(record) = self.id_of(&record)?
+                {
+                    records.push(record);
+                }
+            }
+            self.prefetch(&records, &[])?;
         }
         hits.into_iter()
             .map(|(_, code)| {
@@ -306,10 +319,9 @@ impl Inner {
 
     fn query_stored(&mut self, lua: &Lua, query: &Query, table: &Table, id: u64) -> Result<Vec<Hit>, HomeError> {
         let catalog = self.catalog()?.committed.clone();
-        let watched = catalog.table_at(&query.table).filter(|w| {
-            let record = self.call.nodes.get(&id).and_then(|n| n.record.as_ref());
-            watches(record).contains(&codec::Watch::Table { table: w.id })
-        });
+        let record = self.node(id, None)?.record.as_ref();
+        let watched =
+            catalog.table_at(&query.table).filter(|w| watches(record).contains(&codec::Watch::Table { table: w.id }));
         // The index by which to read, and the condition it serves.
         let driver = watched.and_then(|w| {
             let indexed = |c: &Condition| w.indexes.iter().find(|i| i.field == c.field);

@@ -20,6 +20,8 @@ pub struct Stats {
     pub functions: u64,
     pub entries: u64,
     pub bytes: u64,
+    /// Bytes compression saves.
+    pub saved: u64,
 }
 
 fn corrupt(what: &str, error: codec::Corrupt) -> HomeError {
@@ -51,6 +53,7 @@ impl Inner {
         let everything = self.everything()?;
         stats.bytes = size(&everything);
         for (key, value) in &everything {
+            stats.saved += codec::saved(value);
             match key[0] {
                 ENTRY_TAG => stats.entries += 1,
                 RECORD_TAG => match Record::decode(value).map_err(|e| corrupt("a record of _home", e))?.body {

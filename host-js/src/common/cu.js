@@ -373,7 +373,7 @@ export class Cu {
     this.#call(({ homeStore }, unit) => homeStore.setAuditLabel(unit, label));
   }
 
-  /** What `_home` holds: `{ tables, functions, entries, bytes }`. */
+  /** What `_home` holds: `{ tables, functions, entries, bytes, saved }` (saved: bytes compression saves). */
   getTableInfo() {
     return numbers(this.#call(({ homeStore }, unit) => homeStore.stats(unit)));
   }

@@ -19,3 +19,12 @@ test('the Node quick start runs as written and is the one in the README', () => 
   assert.equal(run(), '4\n1\n{ average: 30, sum: 150 }\n');
   assert.equal(run(), '4\n2\n{ average: 30, sum: 150 }\n');
 });
+
+test('the storage API example runs as written and is the one in the README', () => {
+  const storage = fileURLToPath(new URL('../../examples/storage.js', import.meta.url));
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const body = readFileSync(storage, 'utf8').split('\n').slice(1).join('\n');
+  assert.ok(readme.includes(body), 'README.md holds examples/storage.js (after its first line)');
+  const out = execFileSync(process.execPath, [storage], { cwd: mkdtempSync(join(tmpdir(), 'cu-storage-')), encoding: 'utf8' });
+  assert.equal(out, "[ { key: 'user1', value: { age: 30, name: 'Alice' } } ]\n55\n");
+});

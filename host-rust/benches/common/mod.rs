@@ -4,7 +4,7 @@
 use std::error::Error;
 use std::io;
 use std::process::{Command, Output};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
@@ -77,4 +77,13 @@ pub fn ms(d: Duration) -> f64 {
 
 pub fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "MISSED" }
+}
+
+/// How long `operation` took; what it returned is dropped after the clock stops.
+pub fn timed<T, E: Into<Box<dyn Error>>>(mut operation: impl FnMut() -> std::result::Result<T, E>) -> Result<Duration> {
+    let start = Instant::now();
+    let result = operation();
+    let took = start.elapsed();
+    result.map_err(Into::into)?;
+    Ok(took)
 }

@@ -25,6 +25,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS kv (
 ) WITHOUT ROWID";
 
 const GET: &str = "SELECT value FROM kv WHERE bucket = ?1 AND key = ?2";
+const BEGIN: &str = "BEGIN";
+const END: &str = "COMMIT";
 const SET: &str = "INSERT OR REPLACE INTO kv (bucket, key, value) VALUES (?1, ?2, ?3)";
 const DELETE: &str = "DELETE FROM kv WHERE bucket = ?1 AND key = ?2";
 // Ranges with and without an end: `key < ?n OR ?n IS NULL` would keep SQLite from stopping at the end.
@@ -123,16 +125,21 @@ fn with_end<'a>(mut fixed: Vec<&'a dyn ToSql>, range: &'a KeyRange) -> Vec<&'a d
 impl Backend for Sqlite {
     fn get_many(&self, bucket: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         self.with(|c| {
-            // One read transaction, so the values are consistent with each other.
-            let tx = c.transaction().map_err(failed)?;
-            let values = {
-                let mut get = tx.prepare_cached(GET).map_err(failed)?;
+            let read = |c: &Connection| -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+                let mut get = c.prepare_cached(GET).map_err(failed)?;
                 keys.iter()
                     .map(|key| get.query_row(params![bucket, key], |row| row.get(0)).optional().map_err(failed))
-                    .collect::<Result<Vec<_>, _>>()?
+                    .collect()
             };
-            tx.commit().map_err(failed)?;
-            Ok(values)
+            if keys.len() == 1 {
+                return read(c);
+            }
+            // One read transaction, so the values are consistent with each other. Its statements
+            // are prepared once: a transaction's BEGIN parsed anew each time cost more than the reads.
+            c.prepare_cached(BEGIN).and_then(|mut begin| begin.execute([])).map_err(failed)?;
+            let values = read(c);
+            c.prepare_cached(END).and_then(|mut end| end.execute([])).map_err(failed)?;
+            values
         })
     }
 

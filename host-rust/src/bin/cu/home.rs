@@ -88,14 +88,14 @@ pub fn home(unit: &mut Unit, action: &HomeAction, json: bool) -> ExitCode {
             };
         }
         HomeAction::Stats => unit.home_stats().map(|s| {
+            let (tables, functions, entries, bytes, saved) = (s.tables, s.functions, s.entries, s.bytes, s.saved);
             if json {
-                let (tables, functions, entries, bytes) = (s.tables, s.functions, s.entries, s.bytes);
-                println!(
-                    "{}",
-                    serde_json::json!({"tables": tables, "functions": functions, "entries": entries, "bytes": bytes})
-                );
+                let stats = serde_json::json!({
+                    "tables": tables, "functions": functions, "entries": entries, "bytes": bytes, "saved": saved,
+                });
+                println!("{stats}");
             } else {
-                println!("{} tables, {} functions, {} entries, {} bytes", s.tables, s.functions, s.entries, s.bytes);
+                println!("{tables} tables, {functions} functions, {entries} entries, {bytes} bytes ({saved} saved by compression)");
             }
         }),
     };
