@@ -30,7 +30,7 @@ pub enum HomeKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HomeStats {
-    /// Stored tables, `_home` included.
+    /// Stored tables of their own, `_home` included (small tables embedded in another's entry are not counted).
     pub tables: u64,
     /// Stored functions.
     pub functions: u64,

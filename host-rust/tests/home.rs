@@ -148,7 +148,8 @@ on_every_backend! {
         let full = count_nodes(store);
         run(&mut unit, "_home.tree = nil");
         assert_eq!(one(&mut unit_on(store), "return _home.tree"), Value::Nil);
-        assert!(full >= 5, "the tree, its three tables and a function are nodes: {full}");
+        // The small tables are embedded in the tree's entry; the tree holds a function, so it is a node.
+        assert!(full >= 3, "the tree and its function are nodes: {full}");
         assert_eq!(count_nodes(store), 1, "only _home itself is left");
     }
 
@@ -286,6 +287,32 @@ on_every_backend! {
         assert_eq!(run(&mut unit, "local v = require('home').validateFunction('function(') return v.isValid, v.line"), vec![Value::Boolean(false), int(1)]);
     }
 
+    small_tables_are_embedded_until_they_are_shared_or_grow(store) {
+        let mut unit = unit_on(store);
+        let tables = |unit: &mut cu::Unit| unit.home_stats().expect("stats").tables;
+        run(&mut unit, "_home.t = { a = { x = 1 }, list = { 1, 2, 3 } }");
+        assert_eq!(tables(&mut unit), 1, "t, a and list are embedded in _home's entry");
+        // A second place makes it a node both places share.
+        run(&mut unit, "_home.u = _home.t.a");
+        assert_eq!(run(&mut unit, "_home.u.x = 2 return _home.t.a.x, rawequal(_home.t.a, _home.u)"), vec![int(2), Value::Boolean(true)]);
+        assert_eq!(one(&mut unit_on(store), "_home.t.a.y = 'shared' return _home.u.y"), Value::from("shared"));
+        assert!(tables(&mut unit) >= 3, "a, and t holding it, are nodes now");
+        // Growing past the limit makes a table a node; its content stays.
+        run(&mut unit, "_home.g = { n = 0 }");
+        run(&mut unit, "for i = 1, 200 do _home.g['k' .. i] = string.rep('x', 20) end");
+        assert_eq!(one(&mut unit_on(store), "local n = 0 for _ in pairs(_home.g) do n = n + 1 end return n"), int(201));
+        // A proxy kept from an earlier call still reaches its place; a function in it makes it a node.
+        run(&mut unit, "_home.r = { v = 1 }");
+        run(&mut unit, "kept = _home.r");
+        run(&mut unit, "kept.v = 2");
+        assert_eq!(one(&mut unit_on(store), "return _home.r.v"), int(2));
+        run(&mut unit, "_home.r.f = function() return 'f' end");
+        assert_eq!(one(&mut unit_on(store), "return _home.r.f() .. _home.r.v"), Value::from("f2"));
+        // Arrays keep their shape and order, and nested tables their nesting.
+        run(&mut unit, "_home.deep = { a = { b = { c = { 'x', 'y' } } }, empty = setmetatable({}, { __jsontype = 'array' }) }");
+        assert_eq!(unit.home_get::<serde_json::Value>("deep").expect("gets"), serde_json::json!({"a": {"b": {"c": ["x", "y"]}}, "empty": []}));
+    }
+
     long_strings_and_functions_are_stored_compressed(store) {
         let mut unit = unit_on(store);
         run(&mut unit, "
@@ -321,10 +348,11 @@ fn host_operations_and_snapshots() {
         ]
     );
     let saved = unit.save_snapshot("before").expect("saves");
-    assert!(saved.keys >= 8, "{saved:?}");
+    // `_home` and `f` are nodes; `list` and `users` are small enough to be embedded in `_home`.
+    assert!(saved.keys >= 5, "{saved:?}");
     unit.home_delete("users").expect("deletes");
     run(&mut unit, "_home.list[1] = 100 _home.extra = true");
-    assert_eq!(unit.home_stats().expect("counts").tables, 2);
+    assert_eq!(unit.home_stats().expect("counts").tables, 1);
     unit.restore_snapshot("before").expect("restores");
     assert_eq!(
         run(&mut unit, "return _home.users.alice.age, _home.list[1], _home.extra, _home.f()"),

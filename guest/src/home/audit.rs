@@ -158,7 +158,10 @@ impl Inner {
         }
         let more = targets.len().saturating_sub(MAX_TARGETS) as u64;
         let targets = targets.into_iter().take(MAX_TARGETS).collect();
-        let ns = now_ns();
+        // A host's clock may be coarse (a browser's counts milliseconds): a unit's entries stay in
+        // the order it made them.
+        let ns = now_ns().max(self.audit_clock + 1);
+        self.audit_clock = ns;
         let time_ms = ns / 1_000_000;
         let record = Record { time_ms, operation: operation.to_string(), targets, more, label: self.label.clone() };
         Ok(Some(Write::Set(Entry { key: entry_key(ns), value: record.encode() })))

@@ -222,6 +222,9 @@ pub enum Stored {
     Builtin(String),
     /// A bigint (bigint.rs).
     BigInt(BigInt),
+    /// A small table stored by value in the entry that holds it (embed.rs): its shape and its
+    /// entries in key order, each a value that refers to no node.
+    Embedded(Shape, Vec<(KeyCode, Stored)>),
 }
 
 impl Stored {
@@ -252,6 +255,14 @@ impl Stored {
             Stored::Function(id) => tagged(out, b'P', &id.to_le_bytes()),
             Stored::Builtin(name) => tagged(out, b'B', name.as_bytes()),
             Stored::BigInt(value) => tagged(out, b'G', &value.to_signed_bytes_le()),
+            Stored::Embedded(shape, entries) => {
+                out.extend_from_slice(&[b'E', shape.byte()]);
+                out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+                for (key, value) in entries {
+                    put_bytes(out, &key.0);
+                    value.write_into(out);
+                }
+            }
         }
     }
 
@@ -274,6 +285,24 @@ impl Stored {
             b'P' => Stored::Function(u64::from_le_bytes(word()?)),
             b'B' => Stored::Builtin(String::from_utf8(rest.to_vec()).map_err(|_| Corrupt("a malformed builtin name"))?),
             b'G' if !rest.is_empty() => Stored::BigInt(BigInt::from_signed_bytes_le(rest)),
+            b'E' => {
+                let mut reader = Reader(rest);
+                let shape = Shape::of(reader.byte()?)?;
+                let mut entries = Vec::new();
+                for _ in 0..reader.u32()? {
+                    let key = KeyCode(reader.bytes()?.to_vec());
+                    Key::decode(&key.0)?;
+                    let value = reader.stored()?;
+                    if value.node().is_some() || matches!(value, Stored::Nil) {
+                        return Err(Corrupt("an embedded table holding a reference"));
+                    }
+                    entries.push((key, value));
+                }
+                if !reader.is_empty() {
+                    return Err(Corrupt("an embedded table with trailing bytes"));
+                }
+                Stored::Embedded(shape, entries)
+            }
             _ => return Err(Corrupt("a value of an unknown kind")),
         })
     }
@@ -306,6 +335,25 @@ pub enum Shape {
     Inferred,
     Array,
     Object,
+}
+
+impl Shape {
+    fn byte(self) -> u8 {
+        match self {
+            Shape::Inferred => 0,
+            Shape::Array => 1,
+            Shape::Object => 2,
+        }
+    }
+
+    fn of(byte: u8) -> Result<Shape, Corrupt> {
+        match byte {
+            0 => Ok(Shape::Inferred),
+            1 => Ok(Shape::Array),
+            2 => Ok(Shape::Object),
+            _ => Err(Corrupt("a table of an unknown shape")),
+        }
+    }
 }
 
 /// One upvalue of a stored function.
@@ -400,11 +448,7 @@ impl Record {
             out.extend_from_slice(&self.version.to_le_bytes());
             match &self.body {
                 Body::Table(shape, watches) => {
-                    out.push(match shape {
-                        Shape::Inferred => 0,
-                        Shape::Array => 1,
-                        Shape::Object => 2,
-                    });
+                    out.push(shape.byte());
                     if !watches.is_empty() {
                         out.extend_from_slice(&(watches.len() as u32).to_le_bytes());
                         for watch in watches {
@@ -444,12 +488,7 @@ impl Record {
         let version = reader.u64()?;
         let body = match kind {
             b't' => {
-                let shape = match reader.byte()? {
-                    0 => Shape::Inferred,
-                    1 => Shape::Array,
-                    2 => Shape::Object,
-                    _ => return Err(Corrupt("a table of an unknown shape")),
-                };
+                let shape = Shape::of(reader.byte()?)?;
                 let mut watches = Vec::new();
                 if !reader.0.is_empty() {
                     let count = reader.u32()?;

@@ -14,6 +14,7 @@ use std::ffi::c_void;
 use mlua::{Function, Lua, Table, Value};
 
 use super::codec::{self, Body, Key, KeyCode, Record, Shape, Stored, Upvalue};
+use super::embed::{Counts, Location};
 use super::function::{dump, is_native, upvalue, upvalue_count, upvalue_id};
 use super::node::{key_of, segment};
 use super::store::StoreError;
@@ -52,6 +53,13 @@ pub struct Plan {
     cells: HashMap<*mut c_void, u64>,
     /// Expectations beyond the records the call read (views.rs).
     pub expected: Vec<Expectation>,
+    /// How many times each plain table is stored (embed.rs).
+    pub counts: Counts,
+    /// Embedded tables made nodes, and those being made so (embed.rs).
+    pub promoted: HashMap<u64, u64>,
+    pub promoting: HashSet<u64>,
+    /// The places of the tables promoted, whose entries must refer to the new nodes.
+    pub relocate: Vec<(u64, Location)>,
 }
 
 impl Plan {
@@ -86,11 +94,44 @@ impl Inner {
         let mut changes = Vec::new();
         let mut unknown = Vec::new();
 
+        let changes_something = self.call.nodes.values().any(|node| !node.dirty.is_empty())
+            || !self.call.cells.is_empty()
+            || self.call.catalog.as_ref().is_some_and(|c| c.changed());
+        if !changes_something {
+            return Ok(());
+        }
+        // What the audit log names, when it logs this: what the operation named, or else every
+        // entry the call changed, embedded tables' included, and the variables (below).
+        let logs = self.store.audit_settings()?.logs(operation);
+        let mut targets = std::mem::take(&mut self.call.targets);
+        let name_changes = logs && targets.is_empty();
+        if name_changes {
+            for (id, node) in &self.call.nodes {
+                for code in node.dirty.keys() {
+                    let key = Key::decode(&code.0).ok();
+                    targets.push(format!("{}{}", self.path(*id), key.map(|k| segment(&k)).unwrap_or_default()));
+                }
+            }
+        }
+        // An embedded table's entries are stored in its holder's entry: that is what changes.
+        self.propagate_embedded_changes()?;
         let mut dirty: Vec<(u64, KeyCode, Value)> = Vec::new();
         for (id, node) in &self.call.nodes {
+            if self.is_embedded(*id) {
+                continue;
+            }
             for (code, key) in &node.dirty {
                 dirty.push((*id, code.clone(), key.clone()));
             }
+        }
+        let mut seen = HashSet::new();
+        for (id, _, key) in &dirty {
+            let value: Value = self.call.nodes[id].backing.raw_get(key.clone())?;
+            self.count_plain(&lua, &value, &mut plan.counts, &mut seen)?;
+        }
+        for binding in self.call.cells.values() {
+            let value = upvalue(&lua, &binding.function, binding.index)?;
+            self.count_plain(&lua, &value, &mut plan.counts, &mut seen)?;
         }
         for (id, code, key) in dirty {
             let node = &self.call.nodes[&id];
@@ -98,7 +139,8 @@ impl Inner {
             let old = node.stored.get(&code).cloned();
             let parsed = Key::decode(&code.0).map_err(|e| unstorable(&self.path(id), e.0))?;
             let path = format!("{}{}", self.path(id), segment(&parsed));
-            let new = self.encode(&lua, &mut plan, &value, &path, None)?;
+            let at = Location { holder: id, key: code.clone() };
+            let new = self.encode(&lua, &mut plan, &value, &path, None, Some(&at))?;
             match old {
                 Some(old) => changes.push(Change { node: id, key: Some(code), old: self.decoded(old, &path)?, new }),
                 None => {
@@ -112,11 +154,12 @@ impl Inner {
         for (id, function, index, stored) in cells {
             let value = upvalue(&lua, &function, index)?;
             let path = format!("{} (upvalue {index})", self.path(id));
-            let new = self.encode(&lua, &mut plan, &value, &path, None)?.unwrap_or(Stored::Nil);
+            let new = self.encode(&lua, &mut plan, &value, &path, None, None)?.unwrap_or(Stored::Nil);
             if new != stored {
                 changes.push(Change { node: id, key: None, old: Some(stored), new: Some(new) });
             }
         }
+        self.relocate(&mut plan, &mut changes)?;
         if changes.is_empty() && !self.call.catalog.as_ref().is_some_and(|c| c.changed()) {
             return Ok(());
         }
@@ -162,19 +205,12 @@ impl Inner {
             }
         }
 
-        if self.store.audit_settings()?.logs(operation) {
-            let mut targets = std::mem::take(&mut self.call.targets);
-            if targets.is_empty() {
-                targets = changes
-                    .iter()
-                    .map(|c| {
-                        let key = c.key.as_ref().and_then(|k| Key::decode(&k.0).ok());
-                        format!("{}{}", self.path(c.node), key.map(|k| segment(&k)).unwrap_or_default())
-                    })
-                    .collect();
-                targets.sort();
-                targets.dedup();
+        if logs {
+            if name_changes {
+                targets.extend(changes.iter().filter(|c| c.key.is_none()).map(|c| self.path(c.node)));
             }
+            targets.sort();
+            targets.dedup();
             plan.writes.extend(self.audit_write(operation, targets, None)?);
         }
         let deleted = self.settle(&mut plan, &changes)?;
@@ -200,6 +236,41 @@ impl Inner {
         expected.extend(expected_entries);
         expected.extend(plan.expected);
         self.store.commit(writes, expected)?;
+        self.promoted(&plan.promoted)?;
+        Ok(())
+    }
+
+    /// Points the places of the embedded tables this commit made nodes at those nodes.
+    fn relocate(&mut self, plan: &mut Plan, changes: &mut Vec<Change>) -> Result<(), HomeError> {
+        for (table, place) in std::mem::take(&mut plan.relocate) {
+            // An embedded holder became a node itself, with the new reference in it.
+            if self.is_embedded(place.holder) {
+                continue;
+            }
+            // Only if the place still holds the table: the call may have stored another there.
+            let key = Key::decode(&place.key.0).map_err(|e| unstorable(&self.path(place.holder), e.0))?;
+            let lua_key = self.key_value(&key)?;
+            let node = self.node(place.holder, Some(&place.key))?;
+            let held: Value = node.backing.raw_get(lua_key)?;
+            let old = node.stored.get(&place.key).cloned().flatten();
+            let proxy = self.proxies.raw_get::<Option<Table>>(table as i64)?;
+            if !matches!((&held, &proxy), (Value::Table(held), Some(proxy)) if held == proxy) {
+                continue;
+            }
+            let new = Some(Stored::Table(plan.promoted[&table]));
+            match changes.iter_mut().find(|c| c.node == place.holder && c.key.as_ref() == Some(&place.key)) {
+                Some(change) => change.new = new,
+                None => {
+                    let path = self.path(place.holder);
+                    changes.push(Change {
+                        node: place.holder,
+                        key: Some(place.key),
+                        old: self.decoded(old, &path)?,
+                        new,
+                    });
+                }
+            }
+        }
         Ok(())
     }
 
@@ -314,6 +385,7 @@ impl Inner {
         value: &Value,
         path: &str,
         holder: Option<u64>,
+        at: Option<&Location>,
     ) -> Result<Option<Stored>, HomeError> {
         let stored = match value {
             Value::Nil => return Ok(None),
@@ -324,8 +396,18 @@ impl Inner {
             Value::LightUserData(p) if p.0.is_null() => Stored::Null,
             Value::UserData(userdata) if let Some(value) = bigint::of_userdata(lua, userdata) => Stored::BigInt(value),
             Value::Table(t) => match self.id_of(t)? {
+                Some(id) if self.is_embedded(id) => match plan.promoted.get(&id) {
+                    Some(node) => Stored::Table(*node),
+                    None => match at {
+                        Some(at) if let Some(embedded) = self.embedding(lua, plan, t, at)? => embedded,
+                        _ => Stored::Table(self.promote(lua, plan, id, path)?),
+                    },
+                },
                 Some(id) => Stored::Table(id),
-                None => Stored::Table(self.new_table(lua, plan, t, path)?),
+                None => match at {
+                    Some(at) if let Some(embedded) = self.embedding(lua, plan, t, at)? => embedded,
+                    _ => Stored::Table(self.new_table(lua, plan, t, path)?),
+                },
             },
             Value::Function(f) => match self.builtins.raw_get::<Option<String>>(f)? {
                 Some(name) => Stored::Builtin(name),
@@ -341,7 +423,13 @@ impl Inner {
         Ok(Some(stored))
     }
 
-    fn new_table(&mut self, lua: &Lua, plan: &mut Plan, table: &Table, path: &str) -> Result<u64, HomeError> {
+    pub(super) fn new_table(
+        &mut self,
+        lua: &Lua,
+        plan: &mut Plan,
+        table: &Table,
+        path: &str,
+    ) -> Result<u64, HomeError> {
         let id = match plan.tables.entry(table.to_pointer()) {
             MapEntry::Occupied(known) => return Ok(*known.get()),
             MapEntry::Vacant(slot) => *slot.insert(new_id()),
@@ -356,7 +444,8 @@ impl Inner {
             if code.0.len() > codec::MAX_KEY_CODE {
                 return Err(unstorable(&entry_path, "has a key longer than the store's limit"));
             }
-            let Some(stored) = self.encode(lua, plan, &value, &entry_path, Some(id))? else { continue };
+            let at = Location { holder: id, key: code.clone() };
+            let Some(stored) = self.encode(lua, plan, &value, &entry_path, Some(id), Some(&at))? else { continue };
             let value = stored.encode();
             if value.len() > codec::MAX_VALUE {
                 return Err(unstorable(&entry_path, "is larger than the store's limit per value"));
@@ -392,7 +481,7 @@ impl Inner {
                     plan.cells.insert(uid, cell);
                     plan.created.insert(cell);
                     let cell_path = format!("{path} (upvalue {index})");
-                    let stored = self.encode(lua, plan, &value, &cell_path, Some(cell))?.unwrap_or(Stored::Nil);
+                    let stored = self.encode(lua, plan, &value, &cell_path, Some(cell), None)?.unwrap_or(Stored::Nil);
                     plan.records.insert(cell, Record { refs: 0, version: 1, body: Body::Cell(stored) });
                     cell
                 }
@@ -413,7 +502,7 @@ impl Inner {
 
 /// The shape a plain table's metatable gives it. Other metatables (methods, operators) cannot be
 /// stored: refusing them beats silently losing them.
-fn shape_of(table: &Table, path: &str) -> Result<Shape, HomeError> {
+pub fn shape_of(table: &Table, path: &str) -> Result<Shape, HomeError> {
     let Some(meta) = table.metatable() else { return Ok(Shape::Inferred) };
     let mut shape = Shape::Inferred;
     for pair in meta.pairs::<Value, Value>() {

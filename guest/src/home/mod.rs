@@ -13,6 +13,7 @@ mod catalog;
 mod codec;
 mod commit;
 mod define;
+mod embed;
 mod function;
 mod module;
 mod node;
@@ -108,6 +109,10 @@ struct Inner {
     call: Call,
     /// The label the host gives the audit log's entries.
     label: Option<String>,
+    /// The time of this unit's last audit entry, in nanoseconds.
+    audit_clock: u64,
+    /// Where the embedded tables this unit made proxies for are stored (embed.rs).
+    places: embed::Places,
 }
 
 /// What one call has read and written. Dropped when the call ends.
@@ -128,6 +133,8 @@ struct Call {
     catalog: Option<views::CatalogState>,
     /// What the audit log names as changed, when not the entries the call changed.
     targets: Vec<String>,
+    /// The stored form of each embedded table read in this call, by its proxy's id.
+    embedded: HashMap<u64, codec::Stored>,
 }
 
 /// Why a commit or a host operation on `_home` failed. Nothing was written.
@@ -208,6 +215,8 @@ impl Home {
             loaded,
             call: Call::default(),
             label: None,
+            audit_clock: 0,
+            places: embed::Places::default(),
         };
         let home = Home { inner: Rc::new(RefCell::new(inner)) };
         let next = node::install_metamethods(lua, &home, &meta)?;
@@ -242,7 +251,7 @@ impl Home {
                 inner.loaded.clear()?;
             }
             inner.call = Call::default();
-            Ok(())
+            inner.places.prune(&inner.proxies)
         })
     }
 

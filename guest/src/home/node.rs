@@ -31,6 +31,10 @@ pub struct Node {
 }
 
 impl Node {
+    pub fn new(record: Option<Record>, backing: Table, stored: HashMap<KeyCode, Option<Vec<u8>>>) -> Self {
+        Node { record, backing, complete: false, stored, dirty: HashMap::new(), gets: 0 }
+    }
+
     pub fn shape(&self) -> Shape {
         match &self.record {
             Some(Record { body: Body::Table(shape, _), .. }) => *shape,
@@ -73,15 +77,20 @@ impl Inner {
     /// Node `id`, reading its record (and `key`'s entry with it, in one round trip) on first touch.
     pub(super) fn node(&mut self, id: u64, key: Option<&KeyCode>) -> mlua::Result<&mut Node> {
         if !self.call.nodes.contains_key(&id) {
-            self.prefetch(&[id], key.map(std::slice::from_ref).unwrap_or_default())?;
+            if self.is_embedded(id) {
+                self.load_embedded(id)?;
+            } else {
+                self.prefetch(&[id], key.map(std::slice::from_ref).unwrap_or_default())?;
+            }
         }
-        Ok(self.call.nodes.get_mut(&id).unwrap_or_else(|| unreachable!("inserted by prefetch")))
+        Ok(self.call.nodes.get_mut(&id).unwrap_or_else(|| unreachable!("inserted above")))
     }
 
     /// Reads the records of the nodes `ids` that this call has not read yet, each with its entries
     /// `codes`, in as few round trips as the store's batches allow.
     pub(super) fn prefetch(&mut self, ids: &[u64], codes: &[KeyCode]) -> mlua::Result<()> {
-        let mut missing: Vec<u64> = ids.iter().copied().filter(|id| !self.call.nodes.contains_key(id)).collect();
+        let mut missing: Vec<u64> =
+            ids.iter().copied().filter(|id| !self.call.nodes.contains_key(id) && !self.is_embedded(*id)).collect();
         missing.sort_unstable();
         missing.dedup();
         for batch in missing.chunks(PREFETCH_BATCH) {
@@ -126,8 +135,7 @@ impl Inner {
         self.call.records.insert(id, record_bytes);
         let backing = self.lua()?.create_table()?;
         let stored: HashMap<KeyCode, Option<Vec<u8>>> = codes.iter().cloned().zip(entries.iter().cloned()).collect();
-        let node = Node { record, backing, complete: false, stored, dirty: HashMap::new(), gets: 0 };
-        self.call.nodes.insert(id, node);
+        self.call.nodes.insert(id, Node::new(record, backing, stored));
         for (code, entry) in codes.iter().zip(entries) {
             if let Some(bytes) = entry {
                 self.place(id, code, &bytes)?;
@@ -162,7 +170,10 @@ impl Inner {
         let key = Key::decode(&code.0).map_err(|e| lua_error(format!("{} has a damaged key: {e}", self.path(id))))?;
         let path = format!("{}{}", self.path(id), segment(&key));
         let stored = Stored::decode(bytes).map_err(|e| lua_error(format!("{path} cannot be read: {e}")))?;
-        let value = self.materialize(&stored, &path)?;
+        let value = match stored {
+            embedded @ Stored::Embedded(..) => self.embedded_proxy(id, code, embedded, &path)?,
+            other => self.materialize(&other, &path)?,
+        };
         let lua_key = self.key_value(&key)?;
         let node = self.call.nodes.get(&id).ok_or_else(|| lua_error("node not loaded"))?;
         node.backing.raw_set(lua_key, value)
@@ -195,6 +206,8 @@ impl Inner {
                 }
                 function => function,
             },
+            // Only an entry holds one: `place` makes its proxy, which knows where it is.
+            Stored::Embedded(..) => return Err(lua_error(format!("{path} holds an embedded table where none can be"))),
         })
     }
 
@@ -216,20 +229,26 @@ impl Inner {
                 node.stored.insert(code.clone(), Some(bytes.clone()));
                 self.place(id, &code, &bytes)?;
             }
-            let node = self.call.nodes.get_mut(&id).ok_or_else(|| lua_error("node not loaded"))?;
-            node.complete = true;
-            let backing = node.backing.clone();
-            let shape = node.shape();
-            if shape != Shape::Inferred {
-                let lua = self.lua()?;
-                let marker = lua.create_table()?;
-                marker.raw_set(crate::convert::SHAPE_FIELD, if shape == Shape::Array { "array" } else { "object" })?;
-                backing.set_metatable(Some(marker))?;
-            }
-            let proxy = self.proxy(id, &path)?;
-            self.loaded.raw_set(proxy, &backing)?;
+            self.mark_complete(id)?;
         }
         Ok(self.call.nodes[&id].backing.clone())
+    }
+
+    /// Notes that node `id`'s backing holds every entry, with its shape, for convert.rs.
+    pub(super) fn mark_complete(&mut self, id: u64) -> mlua::Result<()> {
+        let node = self.call.nodes.get_mut(&id).ok_or_else(|| lua_error("node not loaded"))?;
+        node.complete = true;
+        let backing = node.backing.clone();
+        let shape = node.shape();
+        if shape != Shape::Inferred {
+            let lua = self.lua()?;
+            let marker = lua.create_table()?;
+            marker.raw_set(crate::convert::SHAPE_FIELD, if shape == Shape::Array { "array" } else { "object" })?;
+            backing.set_metatable(Some(marker))?;
+        }
+        let path = self.path(id);
+        let proxy = self.proxy(id, &path)?;
+        self.loaded.raw_set(proxy, &backing)
     }
 
     pub(super) fn index(&mut self, id: u64, key: Value) -> mlua::Result<Value> {

@@ -247,7 +247,7 @@ pub fn of_stored(value: &Stored) -> Code {
         Stored::String(s) => Some(string(s)),
         Stored::Null => Some(null()),
         Stored::BigInt(value) => Some(big(value)),
-        Stored::Nil | Stored::Table(_) | Stored::Function(_) | Stored::Builtin(_) => None,
+        Stored::Nil | Stored::Table(_) | Stored::Function(_) | Stored::Builtin(_) | Stored::Embedded(..) => None,
     }
 }
 

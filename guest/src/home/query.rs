@@ -282,9 +282,11 @@ impl Inner {
             }
             (None, None) => return Err(invalid(format!("{} does not exist", query.table_path()))),
         };
+        // The call's changes to embedded records are changes to their tables' entries.
+        self.propagate_embedded_changes()?;
         let mut hits = match self.id_of(&table)? {
-            None => self.scan_in_view(lua, query, &table, None)?,
-            Some(id) => self.query_stored(lua, query, &table, id)?,
+            Some(id) if !self.is_embedded(id) => self.query_stored(lua, query, &table, id)?,
+            _ => self.scan_in_view(lua, query, &table, None)?,
         };
         hits.sort();
         if query.descending {
@@ -503,27 +505,33 @@ impl Inner {
         let mut out: Vec<Fetched> =
             values.iter().map(|v| (Vec::new(), v.as_ref().and_then(Stored::node).into_iter().collect())).collect();
         for field in fields {
-            let mut current = values.clone();
+            // The records themselves until the first step: only the values found are copied.
+            let mut current: Option<Vec<Option<Stored>>> = None;
             for step in field {
-                let at: Vec<(usize, Vec<u8>)> = current
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| match v {
-                        Some(Stored::Table(node)) => Some((i, codec::entry_key(*node, step))),
-                        _ => None,
-                    })
-                    .collect();
+                let mut next = vec![None; values.len()];
+                let mut at = Vec::new();
+                let here = current.as_deref().unwrap_or(&values);
+                for (i, value) in here.iter().enumerate() {
+                    match value {
+                        // An embedded table holds its entries: no read.
+                        Some(Stored::Embedded(_, entries)) => {
+                            next[i] = entries.iter().find(|(key, _)| key == step).map(|(_, value)| value.clone());
+                        }
+                        Some(Stored::Table(node)) => at.push((i, codec::entry_key(*node, step))),
+                        _ => {}
+                    }
+                }
                 let found = self.read_values(&at.iter().map(|(_, k)| k.clone()).collect::<Vec<_>>())?;
-                let mut next = vec![None; current.len()];
                 for ((i, _), value) in at.into_iter().zip(found) {
                     if let Some(node) = value.as_ref().and_then(Stored::node) {
                         out[i].1.push(node);
                     }
                     next[i] = value;
                 }
-                current = next;
+                current = Some(next);
             }
-            for (i, value) in current.iter().enumerate() {
+            let last = current.as_deref().unwrap_or(&values);
+            for (i, value) in last.iter().enumerate() {
                 out[i].0.push(value.as_ref().and_then(order::of_stored));
             }
         }

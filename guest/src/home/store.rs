@@ -42,8 +42,9 @@ impl From<KvError> for StoreError {
     }
 }
 
-/// Entries per scan page: big enough that a thousand-key table loads in one or two round trips.
-const PAGE: u32 = 1024;
+/// Entries per scan page: the most a host returns at once (wit/kv.wit's hosts cap pages there),
+/// so a large table loads in as few round trips as it can.
+const PAGE: u32 = 4096;
 
 /// Stored entries, keys and values.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;

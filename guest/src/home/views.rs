@@ -146,9 +146,11 @@ impl Inner {
         }
     }
 
-    /// The node of a table in the call's view: its own, or the one this commit gives it.
+    /// The node of a table in the call's view: its own, or the one this commit gives it. An
+    /// embedded table has none: its changes are its holder's.
     fn node_of(&self, plan: Option<&Plan>, table: &Table) -> mlua::Result<Option<u64>> {
         Ok(match self.id_of(table)? {
+            Some(id) if self.is_embedded(id) => plan.and_then(|plan| plan.promoted.get(&id).copied()),
             Some(id) => Some(id),
             None => plan.and_then(|plan| plan.tables.get(&table.to_pointer()).copied()),
         })

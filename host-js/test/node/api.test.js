@@ -221,7 +221,8 @@ test('_home from JavaScript: get, set, keys, batch, stats', async () => {
   assert.throws(() => u.homeGet('a[x]'), /brackets hold an integer/);
   const info = u.getTableInfo();
   assert.equal(info.functions, 1);
-  assert.ok(info.tables >= 3 && info.bytes > 0);
+  // `_home` is a table of its own; appUsers and its record are small enough to be embedded in it.
+  assert.ok(info.tables >= 1 && info.entries >= 2 && info.bytes > 0, JSON.stringify(info));
 });
 
 test('saveState and loadState are named snapshots of _home', async () => {
