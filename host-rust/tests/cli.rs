@@ -55,6 +55,11 @@ fn run(args: &[&str]) -> Run {
     cu(args, None, cache_dir())
 }
 
+/// Runs cu with `--store store` before `args`.
+fn on_store(store: &str, args: &[&str]) -> Run {
+    run(&[&["--store", store], args].concat())
+}
+
 fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
     cu(args, Some(stdin), cache_dir())
 }
@@ -496,11 +501,7 @@ fn home_persists_across_processes_in_the_current_directory() {
 fn home_and_snapshot_commands() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = format!("sqlite:{}", dir.path().join("s.sqlite").display());
-    let cu = |args: &[&str]| {
-        let mut all = vec!["--store", store.as_str()];
-        all.extend_from_slice(args);
-        run(&all)
-    };
+    let cu = |args: &[&str]| on_store(&store, args);
     assert_eq!(cu(&["home", "set", "users.alice", r#"{"name": "Alice", "tags": ["a"]}"#]).status, 0);
     assert_eq!(cu(&["--json", "home", "get", "users"]).stdout, "{\"alice\":{\"name\":\"Alice\",\"tags\":[\"a\"]}}\n");
     assert_eq!(cu(&["eval", "function _home.f() return 1 end"]).status, 0);
@@ -532,11 +533,7 @@ fn home_and_snapshot_commands() {
 fn index_query_schema_and_audit_commands() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = format!("sqlite:{}", dir.path().join("s.sqlite").display());
-    let cu = |args: &[&str]| {
-        let mut all = vec!["--store", store.as_str()];
-        all.extend_from_slice(args);
-        run(&all)
-    };
+    let cu = |args: &[&str]| on_store(&store, args);
     let ok = |args: &[&str]| {
         let out = cu(args);
         assert_eq!(out.status, 0, "cu {args:?}: {}", out.stderr);

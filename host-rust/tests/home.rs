@@ -249,19 +249,8 @@ on_every_backend! {
                 end
             ").expect("persists");
         assert_eq!(one(&mut unit_on(store), "return _home.fibonacci(10)"), int(55));
-        unit.persist_function("lib.stats", "analytics", "{
-            average = function(values)
-                local sum = 0
-                for _, v in ipairs(values) do sum = sum + v end
-                return sum / #values
-            end,
-            median = function(values)
-                table.sort(values)
-                local n = #values
-                if n % 2 == 0 then return (values[n/2] + values[n/2 + 1]) / 2 end
-                return values[(n + 1) / 2]
-            end,
-        }").expect("persists a table of functions");
+        let analytics = include_str!("../../tests/seeds/analytics.lua");
+        unit.persist_function("lib.stats", "analytics", analytics).expect("persists a table of functions");
         assert_eq!(
             run(&mut unit_on(store), "local a = _home.lib.stats.analytics return a.average({1, 2, 3, 6}), a.median({5, 1, 3})"),
             vec![Value::Float(3.0), int(3)]
