@@ -28,7 +28,8 @@ Commands:
              host's and the CLI's, then the JavaScript package's in Node (installs Debian's
              redis-server, which the Redis store's tests start, if missing)
   bench      build and run the benchmarks: Lua programs and structured data against native
-             Lua 5.4, `_home` on memory, SQLite and Redis, bigints against Python's int (Lua
+             Lua 5.4, `_home` on memory, SQLite and Redis, queries and indexes on 100,000
+             records, bigints against Python's int (Lua
              5.4, python3 and redis-server are installed if missing), then the Lua programs
              through the JavaScript package in Node beside wasmoon and fengari; options:
              --runs N (default 7), program names from bench/programs to run only those
