@@ -29,8 +29,8 @@ Commands:
              redis-server, which the Redis store's tests start, if missing)
   bench      build and run the benchmarks: Lua programs and structured data against native
              Lua 5.4, `_home` on memory, SQLite and Redis, queries and indexes on 100,000
-             records, bigints against Python's int (Lua
-             5.4, python3 and redis-server are installed if missing), then the Lua programs
+             records, bigints against Python's int (Lua 5.4, python3 and redis-server are
+             installed if missing), then the Lua programs
              through the JavaScript package in Node beside wasmoon and fengari; options:
              --runs N (default 7), program names from bench/programs to run only those
   help       show this text
