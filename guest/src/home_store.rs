@@ -2,6 +2,7 @@
 //! indexing, so the host sees and changes exactly what a script would.
 
 use mlua::{Table, Value as LuaValue};
+use packed::Node;
 
 use crate::bindings::cu::unit::types::{Error, Value};
 use crate::bindings::exports::cu::unit::compute::UnitBorrow;
@@ -9,7 +10,7 @@ use crate::bindings::exports::cu::unit::home_store::{
     AuditEntry, Guest, Hit, HomeStats, IndexInfo, IndexKind, KeyInfo, Kind, Operation, Segment, Snapshot, Validation,
 };
 use crate::errors;
-use crate::home::{self, GLOBAL, KeyCode, PathKey, Query, Schema, SnapshotInfo};
+use crate::home::{self, Found, GLOBAL, KeyCode, PathKey, Query, Schema, SnapshotInfo};
 use crate::unit::{Session, Unit};
 
 /// `_home.users[2]` for a path.
@@ -149,19 +150,26 @@ fn invalid(message: String) -> Error {
     errors::runtime(message, String::new(), None)
 }
 
+/// A query in the seed's form.
+fn parsed(session: &Session, spec: &Value) -> Result<Query, Error> {
+    let spec = table_of(session, spec, "query")?.ok_or_else(|| invalid("query must be a map, not nil".into()))?;
+    Query::parse(session.lua(), &spec).map_err(invalid)
+}
+
 /// The records a query in the seed's form selects.
 fn query(session: &Session, spec: &Value) -> Result<Vec<(LuaValue, LuaValue)>, Error> {
-    let spec = table_of(session, spec, "query")?.ok_or_else(|| invalid("query must be a map, not nil".into()))?;
-    let query = Query::parse(session.lua(), &spec).map_err(invalid)?;
+    let query = parsed(session, spec)?;
     session.home().query(&query).map_err(|e| session.home_error(e))
 }
 
-/// A query result's key as a path segment, for messages.
-fn key_text(key: &LuaValue) -> String {
-    match key {
-        LuaValue::String(s) => format!("[{:?}]", s.to_string_lossy()),
-        LuaValue::Integer(i) => format!("[{i}]"),
-        other => format!("[{}]", other.type_name()),
+/// A query result's key (packed) as a path segment, for messages.
+fn key_text(key: &[u8]) -> String {
+    match packed::Reader::new(key).next() {
+        Ok(Node::String(s)) => format!("[{:?}]", String::from_utf8_lossy(s)),
+        Ok(Node::Integer(i)) => format!("[{i}]"),
+        Ok(Node::Float(f)) => format!("[{f}]"),
+        Ok(Node::Boolean(b)) => format!("[{b}]"),
+        _ => String::new(),
     }
 }
 
@@ -313,11 +321,16 @@ impl Guest for crate::Component {
 
     fn query(target: UnitBorrow<'_>, spec: Value) -> Result<Vec<Hit>, Error> {
         with_unit(target, "query", |session| {
-            query(session, &spec)?
-                .iter()
+            let query = parsed(session, &spec)?;
+            let found = session.home().query_for_host(&query).map_err(|e| session.home_error(e))?;
+            found
+                .into_iter()
                 .map(|(key, value)| {
-                    let shown = key_text(key);
-                    Ok(Hit { key: session.to_host(key, "key")?, value: session.to_host(value, &shown)? })
+                    let value = match value {
+                        Found::Packed(nodes) => Value { nodes },
+                        Found::Lua(value) => session.to_host(&value, &key_text(&key))?,
+                    };
+                    Ok(Hit { key: Value { nodes: key }, value })
                 })
                 .collect()
         })

@@ -212,6 +212,30 @@ on_every_backend! {
         assert_eq!(one(&mut unit, "return select(2, pcall(function() return _home.bad end)):match('checksum') ~= nil"), Value::Boolean(true));
     }
 
+    values_of_older_formats_are_read_and_the_bucket_upgraded(store) {
+        // Formats 1 and 2 sealed values with a CRC-32; format 3 with XXH64's low 32 bits.
+        for format in [1u8, 2] {
+            let mut value = vec![format, b'S'];
+            value.extend_from_slice(format!("format {format}").as_bytes());
+            let sum = crc32fast::hash(&value);
+            value.extend_from_slice(&sum.to_le_bytes());
+            store.set("home", &entry_key(0, format!("v{format}").as_bytes()), &value).expect("writes");
+        }
+        store.set("home", b"f", &[2]).expect("writes");
+        let mut unit = unit_on(store);
+        assert_eq!(run(&mut unit, "return _home.v1, _home.v2"), ["format 1", "format 2"].map(Value::from));
+        run(&mut unit, "_home.v2 = _home.v2 .. ', rewritten'");
+        assert_eq!(store.get("home", b"f").expect("reads"), Some(vec![3]), "a commit upgrades the bucket");
+        assert_eq!(run(&mut unit, "return _home.v1, _home.v2"), ["format 1", "format 2, rewritten"].map(Value::from));
+        // A value sealed as format 3 with a CRC-32 is damaged.
+        let mut forged = vec![3, b'S', b'x'];
+        let sum = crc32fast::hash(&forged);
+        forged.extend_from_slice(&sum.to_le_bytes());
+        store.set("home", &entry_key(0, b"forged"), &forged).expect("writes");
+        let message = format!("{:?}", unit.compute("return _home.forged"));
+        assert!(message.contains("checksum does not match"), "{message}");
+    }
+
     concurrent_writers_lose_no_update(store) {
         // Two units increment one counter from two threads; a conflicted call is run again.
         let threads: Vec<_> = (0..2)

@@ -346,6 +346,41 @@ on_every_backend! {
 
     indexes_match_their_tables_through_random_writes(store) { indexes_stay_exact(store) }
 
+    records_come_back_as_a_script_reads_them(store) {
+        // Query results are converted from the stored bytes, without Lua: each must be exactly
+        // (entry order included) the value a script returning the record gives.
+        let mut unit = unit_on(store);
+        run(&mut unit, r#"
+            local bigint = require('bigint')
+            local array = { __jsontype = 'array' }
+            local object = { __jsontype = 'object' }
+            _home.t = {
+                a = { n = 1, list = { 1, 2.5, 'three' }, obj = setmetatable({}, object), arr = setmetatable({}, array),
+                      sparse = setmetatable({ [1] = 1, [3] = 3 }, array), keyed = setmetatable({ [1] = 'x' }, object),
+                      mixed = { [1] = true, [2.5] = 'f', [3] = 'i', x = 's', [false] = 0, [-1] = 'neg' },
+                      big = bigint.new('-123456789012345678901234567890'), none = null, empty = {},
+                      nested = { deep = { deeper = { 1, { 2, null, 3 } } } }, text = 'h\u{e9}llo\0\255' },
+                b = { n = 2, seq = { 'x', 'y' }, f = 0.1, i = math.mininteger },
+                c = { n = 3, long = string.rep('long text ', 200) },
+                d = { n = 4, bad = setmetatable({ x = 1 }, array) },
+                e = 5,
+            }
+        "#);
+        let found = unit
+            .home_query(&json!({"table": "t", "field": "n", "operator": "<", "value": 4, "limit": 10}))
+            .expect("queries");
+        assert_eq!(keys(&found), ["a", "b", "c"]);
+        for hit in &found {
+            let Value::String(key) = &hit.key else { panic!("{:?}", hit.key) };
+            let script = one(&mut unit, &format!("return _home.t.{}", String::from_utf8_lossy(key)));
+            assert_eq!(hit.value, script, "{:?}", hit.key);
+        }
+        // A marked array with a key no array has fails as a script's would.
+        let bad = unit.home_query(&json!({"table": "t", "field": "n", "operator": "=", "value": 4}));
+        assert!(format!("{bad:?}").contains("__jsontype"), "{bad:?}");
+        assert!(unit.compute("return _home.t.d").is_err());
+    }
+
     seed_advanced_querying(store) {
         let mut unit = unit_on(store);
         // The seed's 1,000 users, with scores from a fixed generator.

@@ -29,6 +29,11 @@ const LOADED: c_int = 4;
 /// a huge list: at most this many slots per present element, or 16 for small arrays.
 const MAX_SLOTS_PER_ELEMENT: u64 = 4;
 
+/// The longest a marked array of `count` elements may be.
+pub fn longest_array(count: usize) -> u64 {
+    (count as u64 * MAX_SLOTS_PER_ELEMENT).max(16)
+}
+
 /// Converts one Lua value.
 pub fn from_lua(lua: &Lua, value: &LuaValue) -> Result<Value, Failure> {
     let mut flattener = Flattener { out: Vec::new(), ancestors: Vec::new(), entries: Vec::new(), scratch: Vec::new() };
@@ -210,7 +215,7 @@ impl<'a> Flattener<'a> {
                             key.map_or_else(String::new, |k| k.display())
                         )));
                     }
-                    let limit = (keys.count as u64 * MAX_SLOTS_PER_ELEMENT).max(16);
+                    let limit = longest_array(keys.count);
                     if keys.largest > limit {
                         return Err(Failure::invalid(format!(
                             "is an array too sparse to convert: {} elements spread up to index {}",

@@ -15,7 +15,7 @@ mod to_lua;
 
 use std::cmp::Ordering;
 
-pub use from_lua::from_lua;
+pub use from_lua::{from_lua, longest_array};
 pub use to_lua::to_lua;
 
 /// Deepest nesting of tables that converts either way.
@@ -69,7 +69,7 @@ impl From<mlua::Error> for Failure {
 
 /// A table key that can cross: the scalar kinds, strings as their bytes.
 #[derive(Clone, Copy, Debug)]
-enum Key<'a> {
+pub enum Key<'a> {
     Boolean(bool),
     Integer(i64),
     Float(f64),
@@ -89,7 +89,7 @@ impl<'a> Key<'a> {
     }
 
     /// The key's node.
-    fn node(self) -> packed::Node<'a> {
+    pub fn node(self) -> packed::Node<'a> {
         match self {
             Key::Boolean(b) => packed::Node::Boolean(b),
             Key::Integer(i) => packed::Node::Integer(i),
@@ -99,7 +99,7 @@ impl<'a> Key<'a> {
     }
 
     /// Booleans, then numbers by value, then strings bytewise.
-    fn order(&self, other: &Key<'_>) -> Ordering {
+    pub fn order(&self, other: &Key<'_>) -> Ordering {
         fn rank(key: &Key<'_>) -> u8 {
             match key {
                 Key::Boolean(_) => 0,

@@ -9,10 +9,12 @@
 //! code is its exact binary value (sign, exponent of its top bit, then the bits after it), not
 //! its type. docs/HOME.md specifies the bytes.
 
+use std::cmp::Ordering;
+
 use mlua::{Lua, Value};
 use num_bigint::{BigInt, Sign};
 
-use super::codec::Stored;
+use super::codec::{Corrupt, Stored};
 use crate::bigint;
 
 const NULL: u8 = 0x10;
@@ -77,26 +79,39 @@ pub fn boolean(b: bool) -> Vec<u8> {
 }
 
 pub fn integer(i: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16);
+    put_integer(&mut out, i);
+    out
+}
+
+fn put_integer(out: &mut Vec<u8>, i: i64) {
     let sign = if i < 0 { NEGATIVE } else { POSITIVE };
-    if i == 0 { vec![NUMBER, ZERO] } else { finite(sign, i.unsigned_abs() as u128, 0) }
+    if i == 0 { out.extend_from_slice(&[NUMBER, ZERO]) } else { put_finite(out, sign, i.unsigned_abs(), 0) }
 }
 
 pub fn float(f: f64) -> Code {
+    let mut out = Vec::with_capacity(16);
+    put_float(&mut out, f).then_some(out)
+}
+
+/// Appends the code of `f`, unless it is NaN, which has none.
+fn put_float(out: &mut Vec<u8>, f: f64) -> bool {
     if f.is_nan() {
-        return None;
+        return false;
     }
     if f.is_infinite() {
-        return Some(vec![NUMBER, if f > 0.0 { INFINITY } else { MINUS_INFINITY }]);
+        out.extend_from_slice(&[NUMBER, if f > 0.0 { INFINITY } else { MINUS_INFINITY }]);
+    } else if f == 0.0 {
+        out.extend_from_slice(&[NUMBER, ZERO]);
+    } else {
+        let bits = f.to_bits();
+        let biased = ((bits >> 52) & 0x7ff) as i64;
+        let fraction = bits & ((1 << 52) - 1);
+        // value = mantissa × 2^exponent, with the implicit leading bit of normal numbers.
+        let (mantissa, exponent) = if biased == 0 { (fraction, -1074) } else { (fraction | (1 << 52), biased - 1075) };
+        put_finite(out, if f < 0.0 { NEGATIVE } else { POSITIVE }, mantissa, exponent);
     }
-    if f == 0.0 {
-        return Some(vec![NUMBER, ZERO]);
-    }
-    let bits = f.to_bits();
-    let biased = ((bits >> 52) & 0x7ff) as i64;
-    let fraction = bits & ((1 << 52) - 1);
-    // value = mantissa × 2^exponent, with the implicit leading bit of normal numbers.
-    let (mantissa, exponent) = if biased == 0 { (fraction, -1074) } else { (fraction | (1 << 52), biased - 1075) };
-    Some(finite(if f < 0.0 { NEGATIVE } else { POSITIVE }, mantissa as u128, exponent))
+    true
 }
 
 pub fn big(value: &BigInt) -> Vec<u8> {
@@ -104,29 +119,9 @@ pub fn big(value: &BigInt) -> Vec<u8> {
     let Some(zeros) = magnitude.trailing_zeros() else { return vec![NUMBER, ZERO] };
     let odd = magnitude >> zeros;
     let top = odd.bits() - 1;
-    let fraction = (0..top).rev().map(|i| odd.bit(i));
-    let sign = if value.sign() == Sign::Minus { NEGATIVE } else { POSITIVE };
-    magnitude_code(sign, (top + zeros) as i64, fraction)
-}
-
-/// The code of `sign` × mantissa × 2^exponent, mantissa ≥ 1.
-fn finite(sign: u8, mantissa: u128, exponent: i64) -> Vec<u8> {
-    let zeros = mantissa.trailing_zeros();
-    let odd = mantissa >> zeros;
-    let top = 127 - odd.leading_zeros();
-    let fraction = (0..top).rev().map(|i| odd >> i & 1 == 1);
-    magnitude_code(sign, exponent + (zeros + top) as i64, fraction)
-}
-
-/// Sign, the exponent of the top bit, then the bits after it, seven to a byte (`bits << 1 | more`,
-/// the last group padded with zeros): a longer fraction ends in a one bit, so it sorts after
-/// every shorter one it starts with. A negative number's magnitude bytes are inverted.
-fn magnitude_code(sign: u8, top: i64, fraction: impl Iterator<Item = bool>) -> Vec<u8> {
-    let mut out = vec![NUMBER, sign];
-    out.extend_from_slice(&((top + (1 << 31)) as u32).to_be_bytes());
-    let mut groups = Vec::new();
+    let mut groups = Vec::with_capacity(top.div_ceil(7) as usize);
     let (mut group, mut filled) = (0u8, 0);
-    for bit in fraction {
+    for bit in (0..top).rev().map(|i| odd.bit(i)) {
         group = group << 1 | u8::from(bit);
         filled += 1;
         if filled == 7 {
@@ -137,38 +132,74 @@ fn magnitude_code(sign: u8, top: i64, fraction: impl Iterator<Item = bool>) -> V
     if filled > 0 {
         groups.push(group << (7 - filled));
     }
-    if groups.is_empty() {
-        groups.push(0);
-    }
-    let last = groups.len() - 1;
-    out.extend(groups.iter().enumerate().map(|(i, g)| g << 1 | u8::from(i < last)));
-    if sign == NEGATIVE {
-        for byte in &mut out[2..] {
-            *byte = !*byte;
-        }
-    }
+    let sign = if value.sign() == Sign::Minus { NEGATIVE } else { POSITIVE };
+    let mut out = Vec::with_capacity(7 + groups.len());
+    put_magnitude(&mut out, sign, (top + zeros) as i64, groups.into_iter());
     out
 }
 
+/// The code of `sign` × mantissa × 2^exponent, mantissa ≥ 1: integers and floats, whose
+/// mantissas fit in 64 bits, without going bit by bit as a bigint's must.
+fn put_finite(out: &mut Vec<u8>, sign: u8, mantissa: u64, exponent: i64) {
+    let zeros = mantissa.trailing_zeros();
+    let odd = mantissa >> zeros;
+    let top = 63 - odd.leading_zeros();
+    // The bits after the top one, seven at a time from the top, the last group padded with
+    // zeros; in u64 shifts, which wasm has (u128's are calls).
+    let groups = (0..top.div_ceil(7)).map(|k| {
+        let low = top as i32 - 7 * (k as i32 + 1);
+        (if low >= 0 { odd >> low } else { odd << -low }) as u8 & 0x7f
+    });
+    put_magnitude(out, sign, exponent + i64::from(zeros + top), groups);
+}
+
+/// Sign, the exponent of the top bit, then the bits after it, seven to a byte (`bits << 1 | more`,
+/// the last group padded with zeros): a longer fraction ends in a one bit, so it sorts after
+/// every shorter one it starts with. A negative number's magnitude bytes are inverted.
+fn put_magnitude(out: &mut Vec<u8>, sign: u8, top: i64, groups: impl ExactSizeIterator<Item = u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[NUMBER, sign]);
+    out.extend_from_slice(&((top + (1 << 31)) as u32).to_be_bytes());
+    let last = groups.len().saturating_sub(1);
+    if groups.len() == 0 {
+        out.push(0);
+    }
+    out.extend(groups.enumerate().map(|(i, g)| g << 1 | u8::from(i < last)));
+    if sign == NEGATIVE {
+        for byte in &mut out[start + 2..] {
+            *byte = !*byte;
+        }
+    }
+}
+
 pub fn string(s: &[u8]) -> Vec<u8> {
-    let mut out = string_prefix(s);
-    out.extend_from_slice(&[0, 1]);
+    let mut out = Vec::with_capacity(s.len() + 3);
+    put_string(&mut out, s);
     out
+}
+
+fn put_string(out: &mut Vec<u8>, s: &[u8]) {
+    put_string_prefix(out, s);
+    out.extend_from_slice(&[0, 1]);
 }
 
 /// The beginning of the code of every string that starts with `s`: its bytes with each zero byte
 /// escaped as `00 ff`. `00 01` ends a string: it sorts before any byte that can follow, and no
 /// code is the beginning of another.
 pub fn string_prefix(s: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len() + 2);
+    let mut out = Vec::with_capacity(s.len() + 1);
+    put_string_prefix(&mut out, s);
+    out
+}
+
+fn put_string_prefix(out: &mut Vec<u8>, s: &[u8]) {
     out.push(STRING);
-    for &byte in s {
-        out.push(byte);
-        if byte == 0 {
+    for part in s.split_inclusive(|&byte| byte == 0) {
+        out.extend_from_slice(part);
+        if part.last() == Some(&0) {
             out.push(0xff);
         }
     }
-    out
 }
 
 /// The string a string code stands for.
@@ -249,6 +280,44 @@ pub fn of_stored(value: &Stored) -> Code {
         Stored::BigInt(value) => Some(big(value)),
         Stored::Nil | Stored::Table(_) | Stored::Function(_) | Stored::Builtin(_) | Stored::Embedded(..) => None,
     }
+}
+
+/// Puts the code of a value into `out` from the value's bytes (as [`Stored::step`] finds them),
+/// decoding only what holds more than a scalar; false if the value has no code.
+pub fn of_bytes_into(bytes: &[u8], out: &mut Vec<u8>) -> Result<bool, Corrupt> {
+    let word = |rest: &[u8]| -> Result<[u8; 8], Corrupt> {
+        rest.try_into().map_err(|_| Corrupt("a number of the wrong length"))
+    };
+    out.clear();
+    match bytes.split_first() {
+        Some((b'I', rest)) => put_integer(out, i64::from_le_bytes(word(rest)?)),
+        Some((b'D', rest)) => return Ok(put_float(out, f64::from_le_bytes(word(rest)?))),
+        Some((b'S', rest)) => put_string(out, rest),
+        Some((b'T', [])) => out.push(TRUE),
+        Some((b'F', [])) => out.push(FALSE),
+        Some((b'N', [])) => out.push(NULL),
+        _ => match of_stored(&Stored::read(bytes)?) {
+            Some(code) => out.extend_from_slice(&code),
+            None => return Ok(false),
+        },
+    }
+    Ok(true)
+}
+
+/// The bytewise order of two codes, as slices' `cmp`, eight bytes at a time: wasm's `memcmp`,
+/// which that calls, goes a byte at a time, and a scan compares codes a few times per record.
+pub fn compare(a: &[u8], b: &[u8]) -> Ordering {
+    let (mut left, mut right) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in left.by_ref().zip(right.by_ref()) {
+        let word = |bytes: &[u8]| bytes.try_into().map_or(0, u64::from_be_bytes);
+        let (x, y) = (word(x), word(y));
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    let done = a.len().min(b.len()) / 8 * 8;
+    let (a, b) = (&a[done..], &b[done..]);
+    a.iter().zip(b).find(|(x, y)| x != y).map_or_else(|| a.len().cmp(&b.len()), |(x, y)| x.cmp(y))
 }
 
 /// The least key after every key that begins with `prefix`, if there is one.

@@ -9,16 +9,17 @@
 //! judged as the call sees them. Every comparison is on the codes of order.rs, so the index and
 //! the scan agree by construction.
 
-use std::collections::{BTreeSet, HashSet};
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use mlua::{Lua, Table, Value};
 
 use super::catalog::{Index, Watched, display};
-use super::codec::{self, Key, KeyCode, Stored};
+use super::codec::{self, Key, KeyCode, Step, Stored};
 use super::node::{key_of, segment};
 use super::order::{self, Class};
 use super::views::{Fired, watches};
-use super::{GLOBAL, HomeError, Inner};
+use super::{GLOBAL, HomeError, Inner, to_host};
 use crate::bindings::cu::unit::kv::KeyRange;
 
 /// The seed's default limit.
@@ -26,6 +27,9 @@ pub const DEFAULT_LIMIT: usize = 100;
 
 /// Values read per batch when fields are fetched from the store.
 const BATCH: usize = 4096;
+
+/// Entries per page of a scan that reads a whole table.
+const SCAN_PAGE: u32 = 1024;
 
 const OPERATORS: &str = "=, !=, <, <=, >, >=, between, startsWith, endsWith, contains";
 
@@ -58,7 +62,8 @@ enum Test {
 
 impl Condition {
     fn matches(&self, code: &[u8]) -> bool {
-        let in_span = code >= self.start.as_slice() && self.end.as_ref().is_none_or(|end| code < end.as_slice());
+        let in_span = order::compare(code, &self.start).is_ge()
+            && self.end.as_ref().is_none_or(|end| order::compare(code, end).is_lt());
         in_span
             && match &self.test {
                 Test::Span => true,
@@ -267,9 +272,139 @@ type Hit = (Vec<u8>, KeyCode);
 /// tables read on the way to them.
 type Fetched = (Vec<Option<Vec<u8>>>, Vec<u64>);
 
+/// The first hits of a query in its order, up to its limit, of however many are offered: a hit
+/// that cannot be among them is turned away before its code and key are copied.
+struct Best<'q> {
+    query: &'q Query,
+    hits: Vec<Hit>,
+    /// The last hit kept by the latest trim: no hit after it is among the first.
+    bound: Option<Hit>,
+}
+
+impl<'q> Best<'q> {
+    fn new(query: &'q Query) -> Self {
+        Best { query, hits: Vec::new(), bound: None }
+    }
+
+    /// The query's order: by code, ties by key, both backwards in a descending sort.
+    fn order(&self, (code, key): (&[u8], &[u8]), other: &Hit) -> Ordering {
+        let ascending = order::compare(code, &other.0).then_with(|| order::compare(key, &other.1.0));
+        if self.query.descending { ascending.reverse() } else { ascending }
+    }
+
+    fn admits(&self, code: &[u8], key: &[u8]) -> bool {
+        self.bound.as_ref().is_none_or(|bound| self.order((code, key), bound).is_lt())
+    }
+
+    /// Offers a hit by reference, copied only if it is kept.
+    fn offer(&mut self, code: &[u8], key: &[u8]) {
+        if self.admits(code, key) {
+            self.keep((code.to_vec(), KeyCode(key.to_vec())));
+        }
+    }
+
+    fn push(&mut self, hit: Hit) {
+        if self.admits(&hit.0, &hit.1.0) {
+            self.keep(hit);
+        }
+    }
+
+    fn keep(&mut self, hit: Hit) {
+        self.hits.push(hit);
+        if self.hits.len() >= 2 * self.query.limit.max(64) {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        let limit = self.query.limit;
+        if self.hits.len() > limit {
+            let mut hits = std::mem::take(&mut self.hits);
+            hits.select_nth_unstable_by(limit - 1, |a, b| self.order((&a.0, &a.1.0), b));
+            hits.truncate(limit);
+            self.bound = hits.last().cloned();
+            self.hits = hits;
+        }
+    }
+
+    /// The hits kept, in order.
+    fn into_sorted(mut self) -> Vec<Hit> {
+        self.trim();
+        let mut hits = std::mem::take(&mut self.hits);
+        hits.sort_unstable_by(|a, b| self.order((&a.0, &a.1.0), b));
+        hits
+    }
+}
+
 impl Inner {
     /// The records `query` selects, in order: each key with its value as the call sees it.
     pub(super) fn query(&mut self, lua: &Lua, query: &Query) -> Result<Vec<(Value, Value)>, HomeError> {
+        let (table, hits) = self.select(lua, query)?;
+        if let Some(id) = self.id_of(&table)? {
+            self.read_entries(id, &hits)?;
+            // The records themselves, in one round trip rather than one each when they are read.
+            let backing = self.call.nodes.get(&id).map(|node| node.backing.clone());
+            let mut records = Vec::new();
+            for code in &hits {
+                let key = self.key_value(&key_of_hit(code)?)?;
+                if let Some(Value::Table(record)) = backing.as_ref().map(|b| b.raw_get(key)).transpose()?
+                    && let Some(record) = self.id_of(&record)?
+                {
+                    records.push(record);
+                }
+            }
+            self.prefetch(&records, &[])?;
+        }
+        hits.iter()
+            .map(|code| {
+                let key = key_of_hit(code)?;
+                let value = self.get_in_view(&table, &key)?;
+                Ok((self.key_value(&key)?, value))
+            })
+            .collect()
+    }
+
+    /// The records `query` selects, in order, for the host: each key and value in the packed
+    /// form, straight from the store when the record is plain and the call has not changed it,
+    /// else as the call sees it, to be converted.
+    pub(super) fn query_for_host(&mut self, lua: &Lua, query: &Query) -> Result<Vec<(Vec<u8>, Found)>, HomeError> {
+        let (table, hits) = self.select(lua, query)?;
+        let id = self.id_of(&table)?.filter(|id| !self.is_embedded(*id));
+        let stored = match id.and_then(|id| self.call.nodes.get(&id).map(|node| (id, node))) {
+            Some((id, node)) => {
+                let unread: Vec<&KeyCode> =
+                    hits.iter().filter(|c| !node.dirty.contains_key(*c) && !node.stored.contains_key(*c)).collect();
+                let keys: Vec<Vec<u8>> = unread.iter().map(|c| codec::entry_key(id, c)).collect();
+                let read: HashMap<&KeyCode, Option<Stored>> =
+                    unread.into_iter().zip(self.read_values(&keys)?).collect();
+                let node = &self.call.nodes[&id];
+                let mut stored = Vec::with_capacity(hits.len());
+                for code in &hits {
+                    stored.push(match (node.dirty.contains_key(code), node.stored.get(code), read.get(code)) {
+                        (true, ..) => None,
+                        (false, Some(bytes), _) => bytes.as_deref().map(Stored::decode).transpose().ok().flatten(),
+                        (false, None, Some(value)) => value.clone(),
+                        (false, None, None) => None,
+                    });
+                }
+                stored
+            }
+            None => vec![None; hits.len()],
+        };
+        let mut out = Vec::with_capacity(hits.len());
+        for (code, stored) in hits.iter().zip(stored) {
+            let key = key_of_hit(code)?;
+            let found = match stored.as_ref().and_then(to_host::value) {
+                Some(packed) => Found::Packed(packed),
+                None => Found::Lua(self.get_in_view(&table, &key)?),
+            };
+            out.push((to_host::key(&key), found));
+        }
+        Ok(out)
+    }
+
+    /// The table `query` reads and the keys of the records it selects, in order.
+    fn select(&mut self, lua: &Lua, query: &Query) -> Result<(Table, Vec<KeyCode>), HomeError> {
         let way = self.walk_table_path(None, &query.table)?;
         let invalid = |why: String| HomeError::Invalid(why);
         let table = match (way.table, way.obstacle) {
@@ -284,39 +419,15 @@ impl Inner {
         };
         // The call's changes to embedded records are changes to their tables' entries.
         self.propagate_embedded_changes()?;
-        let mut hits = match self.id_of(&table)? {
+        let hits = match self.id_of(&table)? {
             Some(id) if !self.is_embedded(id) => self.query_stored(lua, query, &table, id)?,
             _ => self.scan_in_view(lua, query, &table, None)?,
         };
-        hits.sort();
-        if query.descending {
-            hits.reverse();
+        let mut best = Best::new(query);
+        for hit in hits {
+            best.push(hit);
         }
-        hits.truncate(query.limit);
-        if let Some(id) = self.id_of(&table)? {
-            let keys: Vec<KeyCode> = hits.iter().map(|(_, key)| key.clone()).collect();
-            self.read_entries(id, &keys)?;
-            // The records themselves, in one round trip rather than one each when they are read.
-            let backing = self.call.nodes.get(&id).map(|node| node.backing.clone());
-            let mut records = Vec::new();
-            for key in &keys {
-                let key = Key::decode(&key.0).map_err(|e| HomeError::Corrupt(format!("a key cannot be read: {e}")))?;
-                if let Some(Value::Table(record)) =
-                    backing.as_ref().map(|b| b.raw_get(self.key_value(&key)?)).transpose()?
-                    && let Some(record) = self.id_of(&record)?
-                {
-                    records.push(record);
-                }
-            }
-            self.prefetch(&records, &[])?;
-        }
-        hits.into_iter()
-            .map(|(_, code)| {
-                let key = Key::decode(&code.0).map_err(|e| HomeError::Corrupt(format!("a key cannot be read: {e}")))?;
-                let value = self.get_in_view(&table, &key)?;
-                Ok((self.key_value(&key)?, value))
-            })
-            .collect()
+        Ok((table, best.into_sorted().into_iter().map(|(_, key)| key).collect()))
     }
 
     fn query_stored(&mut self, lua: &Lua, query: &Query, table: &Table, id: u64) -> Result<Vec<Hit>, HomeError> {
@@ -395,7 +506,7 @@ impl Inner {
                     found
                         .into_iter()
                         .zip(fetched)
-                        .filter_map(|((_, key), (codes, _))| judge(query, &codes).map(|s| (s, key))),
+                        .filter_map(|((_, key), (codes, _))| judge(query, codes).map(|s| (s, key))),
                 );
             } else {
                 hits.extend(found);
@@ -410,35 +521,48 @@ impl Inner {
     /// The committed records of a table without a usable index: one scan of the table and the
     /// fields in batches. Records the call changed are judged as it sees them.
     fn scan_stored(&mut self, lua: &Lua, query: &Query, table: &Table, id: u64) -> Result<Vec<Hit>, HomeError> {
-        let entries = self.store.scan_prefix(&codec::entry_prefix(id))?;
+        let prefix = codec::entry_prefix(id);
         let path = query.table_path();
-        let records = entries
-            .into_iter()
-            .map(|(key, bytes)| {
-                let stored =
-                    Stored::decode(&bytes).map_err(|e| HomeError::Corrupt(format!("{path} cannot be read: {e}")))?;
-                Ok((KeyCode(key), Some(stored)))
-            })
-            .collect::<Result<Vec<_>, HomeError>>()?;
-        let keys: Vec<KeyCode> = records.iter().map(|(key, _)| key.clone()).collect();
-        let fields: Vec<Vec<KeyCode>> = query.conditions.iter().map(|c| c.field.clone()).collect();
-        let fetched = self.fetch_fields(id, records, &fields)?;
-        let changed: HashSet<u64> =
-            self.call.nodes.iter().filter(|(_, node)| !node.dirty.is_empty()).map(|(id, _)| *id).collect();
+        let corrupt = |e: codec::Corrupt| HomeError::Corrupt(format!("{path} cannot be read: {e}"));
         let mut mine: BTreeSet<KeyCode> =
             self.call.nodes.get(&id).map(|node| node.dirty.keys().cloned().collect()).unwrap_or_default();
-        let mut hits = Vec::new();
+        // Fields are read in place from the records' bytes, a page at a time; records with a
+        // field behind a stored table are decoded, and their tables read, in batches after.
+        let mut best = Best::new(query);
+        let mut behind = Vec::new();
+        let mut codes = vec![Vec::new(); query.conditions.len()];
+        let end = order::after_prefix(&prefix);
+        self.store.scan_pages::<HomeError>(prefix.clone(), end, false, SCAN_PAGE, |page| {
+            for (key, bytes) in page {
+                let key = &key[prefix.len()..];
+                if !mine.is_empty() && mine.contains(&KeyCode(key.to_vec())) {
+                    continue;
+                }
+                let (_, value) = codec::unsealed(&bytes).map_err(corrupt)?;
+                match judge_in_place(value, &query.conditions, &mut codes).map_err(corrupt)? {
+                    Some(true) => best.offer(&codes[0], key),
+                    Some(false) => {}
+                    None => behind.push((KeyCode(key.to_vec()), Some(Stored::read(value).map_err(corrupt)?))),
+                }
+            }
+            Ok(true)
+        })?;
+        let keys: Vec<KeyCode> = behind.iter().map(|(key, _)| key.clone()).collect();
+        let fields: Vec<Vec<KeyCode>> = query.conditions.iter().map(|c| c.field.clone()).collect();
+        let fetched = self.fetch_fields(id, behind, &fields)?;
+        let changed: HashSet<u64> =
+            self.call.nodes.iter().filter(|(_, node)| !node.dirty.is_empty()).map(|(id, _)| *id).collect();
         for (key, (codes, nodes)) in keys.into_iter().zip(fetched) {
             if nodes.iter().any(|node| changed.contains(node)) {
                 mine.insert(key);
-            } else if !mine.contains(&key)
-                && let Some(sort) = judge(query, &codes)
-            {
-                hits.push((sort, key));
+            } else if let Some(sort) = judge(query, codes) {
+                best.push((sort, key));
             }
         }
-        hits.extend(self.scan_in_view(lua, query, table, Some(&mine))?);
-        Ok(hits)
+        for hit in self.scan_in_view(lua, query, table, Some(&mine))? {
+            best.push(hit);
+        }
+        Ok(best.into_sorted())
     }
 
     /// Records judged as the call sees them: those in `only`, or all of the table.
@@ -461,7 +585,7 @@ impl Inner {
         }
         let mut hits = Vec::new();
         for code in keys {
-            let key = Key::decode(&code.0).map_err(|e| HomeError::Corrupt(format!("a key cannot be read: {e}")))?;
+            let key = key_of_hit(&code)?;
             let record = self.get_in_view(table, &key)?;
             let mut codes = Vec::with_capacity(query.conditions.len());
             for condition in &query.conditions {
@@ -478,7 +602,7 @@ impl Inner {
                 codes.push(order::of_lua(lua, &value));
             }
             if !record.is_nil()
-                && let Some(sort) = judge(query, &codes)
+                && let Some(sort) = judge(query, codes)
             {
                 hits.push((sort, code));
             }
@@ -563,13 +687,51 @@ impl Inner {
     }
 }
 
+/// The key of a record a query selected.
+fn key_of_hit(code: &KeyCode) -> Result<Key, HomeError> {
+    Key::decode(&code.0).map_err(|e| HomeError::Corrupt(format!("a key cannot be read: {e}")))
+}
+
+/// A record a query selected, for the host.
+pub enum Found {
+    /// In the packed form already.
+    Packed(Vec<u8>),
+    /// As the call sees it: converted by the caller.
+    Lua(Value),
+}
+
 /// Whether a record whose condition fields have `codes` matches every condition; if so, what it
 /// sorts by (the first condition's field).
-fn judge(query: &Query, codes: &[Option<Vec<u8>>]) -> Option<Vec<u8>> {
-    for (condition, code) in query.conditions.iter().zip(codes) {
+fn judge(query: &Query, mut codes: Vec<Option<Vec<u8>>>) -> Option<Vec<u8>> {
+    for (condition, code) in query.conditions.iter().zip(&codes) {
         if !code.as_ref().is_some_and(|code| condition.matches(code)) {
             return None;
         }
     }
-    Some(codes.first().cloned().flatten().unwrap_or_default())
+    codes.swap_remove(0)
+}
+
+/// Whether a record matches every condition, judged on its value's bytes: `codes` receives the
+/// code of each field up to the first that fails (the first, what the record sorts by). None
+/// when a field lies behind a stored table, to be read.
+fn judge_in_place(
+    record: &[u8],
+    conditions: &[Condition],
+    codes: &mut [Vec<u8>],
+) -> Result<Option<bool>, codec::Corrupt> {
+    'fields: for (condition, code) in conditions.iter().zip(codes) {
+        let mut value = record;
+        for step in &condition.field {
+            value = match Stored::step(value, step)? {
+                Step::Found(value) => value,
+                Step::Node => return Ok(None),
+                Step::Missing => return Ok(Some(false)),
+            };
+        }
+        if order::of_bytes_into(value, code)? && condition.matches(code) {
+            continue 'fields;
+        }
+        return Ok(Some(false));
+    }
+    Ok(Some(true))
 }

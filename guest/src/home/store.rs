@@ -161,17 +161,18 @@ impl Store {
             false => bucket.scan(&keys, cursor, page),
             true => bucket.scan_reverse(&keys, cursor, page),
         }?;
-        let mut entries = Vec::with_capacity(found.entries.len());
         let behind = |key: &Vec<u8>| {
             cursor.is_some_and(|from| if reverse { key.as_slice() > from } else { key.as_slice() < from })
         };
-        for Entry { key, value } in found.entries {
-            let outside = key < range.start || range.end.as_ref().is_some_and(|end| key >= *end);
-            if outside || behind(&key) {
+        // A page is in key order (kv.wit), so it is in the range when its ends are: checking
+        // every key cost a tenth of a whole table's scan.
+        for key in found.entries.first().into_iter().chain(found.entries.last()).map(|entry| &entry.key) {
+            let outside = *key < range.start || range.end.as_ref().is_some_and(|end| key >= end);
+            if outside || behind(key) {
                 return Err(broken("a scan returned a key outside the range asked for".into()));
             }
-            entries.push((key, value));
         }
+        let entries = found.entries.into_iter().map(|Entry { key, value }| (key, value)).collect();
         // A cursor that does not move on would make a paging loop run forever.
         if let Some(next) = &found.cursor
             && cursor.is_some_and(|from| if reverse { next.as_slice() >= from } else { next.as_slice() <= from })
