@@ -70,6 +70,22 @@ test('data and a closure in _home survive a reload through IndexedDB', async () 
   await page.close();
 });
 
+test('every query operator matches a brute-force reference on IndexedDB, with and without indexes', async () => {
+  const page = await openPage();
+  const result = await page.evaluate(async () => {
+    const { checkQueries } = await import('/test/query-reference.js');
+    const cu = new window.cuTest.Cu({ store: 'indexeddb:cu-queries' });
+    await cu.load();
+    const result = await checkQueries(cu);
+    await cu.flush();
+    return result;
+  });
+  assert.equal(result.ran, 240);
+  assert.deepEqual(result.mismatches, []);
+  assert.deepEqual(result.problems, []);
+  await page.close();
+});
+
 test("seed 004's examples run as written on IndexedDB", async () => {
   const page = await openPage();
   const seen = await page.evaluate(async () => {

@@ -2,10 +2,14 @@
 // open — argument shapes, RegExp patterns, errors — all through the component.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { Cu, CuError, LuaWASM, SchemaError } from '../../src/node/index.js';
 import { luaPattern } from '../../src/common/pattern.js';
+import { checkQueries } from '../query-reference.js';
 import { checkSeed004, runSeed004 } from '../seed004.js';
 
 async function unit(options = {}) {
@@ -90,4 +94,16 @@ test('functions, validation and the audit log with a label', async () => {
   ]);
   assert.ok(log.every((entry) => entry.time instanceof Date));
   assert.deepEqual(cu.getAuditLog({ until: 0 }), []);
+});
+
+test('every operator matches a brute-force reference on random records, with and without indexes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cu-queries-'));
+  for (const store of ['memory', `sqlite:${join(dir, 'home.sqlite')}`]) {
+    const cu = new Cu({ store });
+    await cu.load();
+    const { ran, mismatches, problems } = await checkQueries(cu);
+    assert.equal(ran, 240, store);
+    assert.deepEqual(mismatches, [], store);
+    assert.deepEqual(problems, [], store);
+  }
 });
