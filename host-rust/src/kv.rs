@@ -28,11 +28,18 @@ fn range(keys: wit::Keys) -> KeyRange {
     }
 }
 
+/// A page packed as wit/kv.wit has it: each key and value after its length.
 fn page(page: Page) -> wit::Page {
-    wit::Page {
-        entries: page.entries.into_iter().map(|(key, value)| wit::Entry { key, value }).collect(),
-        cursor: page.cursor,
+    let size = page.entries.iter().map(|(key, value)| 8 + key.len() + value.len()).sum();
+    let mut entries = Vec::with_capacity(size);
+    for (key, value) in &page.entries {
+        for bytes in [key, value] {
+            // The store's limits (4 KiB keys, 16 MiB values) keep lengths within a u32.
+            entries.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            entries.extend_from_slice(bytes);
+        }
     }
+    wit::Page { entries, cursor: page.cursor }
 }
 
 impl State {

@@ -184,8 +184,8 @@ impl Inner {
         };
         let mut records = Vec::new();
         self.store.scan_pages::<HomeError>(start, Some(end), false, 1024, |page| {
-            for (_, bytes) in page {
-                let record = Record::decode(&bytes)
+            for (_, bytes) in page.entries() {
+                let record = Record::decode(bytes)
                     .map_err(|e| HomeError::Corrupt(format!("an entry of the audit log cannot be read: {e}")))?;
                 records.push(record);
                 if records.len() >= limit {

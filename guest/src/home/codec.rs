@@ -349,7 +349,7 @@ impl Stored {
                 reader.byte()?;
                 for _ in 0..reader.u32()? {
                     let (at, value) = (reader.bytes()?, reader.bytes()?);
-                    if at == key.0.as_slice() {
+                    if at.len() == key.0.len() && super::order::compare(at, &key.0).is_eq() {
                         return Ok(Step::Found(value));
                     }
                 }
@@ -659,12 +659,8 @@ impl<'a> Reader<'a> {
 const XXH64_FROM: u8 = 3;
 
 /// The checksum of the bytes before it, as the format they were written in has it.
-fn checksum(format: u8, bytes: &[u8]) -> [u8; CHECKSUM_LEN] {
-    if format >= XXH64_FROM {
-        (xxhash_rust::xxh64::xxh64(bytes, 0) as u32).to_le_bytes()
-    } else {
-        crc32fast::hash(bytes).to_le_bytes()
-    }
+fn checksum(format: u8, bytes: &[u8]) -> u32 {
+    if format >= XXH64_FROM { xxhash_rust::xxh64::xxh64(bytes, 0) as u32 } else { crc32fast::hash(bytes) }
 }
 
 /// Format version, contents, checksum.
@@ -673,7 +669,7 @@ pub fn sealed(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     out.push(FORMAT);
     write(&mut out);
     let sum = checksum(FORMAT, &out);
-    out.extend_from_slice(&sum);
+    out.extend_from_slice(&sum.to_le_bytes());
     out
 }
 
@@ -683,6 +679,8 @@ pub fn unsealed(bytes: &[u8]) -> Result<(u8, &[u8]), Corrupt> {
         return Err(Corrupt("too short to be a stored value"));
     }
     let (body, sum) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
+    // As a number: comparing the bytes would be a call to wasm's memcmp for every value read.
+    let sum = sum.try_into().map_or(0, u32::from_le_bytes);
     let damaged = Corrupt("its checksum does not match: the bytes were damaged");
     match body[0] {
         v @ OLDEST_FORMAT..=FORMAT if checksum(v, body) == sum => Ok((v, &body[1..])),

@@ -307,17 +307,25 @@ pub fn of_bytes_into(bytes: &[u8], out: &mut Vec<u8>) -> Result<bool, Corrupt> {
 /// The bytewise order of two codes, as slices' `cmp`, eight bytes at a time: wasm's `memcmp`,
 /// which that calls, goes a byte at a time, and a scan compares codes a few times per record.
 pub fn compare(a: &[u8], b: &[u8]) -> Ordering {
-    let (mut left, mut right) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (x, y) in left.by_ref().zip(right.by_ref()) {
-        let word = |bytes: &[u8]| bytes.try_into().map_or(0, u64::from_be_bytes);
-        let (x, y) = (word(x), word(y));
+    let common = a.len().min(b.len());
+    let (head, tail) = (&a[..common], &b[..common]);
+    let word =
+        |bytes: &[u8], at: usize| bytes.get(at..at + 8).and_then(|w| w.try_into().ok()).map_or(0, u64::from_be_bytes);
+    let mut at = 0;
+    while at + 8 <= common {
+        let (x, y) = (word(head, at), word(tail, at));
         if x != y {
             return x.cmp(&y);
         }
+        at += 8;
     }
-    let done = a.len().min(b.len()) / 8 * 8;
-    let (a, b) = (&a[done..], &b[done..]);
-    a.iter().zip(b).find(|(x, y)| x != y).map_or_else(|| a.len().cmp(&b.len()), |(x, y)| x.cmp(y))
+    while at < common {
+        if head[at] != tail[at] {
+            return head[at].cmp(&tail[at]);
+        }
+        at += 1;
+    }
+    a.len().cmp(&b.len())
 }
 
 /// The least key after every key that begins with `prefix`, if there is one.

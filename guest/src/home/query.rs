@@ -488,8 +488,8 @@ impl Inner {
         let mut cursor = None;
         loop {
             let (entries, next) = self.store.scan_page(&range, reverse, cursor.as_deref(), page)?;
-            let mut found = Vec::with_capacity(entries.len());
-            for (key, _) in entries {
+            let mut found = Vec::new();
+            for (key, _) in entries.entries() {
                 let rest = &key[prefix.len()..];
                 let length =
                     order::length(rest).ok_or_else(|| HomeError::Corrupt(format!("{path} holds a damaged entry")))?;
@@ -533,12 +533,12 @@ impl Inner {
         let mut codes = vec![Vec::new(); query.conditions.len()];
         let end = order::after_prefix(&prefix);
         self.store.scan_pages::<HomeError>(prefix.clone(), end, false, SCAN_PAGE, |page| {
-            for (key, bytes) in page {
+            for (key, bytes) in page.entries() {
                 let key = &key[prefix.len()..];
                 if !mine.is_empty() && mine.contains(&KeyCode(key.to_vec())) {
                     continue;
                 }
-                let (_, value) = codec::unsealed(&bytes).map_err(corrupt)?;
+                let (_, value) = codec::unsealed(bytes).map_err(corrupt)?;
                 match judge_in_place(value, &query.conditions, &mut codes).map_err(corrupt)? {
                     Some(true) => best.offer(&codes[0], key),
                     Some(false) => {}

@@ -49,6 +49,41 @@ const PAGE: u32 = 4096;
 /// Stored entries, keys and values.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// A page of a scan as the host packs it (wit/kv.wit), its entries read in place.
+pub struct Page {
+    bytes: Vec<u8>,
+    /// Where each entry's key and value lie in `bytes`.
+    at: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+}
+
+impl Page {
+    fn parse(bytes: Vec<u8>) -> Result<Page, StoreError> {
+        let mut at = Vec::new();
+        let mut next = 0;
+        let field = |next: &mut usize| -> Option<std::ops::Range<usize>> {
+            let length = u32::from_le_bytes(bytes.get(*next..*next + 4)?.try_into().ok()?) as usize;
+            let start = *next + 4;
+            let end = start.checked_add(length).filter(|end| *end <= bytes.len())?;
+            *next = end;
+            Some(start..end)
+        };
+        while next < bytes.len() {
+            let entry = field(&mut next).zip(field(&mut next));
+            at.push(entry.ok_or_else(|| broken("a scan returned a page cut short".into()))?);
+        }
+        Ok(Page { bytes, at })
+    }
+
+    /// The entries, keys and values, in the scan's order.
+    pub fn entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.at.iter().map(|(key, value)| (&self.bytes[key.clone()], &self.bytes[value.clone()]))
+    }
+
+    fn key(&self, entry: Option<&(std::ops::Range<usize>, std::ops::Range<usize>)>) -> Option<&[u8]> {
+        entry.map(|(key, _)| &self.bytes[key.clone()])
+    }
+}
+
 pub struct Store {
     name: String,
     bucket: Option<Bucket>,
@@ -110,10 +145,7 @@ impl Store {
         let mut entries = Vec::new();
         let end = super::order::after_prefix(prefix);
         self.scan_pages::<StoreError>(prefix.to_vec(), end, false, PAGE, |page| {
-            entries.extend(page.into_iter().map(|(mut key, value)| {
-                key.drain(..prefix.len());
-                (key, value)
-            }));
+            entries.extend(page.entries().map(|(key, value)| (key[prefix.len()..].to_vec(), value.to_vec())));
             Ok(true)
         })?;
         Ok(entries)
@@ -127,13 +159,13 @@ impl Store {
         end: Option<Vec<u8>>,
         reverse: bool,
         page: u32,
-        mut each: impl FnMut(Entries) -> Result<bool, E>,
+        mut each: impl FnMut(&Page) -> Result<bool, E>,
     ) -> Result<(), E> {
         let range = KeyRange { start, end };
         let mut cursor: Option<Vec<u8>> = None;
         loop {
             let (entries, next) = self.scan_page(&range, reverse, cursor.as_deref(), page)?;
-            if !each(entries)? {
+            if !each(&entries)? {
                 return Ok(());
             }
             match next {
@@ -151,9 +183,9 @@ impl Store {
         reverse: bool,
         cursor: Option<&[u8]>,
         page: u32,
-    ) -> Result<(Entries, Option<Vec<u8>>), StoreError> {
+    ) -> Result<(Page, Option<Vec<u8>>), StoreError> {
         if range.end.as_ref().is_some_and(|end| *end <= range.start) {
-            return Ok((Vec::new(), None));
+            return Ok((Page { bytes: Vec::new(), at: Vec::new() }, None));
         }
         let bucket = self.bucket()?;
         let keys = Keys::Range(range.clone());
@@ -161,18 +193,22 @@ impl Store {
             false => bucket.scan(&keys, cursor, page),
             true => bucket.scan_reverse(&keys, cursor, page),
         }?;
-        let behind = |key: &Vec<u8>| {
-            cursor.is_some_and(|from| if reverse { key.as_slice() > from } else { key.as_slice() < from })
-        };
+        let entries = Page::parse(found.entries)?;
+        if entries.at.len() > page as usize {
+            return Err(broken(format!(
+                "a scan returned {} entries, more than the {page} asked for",
+                entries.at.len()
+            )));
+        }
+        let behind = |key: &[u8]| cursor.is_some_and(|from| if reverse { key > from } else { key < from });
         // A page is in key order (kv.wit), so it is in the range when its ends are: checking
         // every key cost a tenth of a whole table's scan.
-        for key in found.entries.first().into_iter().chain(found.entries.last()).map(|entry| &entry.key) {
-            let outside = *key < range.start || range.end.as_ref().is_some_and(|end| key >= end);
+        for key in [entries.key(entries.at.first()), entries.key(entries.at.last())].into_iter().flatten() {
+            let outside = key < range.start.as_slice() || range.end.as_deref().is_some_and(|end| key >= end);
             if outside || behind(key) {
                 return Err(broken("a scan returned a key outside the range asked for".into()));
             }
         }
-        let entries = found.entries.into_iter().map(|Entry { key, value }| (key, value)).collect();
         // A cursor that does not move on would make a paging loop run forever.
         if let Some(next) = &found.cursor
             && cursor.is_some_and(|from| if reverse { next.as_slice() >= from } else { next.as_slice() <= from })

@@ -144,8 +144,8 @@ export function bucketClass(storeOf) {
         const range = rangeOf(keys);
         // A cursor before the range (from another range's page) must not widen it.
         const from = cursor !== undefined && compareBytes(cursor, range.start) > 0 ? cursor : range.start;
-        if (range.end !== undefined && compareBytes(from, range.end) >= 0) return { entries: [] };
-        return this.store.scan(this.name, range, from, pageLimit(limit));
+        if (range.end !== undefined && compareBytes(from, range.end) >= 0) return packed({ entries: [] });
+        return packed(this.store.scan(this.name, range, from, pageLimit(limit)));
       });
     }
 
@@ -159,8 +159,8 @@ export function bucketClass(storeOf) {
         }
         // Empty when the bound is before the range's start, or is the start and excluded.
         const order = upper === undefined ? 1 : compareBytes(upper.key, range.start);
-        if (order < 0 || (order === 0 && !upper.included)) return { entries: [] };
-        return this.store.scanReverse(this.name, range, upper, pageLimit(limit));
+        if (order < 0 || (order === 0 && !upper.included)) return packed({ entries: [] });
+        return packed(this.store.scanReverse(this.name, range, upper, pageLimit(limit)));
       });
     }
 
@@ -171,6 +171,26 @@ export function bucketClass(storeOf) {
       });
     }
   };
+}
+
+/**
+ * A store's page as wit/kv.wit passes it: its entries in one byte array, each key and value after
+ * its length (u32, little-endian).
+ */
+function packed({ entries, cursor }) {
+  let size = 0;
+  for (const { key, value } of entries) size += 8 + key.length + value.length;
+  const bytes = new Uint8Array(size);
+  const view = new DataView(bytes.buffer);
+  let at = 0;
+  for (const { key, value } of entries) {
+    for (const part of [key, value]) {
+      view.setUint32(at, part.length, true);
+      bytes.set(part, at + 4);
+      at += 4 + part.length;
+    }
+  }
+  return cursor === undefined ? { entries: bytes } : { entries: bytes, cursor };
 }
 
 /**
