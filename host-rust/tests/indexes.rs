@@ -375,6 +375,16 @@ on_every_backend! {
             let script = one(&mut unit, &format!("return _home.t.{}", String::from_utf8_lossy(key)));
             assert_eq!(hit.value, script, "{:?}", hit.key);
         }
+        // Without conditions, every entry in key order, to the limit, by scan and in Lua.
+        let all = unit.home_query(&json!({"table": "t", "limit": 2})).expect("queries");
+        assert_eq!(keys(&all), ["a", "b"]);
+        let all = unit.home_query(&json!({"table": "t", "sort": "desc", "limit": 1})).expect("queries");
+        assert_eq!(keys(&all), ["e"]);
+        assert_eq!(all[0].value, Value::Integer(5));
+        assert_eq!(
+            one(&mut unit, "local hits = require('home').query{ table = 't', limit = 3 } return #hits .. hits[3].key"),
+            Value::from("3c")
+        );
         // A marked array with a key no array has fails as a script's would.
         let bad = unit.home_query(&json!({"table": "t", "field": "n", "operator": "=", "value": 4}));
         assert!(format!("{bad:?}").contains("__jsontype"), "{bad:?}");

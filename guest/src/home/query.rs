@@ -540,7 +540,7 @@ impl Inner {
                 }
                 let (_, value) = codec::unsealed(bytes).map_err(corrupt)?;
                 match judge_in_place(value, &query.conditions, &mut codes).map_err(corrupt)? {
-                    Some(true) => best.offer(&codes[0], key),
+                    Some(true) => best.offer(codes.first().map_or(&[], Vec::as_slice), key),
                     Some(false) => {}
                     None => behind.push((KeyCode(key.to_vec()), Some(Stored::read(value).map_err(corrupt)?))),
                 }
@@ -702,18 +702,19 @@ pub enum Found {
 
 /// Whether a record whose condition fields have `codes` matches every condition; if so, what it
 /// sorts by (the first condition's field).
-fn judge(query: &Query, mut codes: Vec<Option<Vec<u8>>>) -> Option<Vec<u8>> {
+fn judge(query: &Query, codes: Vec<Option<Vec<u8>>>) -> Option<Vec<u8>> {
     for (condition, code) in query.conditions.iter().zip(&codes) {
         if !code.as_ref().is_some_and(|code| condition.matches(code)) {
             return None;
         }
     }
-    codes.swap_remove(0)
+    // A query without conditions sorts by key alone.
+    Some(codes.into_iter().next().flatten().unwrap_or_default())
 }
 
 /// Whether a record matches every condition, judged on its value's bytes: `codes` receives the
-/// code of each field up to the first that fails (the first, what the record sorts by). None
-/// when a field lies behind a stored table, to be read.
+/// code of each field up to the first that fails (the first, what the record sorts by; a query
+/// without conditions has none). None when a field lies behind a stored table, to be read.
 fn judge_in_place(
     record: &[u8],
     conditions: &[Condition],
