@@ -5,7 +5,7 @@ use wasmtime::component::Resource;
 
 use crate::bindings::cu::unit::kv::{self as wit, Host, HostBucket};
 use crate::state::State;
-use crate::store::{Expectation, KeyRange, Page, Store, StoreError, Write};
+use crate::store::{Expectation, KeyRange, PackedEntries, Store, StoreError, Write};
 
 /// An open bucket: its name in the unit's store.
 #[derive(Debug)]
@@ -28,18 +28,8 @@ fn range(keys: wit::Keys) -> KeyRange {
     }
 }
 
-/// A page packed as wit/kv.wit has it: each key and value after its length.
-fn page(page: Page) -> wit::Page {
-    let size = page.entries.iter().map(|(key, value)| 8 + key.len() + value.len()).sum();
-    let mut entries = Vec::with_capacity(size);
-    for (key, value) in &page.entries {
-        for bytes in [key, value] {
-            // The store's limits (4 KiB keys, 16 MiB values) keep lengths within a u32.
-            entries.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-            entries.extend_from_slice(bytes);
-        }
-    }
-    wit::Page { entries, cursor: page.cursor }
+fn page((entries, cursor): (PackedEntries, Option<Vec<u8>>)) -> wit::Page {
+    wit::Page { entries: entries.into_bytes(), cursor }
 }
 
 impl State {
@@ -95,7 +85,7 @@ impl HostBucket for State {
         limit: u32,
     ) -> KvResult<wit::Page> {
         let (store, name) = self.bucket(&bucket)?;
-        Ok(store.scan(name, &range(keys), cursor.as_deref(), limit as usize).map(page).map_err(to_wit))
+        Ok(store.scan_packed(name, &range(keys), cursor.as_deref(), limit as usize).map(page).map_err(to_wit))
     }
 
     fn scan_reverse(
@@ -106,7 +96,7 @@ impl HostBucket for State {
         limit: u32,
     ) -> KvResult<wit::Page> {
         let (store, name) = self.bucket(&bucket)?;
-        Ok(store.scan_reverse(name, &range(keys), cursor.as_deref(), limit as usize).map(page).map_err(to_wit))
+        Ok(store.scan_reverse_packed(name, &range(keys), cursor.as_deref(), limit as usize).map(page).map_err(to_wit))
     }
 
     fn commit(

@@ -35,6 +35,8 @@ pub use error::{Error, LimitKind, Result, StoreErrorKind};
 pub use home::{AuditEntry, Hit, HomeKind, HomeOp, HomeStats, IndexInfo, IndexKind, Snapshot, Validation};
 pub use io::{IoOutcome, StreamProgress};
 pub use num_bigint::BigInt;
-pub use store::{Backend, Entries, Expectation, KeyRange, MAX_KEY, MAX_VALUE, Page, Store, StoreError, Write};
+pub use store::{
+    Backend, Entries, Expectation, KeyRange, MAX_KEY, MAX_VALUE, PackedEntries, Page, Store, StoreError, Write,
+};
 pub use unit::{MemoryStats, Outcome, Print, Unit, UnitOptions};
 pub use value::{BIGINT_MARKER, Json, MAX_DEPTH, Value, from_value, to_value};

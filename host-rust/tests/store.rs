@@ -55,6 +55,7 @@ on_every_backend! {
     prefix_scans
     scans_page_with_a_cursor
     scans_in_reverse
+    packed_scans_are_scans_packed
     delete_keys_by_prefix_and_range
     a_failed_expectation_writes_nothing
     expectations_of_absent_keys
@@ -259,6 +260,46 @@ fn scans_in_reverse(f: &Fixture) {
     assert_eq!((before.entries.len(), before.cursor), (0, None), "a cursor before the range's start");
     let backwards = store.scan_reverse(BUCKET, &range(b"k09", Some(b"k01")), None, 3).expect("scans");
     assert!(backwards.entries.is_empty(), "a range that ends before it starts is empty");
+}
+
+/// The pages the component receives (packed, each key and value after its length) hold what
+/// `scan` returns, in both directions, from every kind of cursor.
+fn packed_scans_are_scans_packed(f: &Fixture) {
+    let store = &f.store;
+    numbered(store, "k", 25);
+    numbered(store, "j", 3);
+    let packed = |page: &cu::Page| {
+        let mut out = cu::PackedEntries::default();
+        page.entries.iter().for_each(|(key, value)| out.push(key, value));
+        (out, page.cursor.clone())
+    };
+    let ranges = [
+        KeyRange::prefix(b"k"),
+        KeyRange::prefix(b""),
+        range(b"k05", Some(b"k15")),
+        range(b"k20", None),
+        range(b"k09", Some(b"k01")),
+    ];
+    let cursors: [Option<&[u8]>; 5] = [None, Some(b"a"), Some(b"k07"), Some(b"k10"), Some(b"z")];
+    for range in &ranges {
+        for cursor in cursors {
+            for limit in [0, 1, 3, 10, 100] {
+                let what = format!("{range:?} from {cursor:?}, {limit} at a time");
+                let forward = store.scan(BUCKET, range, cursor, limit).expect("scans");
+                assert_eq!(store.scan_packed(BUCKET, range, cursor, limit).expect("scans"), packed(&forward), "{what}");
+                let backward = store.scan_reverse(BUCKET, range, cursor, limit).expect("scans");
+                assert_eq!(
+                    store.scan_reverse_packed(BUCKET, range, cursor, limit).expect("scans"),
+                    packed(&backward),
+                    "{what}, in reverse"
+                );
+            }
+        }
+    }
+    let (bytes, _) = store.scan_packed(BUCKET, &range(b"k00", Some(b"k02")), None, 10).expect("scans");
+    let k00 = [&3u32.to_le_bytes()[..], b"k00", &3u32.to_le_bytes(), b"k00"].concat();
+    let k01 = [&3u32.to_le_bytes()[..], b"k01", &3u32.to_le_bytes(), b"k01"].concat();
+    assert_eq!(bytes.into_bytes(), [k00, k01].concat(), "the packing of wit/kv.wit");
 }
 
 fn delete_keys_by_prefix_and_range(f: &Fixture) {

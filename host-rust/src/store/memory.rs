@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Mutex;
 
-use super::{Backend, Expectation, KeyRange, Page, StoreError, Write, lock};
+use super::{Backend, Expectation, KeyRange, PackedEntries, Page, StoreError, Write, lock};
 
 type Bucket = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -18,6 +18,41 @@ impl Memory {
     fn with<R>(&self, bucket: &str, f: impl FnOnce(&mut Bucket) -> R) -> R {
         f(lock(&self.buckets).entry(bucket.to_string()).or_default())
     }
+
+    /// The entries of a page, from `start` up, to `each`; returns the next page's cursor.
+    fn scan_packed_with(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        start: &[u8],
+        limit: usize,
+        each: impl FnMut(&[u8], &[u8]),
+    ) -> Option<Vec<u8>> {
+        self.with(bucket, |b| overread(b.range(bounds(range, start)), limit, each))
+    }
+
+    /// The entries of a page, from `upper` down, to `each`; returns the next page's cursor.
+    fn scan_down_with(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        upper: Bound<&[u8]>,
+        limit: usize,
+        each: impl FnMut(&[u8], &[u8]),
+    ) -> Option<Vec<u8>> {
+        let bounds = (Bound::Included(range.start.clone()), upper.map(<[u8]>::to_vec));
+        self.with(bucket, |b| overread(b.range(bounds).rev(), limit, each))
+    }
+}
+
+/// Hands the first `limit` entries to `each`; the key after them is the next page's cursor.
+fn overread<'a>(
+    mut entries: impl Iterator<Item = (&'a Vec<u8>, &'a Vec<u8>)>,
+    limit: usize,
+    mut each: impl FnMut(&[u8], &[u8]),
+) -> Option<Vec<u8>> {
+    entries.by_ref().take(limit).for_each(|(key, value)| each(key, value));
+    entries.next().map(|(key, _)| key.clone())
 }
 
 /// The keys of `range` from `start` on, as a `BTreeMap::range` argument. The range must not end
@@ -32,10 +67,9 @@ impl Backend for Memory {
     }
 
     fn scan(&self, bucket: &str, range: &KeyRange, start: &[u8], limit: usize) -> Result<Page, StoreError> {
-        Ok(self.with(bucket, |b| {
-            let entries = b.range(bounds(range, start)).take(limit + 1).map(|(k, v)| (k.clone(), v.clone()));
-            Page::from_overread(entries.collect(), limit)
-        }))
+        let mut entries = Vec::new();
+        let cursor = self.scan_packed_with(bucket, range, start, limit, |k, v| entries.push((k.to_vec(), v.to_vec())));
+        Ok(Page { entries, cursor })
     }
 
     fn scan_reverse(
@@ -45,11 +79,31 @@ impl Backend for Memory {
         upper: Bound<&[u8]>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let bounds = (Bound::Included(range.start.clone()), upper.map(<[u8]>::to_vec));
-        Ok(self.with(bucket, |b| {
-            let entries = b.range(bounds).rev().take(limit + 1).map(|(k, v)| (k.clone(), v.clone()));
-            Page::from_overread(entries.collect(), limit)
-        }))
+        let mut entries = Vec::new();
+        let cursor = self.scan_down_with(bucket, range, upper, limit, |k, v| entries.push((k.to_vec(), v.to_vec())));
+        Ok(Page { entries, cursor })
+    }
+
+    fn scan_packed(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        start: &[u8],
+        limit: usize,
+        out: &mut PackedEntries,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.scan_packed_with(bucket, range, start, limit, |key, value| out.push(key, value)))
+    }
+
+    fn scan_reverse_packed(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        upper: Bound<&[u8]>,
+        limit: usize,
+        out: &mut PackedEntries,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.scan_down_with(bucket, range, upper, limit, |key, value| out.push(key, value)))
     }
 
     fn commit(&self, bucket: &str, writes: &[Write], expected: &[Expectation]) -> Result<(), StoreError> {

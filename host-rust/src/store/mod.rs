@@ -106,6 +106,26 @@ impl Page {
     }
 }
 
+/// Entries packed as wit/kv.wit's scan pages carry them, in one buffer: each key and value after
+/// its length (u32, little-endian).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PackedEntries(Vec<u8>);
+
+impl PackedEntries {
+    /// Appends an entry. The store's limits ([`MAX_KEY`], [`MAX_VALUE`]) keep lengths in a u32.
+    pub fn push(&mut self, key: &[u8], value: &[u8]) {
+        for bytes in [key, value] {
+            self.0.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            self.0.extend_from_slice(bytes);
+        }
+    }
+
+    /// The packed bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
 /// What every backend implements; [`Store`] wraps one. Buckets are independent key spaces,
 /// created on first write. Keys are ordered bytewise.
 pub trait Backend: Send + Sync + Debug {
@@ -125,6 +145,36 @@ pub trait Backend: Send + Sync + Debug {
     /// Checks every expectation and, if all hold, applies `writes` in order, atomically with the
     /// check; otherwise [`StoreError::Conflict`] and nothing written. [`Store`] has checked the limits.
     fn commit(&self, bucket: &str, writes: &[Write], expected: &[Expectation]) -> Result<(), StoreError>;
+
+    /// [`Backend::scan`], its entries appended to `out`; returns the page's cursor. A backend that
+    /// reads entries into buffers of its own overrides this to pack them as it reads, without a
+    /// copy of each: a page crosses into the component packed.
+    fn scan_packed(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        start: &[u8],
+        limit: usize,
+        out: &mut PackedEntries,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let page = self.scan(bucket, range, start, limit)?;
+        page.entries.iter().for_each(|(key, value)| out.push(key, value));
+        Ok(page.cursor)
+    }
+
+    /// [`Backend::scan_reverse`], packed as [`Backend::scan_packed`] packs.
+    fn scan_reverse_packed(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        upper: Bound<&[u8]>,
+        limit: usize,
+        out: &mut PackedEntries,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let page = self.scan_reverse(bucket, range, upper, limit)?;
+        page.entries.iter().for_each(|(key, value)| out.push(key, value));
+        Ok(page.cursor)
+    }
 }
 
 /// A store that units keep `_home` in: cheap to clone, shared by every unit given a clone.
@@ -197,12 +247,25 @@ impl Store {
         cursor: Option<&[u8]>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        // A cursor before the range (from another range's page) must not widen it.
-        let start = cursor.filter(|cursor| *cursor > range.start.as_slice()).unwrap_or(&range.start);
-        if range.ends_by(start) {
-            return Ok(Page::default());
+        match scan_start(range, cursor) {
+            Some(start) => self.backend.scan(bucket, range, start, limit.clamp(1, MAX_PAGE)),
+            None => Ok(Page::default()),
         }
-        self.backend.scan(bucket, range, start, limit.clamp(1, MAX_PAGE))
+    }
+
+    /// [`Store::scan`], its entries packed as the component receives them; returns them and the
+    /// page's cursor.
+    pub fn scan_packed(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        cursor: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<(PackedEntries, Option<Vec<u8>>), StoreError> {
+        into_packed(|out| match scan_start(range, cursor) {
+            Some(start) => self.backend.scan_packed(bucket, range, start, limit.clamp(1, MAX_PAGE), out),
+            None => Ok(None),
+        })
     }
 
     /// Up to `limit` entries of `range` in descending key order, from `cursor` (a page's cursor of
@@ -215,22 +278,24 @@ impl Store {
         cursor: Option<&[u8]>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        // A cursor past the range (from another range's page) must not widen it.
-        let upper = match (cursor, range.end.as_deref()) {
-            (Some(cursor), Some(end)) if cursor >= end => Bound::Excluded(end),
-            (Some(cursor), _) => Bound::Included(cursor),
-            (None, Some(end)) => Bound::Excluded(end),
-            (None, None) => Bound::Unbounded,
-        };
-        let empty = match upper {
-            Bound::Included(key) => key < range.start.as_slice(),
-            Bound::Excluded(key) => key <= range.start.as_slice(),
-            Bound::Unbounded => false,
-        };
-        if empty {
-            return Ok(Page::default());
+        match scan_upper(range, cursor) {
+            Some(upper) => self.backend.scan_reverse(bucket, range, upper, limit.clamp(1, MAX_PAGE)),
+            None => Ok(Page::default()),
         }
-        self.backend.scan_reverse(bucket, range, upper, limit.clamp(1, MAX_PAGE))
+    }
+
+    /// [`Store::scan_reverse`], packed as [`Store::scan_packed`] packs.
+    pub fn scan_reverse_packed(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        cursor: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<(PackedEntries, Option<Vec<u8>>), StoreError> {
+        into_packed(|out| match scan_upper(range, cursor) {
+            Some(upper) => self.backend.scan_reverse_packed(bucket, range, upper, limit.clamp(1, MAX_PAGE), out),
+            None => Ok(None),
+        })
     }
 
     /// Every entry under `prefix`, in key order.
@@ -268,6 +333,39 @@ impl Store {
         }
         self.backend.commit(bucket, writes, expected)
     }
+}
+
+/// A packed page from a scan that fills `out` and returns the cursor.
+fn into_packed(
+    scan: impl FnOnce(&mut PackedEntries) -> Result<Option<Vec<u8>>, StoreError>,
+) -> Result<(PackedEntries, Option<Vec<u8>>), StoreError> {
+    let mut out = PackedEntries::default();
+    let cursor = scan(&mut out)?;
+    Ok((out, cursor))
+}
+
+/// Where a scan of `range` from `cursor` starts; `None` when the range holds nothing from there.
+/// A cursor before the range (from another range's page) must not widen it.
+fn scan_start<'a>(range: &'a KeyRange, cursor: Option<&'a [u8]>) -> Option<&'a [u8]> {
+    let start = cursor.filter(|cursor| *cursor > range.start.as_slice()).unwrap_or(&range.start);
+    (!range.ends_by(start)).then_some(start)
+}
+
+/// Where a reverse scan of `range` from `cursor` starts; `None` when nothing lies below it.
+/// A cursor past the range (from another range's page) must not widen it.
+fn scan_upper<'a>(range: &'a KeyRange, cursor: Option<&'a [u8]>) -> Option<Bound<&'a [u8]>> {
+    let upper = match (cursor, range.end.as_deref()) {
+        (Some(cursor), Some(end)) if cursor >= end => Bound::Excluded(end),
+        (Some(cursor), _) => Bound::Included(cursor),
+        (None, Some(end)) => Bound::Excluded(end),
+        (None, None) => Bound::Unbounded,
+    };
+    let empty = match upper {
+        Bound::Included(key) => key < range.start.as_slice(),
+        Bound::Excluded(key) => key <= range.start.as_slice(),
+        Bound::Unbounded => false,
+    };
+    (!empty).then_some(upper)
 }
 
 fn check_size(what: &str, bytes: &[u8], limit: usize) -> Result<(), StoreError> {

@@ -11,7 +11,7 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 use super::connection::Lazy;
-use super::{Backend, Expectation, KeyRange, Page, StoreError, Write};
+use super::{Backend, Expectation, KeyRange, PackedEntries, Page, StoreError, Write};
 
 /// How long an operation waits for another connection's write transaction (in this process or
 /// another) before failing: commits are short, so waiting is almost always better than failing.
@@ -51,6 +51,11 @@ fn failed(error: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(format!("SQLite: {error}"))
 }
 
+/// A blob column of a row, as SQLite holds it.
+fn blob<'r>(row: &'r rusqlite::Row<'_>, column: usize) -> Result<&'r [u8], StoreError> {
+    row.get_ref(column).map_err(failed)?.as_blob().map_err(|e| failed(e.into()))
+}
+
 impl Sqlite {
     pub(super) fn new(path: PathBuf) -> Self {
         Self { path, connection: Lazy::new() }
@@ -77,7 +82,9 @@ impl Sqlite {
     }
 
     /// One page of a scan statement: its parameters are the bucket, the lowest key, the number of
-    /// entries to read (one past the limit) and, when the statement has one, the other bound.
+    /// entries to read (one past the limit) and, when the statement has one, the other bound. The
+    /// first `limit` entries go to `each` as SQLite holds them, without a copy; the key of the one
+    /// past them is the next page's cursor.
     fn page(
         &self,
         sql: &str,
@@ -85,19 +92,52 @@ impl Sqlite {
         low: &[u8],
         bound: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Page, StoreError> {
+        mut each: impl FnMut(&[u8], &[u8]),
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         self.with(|c| {
             let take = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
             let mut params: Vec<&dyn ToSql> = vec![&bucket, &low, &take];
             params.extend(bound.as_ref().map(|b| b as &dyn ToSql));
             let mut scan = c.prepare_cached(sql).map_err(failed)?;
-            let entries = scan
-                .query_map(params.as_slice(), |row| Ok((row.get(0)?, row.get(1)?)))
-                .map_err(failed)?
-                .collect::<Result<_, _>>()
-                .map_err(failed)?;
-            Ok(Page::from_overread(entries, limit))
+            let mut rows = scan.query(params.as_slice()).map_err(failed)?;
+            let mut read = 0;
+            while let Some(row) = rows.next().map_err(failed)? {
+                if read == limit {
+                    return Ok(Some(blob(row, 0)?.to_vec()));
+                }
+                each(blob(row, 0)?, blob(row, 1)?);
+                read += 1;
+            }
+            Ok(None)
         })
+    }
+
+    /// [`Sqlite::page`] into a [`Page`].
+    fn entries(
+        &self,
+        sql: &str,
+        bucket: &str,
+        low: &[u8],
+        bound: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let mut entries = Vec::new();
+        let cursor =
+            self.page(sql, bucket, low, bound, limit, |key, value| entries.push((key.to_vec(), value.to_vec())))?;
+        Ok(Page { entries, cursor })
+    }
+
+    /// The statement and bounds of a scan, and of a reverse scan.
+    fn forward(range: &KeyRange) -> (&'static str, Option<&[u8]>) {
+        (if range.end.is_some() { SCAN_TO } else { SCAN }, range.end.as_deref())
+    }
+
+    fn backward(upper: Bound<&[u8]>) -> (&'static str, Option<&[u8]>) {
+        match upper {
+            Bound::Included(key) => (SCAN_DOWN_THROUGH, Some(key)),
+            Bound::Excluded(key) => (SCAN_DOWN_BEFORE, Some(key)),
+            Bound::Unbounded => (SCAN_DOWN, None),
+        }
     }
 }
 
@@ -144,8 +184,8 @@ impl Backend for Sqlite {
     }
 
     fn scan(&self, bucket: &str, range: &KeyRange, start: &[u8], limit: usize) -> Result<Page, StoreError> {
-        let sql = if range.end.is_some() { SCAN_TO } else { SCAN };
-        self.page(sql, bucket, start, range.end.as_deref(), limit)
+        let (sql, bound) = Self::forward(range);
+        self.entries(sql, bucket, start, bound, limit)
     }
 
     fn scan_reverse(
@@ -155,12 +195,32 @@ impl Backend for Sqlite {
         upper: Bound<&[u8]>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let (sql, bound) = match upper {
-            Bound::Included(key) => (SCAN_DOWN_THROUGH, Some(key)),
-            Bound::Excluded(key) => (SCAN_DOWN_BEFORE, Some(key)),
-            Bound::Unbounded => (SCAN_DOWN, None),
-        };
-        self.page(sql, bucket, &range.start, bound, limit)
+        let (sql, bound) = Self::backward(upper);
+        self.entries(sql, bucket, &range.start, bound, limit)
+    }
+
+    fn scan_packed(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        start: &[u8],
+        limit: usize,
+        out: &mut PackedEntries,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let (sql, bound) = Self::forward(range);
+        self.page(sql, bucket, start, bound, limit, |key, value| out.push(key, value))
+    }
+
+    fn scan_reverse_packed(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        upper: Bound<&[u8]>,
+        limit: usize,
+        out: &mut PackedEntries,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let (sql, bound) = Self::backward(upper);
+        self.page(sql, bucket, &range.start, bound, limit, |key, value| out.push(key, value))
     }
 
     fn commit(&self, bucket: &str, writes: &[Write], expected: &[Expectation]) -> Result<(), StoreError> {
