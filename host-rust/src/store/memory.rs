@@ -20,7 +20,7 @@ impl Memory {
     }
 
     /// The entries of a page, from `start` up, to `each`; returns the next page's cursor.
-    fn scan_packed_with(
+    fn scan_up(
         &self,
         bucket: &str,
         range: &KeyRange,
@@ -32,7 +32,7 @@ impl Memory {
     }
 
     /// The entries of a page, from `upper` down, to `each`; returns the next page's cursor.
-    fn scan_down_with(
+    fn scan_down(
         &self,
         bucket: &str,
         range: &KeyRange,
@@ -67,9 +67,7 @@ impl Backend for Memory {
     }
 
     fn scan(&self, bucket: &str, range: &KeyRange, start: &[u8], limit: usize) -> Result<Page, StoreError> {
-        let mut entries = Vec::new();
-        let cursor = self.scan_packed_with(bucket, range, start, limit, |k, v| entries.push((k.to_vec(), v.to_vec())));
-        Ok(Page { entries, cursor })
+        Page::gather(|each| Ok(self.scan_up(bucket, range, start, limit, each)))
     }
 
     fn scan_reverse(
@@ -79,9 +77,7 @@ impl Backend for Memory {
         upper: Bound<&[u8]>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let mut entries = Vec::new();
-        let cursor = self.scan_down_with(bucket, range, upper, limit, |k, v| entries.push((k.to_vec(), v.to_vec())));
-        Ok(Page { entries, cursor })
+        Page::gather(|each| Ok(self.scan_down(bucket, range, upper, limit, each)))
     }
 
     fn scan_packed(
@@ -92,7 +88,7 @@ impl Backend for Memory {
         limit: usize,
         out: &mut PackedEntries,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.scan_packed_with(bucket, range, start, limit, |key, value| out.push(key, value)))
+        Ok(self.scan_up(bucket, range, start, limit, |key, value| out.push(key, value)))
     }
 
     fn scan_reverse_packed(
@@ -103,7 +99,7 @@ impl Backend for Memory {
         limit: usize,
         out: &mut PackedEntries,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.scan_down_with(bucket, range, upper, limit, |key, value| out.push(key, value)))
+        Ok(self.scan_down(bucket, range, upper, limit, |key, value| out.push(key, value)))
     }
 
     fn commit(&self, bucket: &str, writes: &[Write], expected: &[Expectation]) -> Result<(), StoreError> {

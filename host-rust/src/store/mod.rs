@@ -104,6 +104,16 @@ impl Page {
         let cursor = if entries.len() > limit { entries.drain(limit..).next().map(|(key, _)| key) } else { None };
         Page { entries, cursor }
     }
+
+    /// A page from a read that hands each entry to `each` and returns the next page's cursor:
+    /// the backends' own readers, which also pack pages without a copy.
+    fn gather(
+        read: impl FnOnce(&mut dyn FnMut(&[u8], &[u8])) -> Result<Option<Vec<u8>>, StoreError>,
+    ) -> Result<Page, StoreError> {
+        let mut entries = Vec::new();
+        let cursor = read(&mut |key, value| entries.push((key.to_vec(), value.to_vec())))?;
+        Ok(Page { entries, cursor })
+    }
 }
 
 /// Entries packed as wit/kv.wit's scan pages carry them, in one buffer: each key and value after

@@ -112,21 +112,6 @@ impl Sqlite {
         })
     }
 
-    /// [`Sqlite::page`] into a [`Page`].
-    fn entries(
-        &self,
-        sql: &str,
-        bucket: &str,
-        low: &[u8],
-        bound: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Page, StoreError> {
-        let mut entries = Vec::new();
-        let cursor =
-            self.page(sql, bucket, low, bound, limit, |key, value| entries.push((key.to_vec(), value.to_vec())))?;
-        Ok(Page { entries, cursor })
-    }
-
     /// The statement and bounds of a scan, and of a reverse scan.
     fn forward(range: &KeyRange) -> (&'static str, Option<&[u8]>) {
         (if range.end.is_some() { SCAN_TO } else { SCAN }, range.end.as_deref())
@@ -185,7 +170,7 @@ impl Backend for Sqlite {
 
     fn scan(&self, bucket: &str, range: &KeyRange, start: &[u8], limit: usize) -> Result<Page, StoreError> {
         let (sql, bound) = Self::forward(range);
-        self.entries(sql, bucket, start, bound, limit)
+        Page::gather(|each| self.page(sql, bucket, start, bound, limit, each))
     }
 
     fn scan_reverse(
@@ -196,7 +181,7 @@ impl Backend for Sqlite {
         limit: usize,
     ) -> Result<Page, StoreError> {
         let (sql, bound) = Self::backward(upper);
-        self.entries(sql, bucket, &range.start, bound, limit)
+        Page::gather(|each| self.page(sql, bucket, &range.start, bound, limit, each))
     }
 
     fn scan_packed(
