@@ -498,6 +498,25 @@ fn sqlite_makes_its_file_on_first_use_and_keeps_it() {
     assert!(path.is_file());
     drop(store);
     assert_eq!(get(&Store::sqlite(&path), b"k"), Some(b"v".to_vec()), "the file keeps the data");
+    let file = rusqlite::Connection::open(&path).expect("opens");
+    let page_size: i64 = file.query_row("PRAGMA page_size", [], |row| row.get(0)).expect("reads");
+    assert_eq!(page_size, 16384, "new files have 16 KiB pages (docs/HOME.md)");
+}
+
+#[test]
+fn sqlite_files_made_before_keep_their_page_size() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("home.sqlite");
+    let file = rusqlite::Connection::open(&path).expect("opens");
+    file.execute_batch("PRAGMA page_size = 4096; CREATE TABLE older (x)").expect("makes a file");
+    drop(file);
+    let store = Store::sqlite(&path);
+    set(&store, b"k", b"v");
+    drop(store);
+    let file = rusqlite::Connection::open(&path).expect("opens");
+    let page_size: i64 = file.query_row("PRAGMA page_size", [], |row| row.get(0)).expect("reads");
+    assert_eq!(page_size, 4096);
+    assert_eq!(get(&Store::sqlite(&path), b"k"), Some(b"v".to_vec()));
 }
 
 #[test]

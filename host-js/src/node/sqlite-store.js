@@ -42,6 +42,8 @@ export class SqliteStore {
     const db = new DatabaseSync(this.#path);
     try {
       db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT}`);
+      // As the Rust host makes its files (docs/HOME.md): before WAL writes a new file's header.
+      db.exec('PRAGMA page_size = 16384');
       this.#whenNotBusy(() => db.exec('PRAGMA journal_mode = WAL'));
       // With WAL, NORMAL never corrupts the file; a power cut may drop the last commits.
       db.exec('PRAGMA synchronous = NORMAL');
