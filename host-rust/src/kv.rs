@@ -5,7 +5,7 @@ use wasmtime::component::Resource;
 
 use crate::bindings::cu::unit::kv::{self as wit, Host, HostBucket};
 use crate::state::State;
-use crate::store::{Expectation, KeyRange, PackedEntries, Store, StoreError, Write};
+use kv_store::{Expectation, KeyRange, PackedEntries, Store, StoreError, Write};
 
 /// An open bucket: its name in the unit's store.
 #[derive(Debug)]
@@ -18,6 +18,8 @@ fn to_wit(error: StoreError) -> wit::Error {
         StoreError::Conflict => wit::Error::Conflict,
         StoreError::TooLarge(message) => wit::Error::TooLarge(message),
         StoreError::Unavailable(message) => wit::Error::Unavailable(message),
+        // A failure the contract has no name for is still the store failing.
+        other => wit::Error::Unavailable(other.to_string()),
     }
 }
 

@@ -21,7 +21,6 @@ mod home;
 mod io;
 mod kv;
 mod state;
-mod store;
 mod unit;
 mod value;
 
@@ -34,9 +33,9 @@ pub use engine::{COMPONENT, Engine, EngineBuilder, default_cache_dir};
 pub use error::{Error, LimitKind, Result, StoreErrorKind};
 pub use home::{AuditEntry, Hit, HomeKind, HomeOp, HomeStats, IndexInfo, IndexKind, Snapshot, Validation};
 pub use io::{IoOutcome, StreamProgress};
-pub use num_bigint::BigInt;
-pub use store::{
+pub use kv_store::{
     Backend, Entries, Expectation, KeyRange, MAX_KEY, MAX_VALUE, PackedEntries, Page, Store, StoreError, Write,
 };
+pub use num_bigint::BigInt;
 pub use unit::{MemoryStats, Outcome, Print, Unit, UnitOptions};
 pub use value::{BIGINT_MARKER, Json, MAX_DEPTH, Value, from_value, to_value};

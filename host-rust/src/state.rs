@@ -6,8 +6,8 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::store::Store;
 use crate::unit::Print;
+use kv_store::Store;
 
 /// How much of the guest's stderr (only ever a Rust panic message) is kept for error reports.
 const STDERR_CAPACITY: usize = 16 * 1024;

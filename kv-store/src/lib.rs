@@ -1,14 +1,19 @@
 //! Where `_home` lives: the ordered key-value stores behind the component's `kv` import, kept
-//! apart from the WIT layer (kv.rs). One module per backend; [`Store`] is the handle units share,
-//! and the one place the limits of wit/kv.wit are enforced.
+//! apart from any WIT layer (the Rust host's kv.rs, the kv-provider crate's components). One
+//! module per backend, each but memory behind a feature; [`Store`] is the handle units share, and
+//! the one place the limits of wit/kv.wit are enforced.
 
+#[cfg(any(feature = "sqlite", feature = "redis"))]
 mod connection;
 mod memory;
+#[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use std::fmt::Debug;
 use std::ops::Bound;
+#[cfg(feature = "sqlite")]
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -100,6 +105,7 @@ impl Page {
     /// A page from up to `limit + 1` entries read from the start of a page, in the scan's order:
     /// an entry past the limit is not returned but shows that there is a next page, and where it
     /// starts.
+    #[cfg(feature = "redis")]
     fn from_overread(mut entries: Entries, limit: usize) -> Self {
         let cursor = if entries.len() > limit { entries.drain(limit..).next().map(|(key, _)| key) } else { None };
         Page { entries, cursor }
@@ -201,12 +207,14 @@ impl Store {
 
     /// A SQLite database file, created (with its directory) on first use. Any number of stores,
     /// in this process or others, may share one file.
+    #[cfg(feature = "sqlite")]
     pub fn sqlite(path: impl Into<PathBuf>) -> Self {
         Self::from_backend(sqlite::Sqlite::new(path.into()))
     }
 
     /// A Redis server at `url` (`redis://HOST:PORT/DB`, `redis+unix:///PATH?db=DB`), connected to
     /// on first use and again after a failure. Fails only when `url` is not a Redis URL.
+    #[cfg(feature = "redis")]
     pub fn redis(url: &str) -> Result<Self, String> {
         redis::Redis::new(url).map(Self::from_backend)
     }
@@ -226,10 +234,16 @@ impl Store {
             if path.is_empty() {
                 return Err("`sqlite:` needs a file path, e.g. sqlite:.cu/home.sqlite".into());
             }
+            #[cfg(feature = "sqlite")]
             return Ok(Self::sqlite(path));
+            #[cfg(not(feature = "sqlite"))]
+            return Err(format!("`{spec}`: this build has no SQLite store"));
         }
         if spec.starts_with("redis://") || spec.starts_with("redis+unix://") {
+            #[cfg(feature = "redis")]
             return Self::redis(spec);
+            #[cfg(not(feature = "redis"))]
+            return Err(format!("`{spec}`: this build has no Redis store"));
         }
         Err(format!("unknown store `{spec}`: use `memory`, `sqlite:PATH` or `redis://HOST:PORT/DB`"))
     }
