@@ -160,7 +160,7 @@ pub(crate) fn from_guest(error: crate::bindings::cu::unit::types::Error) -> Erro
         E::Runtime(e) => Error::Runtime {
             message: e.message,
             traceback: e.traceback,
-            value: e.value.and_then(|v| Value::from_wit(v).ok()),
+            value: e.value.and_then(|v| crate::value::value_of(v).ok()),
         },
         E::Limit(e) => Error::Limit {
             kind: match e.kind {

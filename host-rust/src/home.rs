@@ -254,7 +254,7 @@ impl Unit {
                     wit::Kind::Table => HomeKind::Table,
                     wit::Kind::Function => HomeKind::Function,
                 };
-                Ok((Value::from_wit(info.key)?, kind))
+                Ok((crate::value::value_of(info.key)?, kind))
             })
             .collect()
     }
@@ -282,7 +282,7 @@ impl Unit {
             .collect::<Result<Vec<_>>>()?;
         let values =
             self.call_guest(|store, cu, handle| cu.cu_unit_home_store().call_batch(store, handle, &operations))?;
-        values.into_iter().map(Value::from_wit).collect()
+        values.into_iter().map(crate::value::value_of).collect()
     }
 
     /// Counts what `_home` holds.
@@ -353,7 +353,7 @@ impl Unit {
         let query = self.encode(query, "query")?;
         let hits = self.call_guest(|store, cu, handle| cu.cu_unit_home_store().call_query(store, handle, &query))?;
         hits.into_iter()
-            .map(|hit| Ok(Hit { key: Value::from_wit(hit.key)?, value: Value::from_wit(hit.value)? }))
+            .map(|hit| Ok(Hit { key: crate::value::value_of(hit.key)?, value: crate::value::value_of(hit.value)? }))
             .collect()
     }
 

@@ -329,7 +329,7 @@ fn instantiate(engine: &Engine, options: &UnitOptions) -> Result<(Store<State>, 
 }
 
 pub(crate) fn to_outcome(outcome: wit::Outcome) -> Result<Outcome> {
-    let values = outcome.values.into_iter().map(Value::from_wit).collect::<Result<_>>()?;
+    let values = outcome.values.into_iter().map(crate::value::value_of).collect::<Result<_>>()?;
     Ok(Outcome { values, printed: outcome.printed })
 }
 

@@ -504,6 +504,31 @@ fn sqlite_makes_its_file_on_first_use_and_keeps_it() {
 }
 
 #[test]
+fn sqlite_refuses_a_file_a_component_holds() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("home.sqlite");
+    set(&Store::sqlite(&path), b"k", b"v");
+    // What SQLite's unix-dotfile locking in a WASI component leaves while it has the file open.
+    std::fs::create_dir(dir.path().join("home.sqlite.lock")).expect("makes the lock");
+    let refused = Store::sqlite(&path).get(BUCKET, b"k").expect_err("refused");
+    let StoreError::Unavailable(message) = refused else { panic!("{refused:?}") };
+    assert!(message.contains("home.sqlite.lock") && message.contains("WASI"), "{message}");
+    std::fs::remove_dir(dir.path().join("home.sqlite.lock")).expect("removes the lock");
+    assert_eq!(get(&Store::sqlite(&path), b"k"), Some(b"v".to_vec()), "usable once it is gone");
+}
+
+#[test]
+fn an_open_sqlite_store_leaves_the_mark_components_look_for() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("home.sqlite");
+    let store = Store::sqlite(&path);
+    set(&store, b"k", b"v");
+    assert!(dir.path().join("home.sqlite-shm").exists(), "WAL's index marks the file as open");
+    drop(store);
+    assert!(!dir.path().join("home.sqlite-shm").exists(), "and goes with the last connection");
+}
+
+#[test]
 fn sqlite_files_made_before_keep_their_page_size() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("home.sqlite");

@@ -69,7 +69,7 @@ pub fn test(extra: &[String]) -> Result<()> {
     reproducible(&built.component, &built.node)?;
     cmd::run(
         cargo()
-            .args(["test", "--release", "--locked", "-p", "host-rust", "-p", "kv-store", "-p", "packed"])
+            .args(["test", "--release", "--locked", "-p", "host-rust", "-p", "kv-store", "-p", "packed", "-p", "value"])
             .args(extra)
             .env("CU_COMPONENT", &built.component),
     )?;

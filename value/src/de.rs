@@ -16,26 +16,26 @@ use serde::forward_to_deserialize_any;
 
 use packed::Node;
 
+use super::Result;
 use super::{BIGINT_MARKER, MAX_DEPTH, Mismatch, Value, key_segment, parse_bigint};
-use crate::bindings::cu::unit::types::Value as WitValue;
-use crate::error::Result;
 
 /// Converts a value into `T`. `root` names it in errors (e.g. `_io.output`).
 ///
 /// ```
-/// # use cu::{Value, from_value};
+/// # use value::{Value, from_value};
 /// let value = Value::Array(vec![Value::Integer(1), Value::Float(2.0)]);
 /// let numbers: Vec<u32> = from_value(value, "numbers")?;
 /// assert_eq!(numbers, [1, 2]);
-/// # Ok::<(), cu::Error>(())
+/// # Ok::<(), value::Conversion>(())
 /// ```
 pub fn from_value<T: DeserializeOwned>(value: Value, root: &str) -> Result<T> {
-    from_wit(super::ser::to_wit(&value, root)?, root)
+    from_packed(&super::ser::to_packed(&value, root)?, root)
 }
 
-/// Reads the component's form of a value into `T`, checking its shape as it goes.
-pub(crate) fn from_wit<T: DeserializeOwned>(wit: WitValue, root: &str) -> Result<T> {
-    let mut reader = Reader { nodes: packed::Reader::new(&wit.nodes), depth: 0 };
+/// Reads packed nodes (wit/types.wit's `value`) into `T`, checking their shape as it goes.
+/// `root` names the value in errors (e.g. `_io.input`).
+pub fn from_packed<T: DeserializeOwned>(nodes: &[u8], root: &str) -> Result<T> {
+    let mut reader = Reader { nodes: packed::Reader::new(nodes), depth: 0 };
     let value = T::deserialize(&mut reader).map_err(|m| m.into_error(root))?;
     match reader.nodes.remaining() {
         0 => Ok(value),

@@ -11,7 +11,7 @@ use super::Value;
 /// `Serialize`, this loses information in those cases, so it is for display, not storage.
 ///
 /// ```
-/// # use cu::{Json, Value};
+/// # use value::{Json, Value};
 /// let value = Value::Map(vec![(Value::Integer(1), Value::Float(f64::NAN))]);
 /// assert_eq!(serde_json::to_string(&Json(&value))?, r#"{"1":null}"#);
 /// # Ok::<(), serde_json::Error>(())

@@ -1,12 +1,16 @@
 //! A store in a SQLite file: the embedded default. WAL mode, so readers do not block the writer;
 //! each commit is one `BEGIN IMMEDIATE` transaction, so expectations are checked and writes applied
-//! with no other writer in between, even from another process.
+//! with no other writer in between, even from another process. Built for a WASI component, the
+//! file is locked as a whole while open (sharing.rs says why and how the two kinds keep apart).
+
+mod sharing;
 
 use std::ops::Bound;
 use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rusqlite::config::DbConfig;
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
@@ -71,12 +75,19 @@ impl Sqlite {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         }
+        sharing::check(&self.path)?;
         let connection = Connection::open(&self.path).map_err(|e| fail(&e))?;
+        connection.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).map_err(|e| fail(&e))?;
         // Set first: the statements below may wait for another connection that is setting up the file.
         connection.busy_timeout(BUSY_TIMEOUT).map_err(|e| fail(&e))?;
         // Before WAL, which writes the header of a new file; a file made before keeps its size.
         connection.pragma_update(None, "page_size", PAGE_SIZE).map_err(|e| fail(&e))?;
+        // Without shared memory, WAL needs the file to itself.
+        #[cfg(target_os = "wasi")]
+        connection.pragma_update(None, "locking_mode", "EXCLUSIVE").map_err(|e| fail(&e))?;
         when_not_busy(|| connection.pragma_update(None, "journal_mode", "WAL")).map_err(|e| fail(&e))?;
+        sharing::check(&self.path)?;
+        connection.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false).map_err(|e| fail(&e))?;
         // With WAL, NORMAL still never corrupts the database; a power loss may drop the last commits.
         connection.pragma_update(None, "synchronous", "NORMAL").map_err(|e| fail(&e))?;
         connection.execute(SCHEMA, []).map_err(|e| fail(&e))?;

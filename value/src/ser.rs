@@ -8,29 +8,28 @@
 use packed::{Container, Node, Reader};
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 
+use super::Result;
 use super::{BIGINT_MARKER, MAX_DEPTH, Mismatch, Value, key_segment, parse_bigint};
-use crate::bindings::cu::unit::types::Value as WitValue;
-use crate::error::Result;
 
 /// Converts any `Serialize` value. `root` names it in errors (e.g. `_io.input`).
 ///
 /// ```
-/// # use cu::{Value, to_value};
+/// # use value::{Value, to_value};
 /// #[derive(serde::Serialize)]
 /// struct Point { x: i64, y: f64 }
 /// let value = to_value(&Point { x: 1, y: 2.0 }, "point")?;
 /// assert_eq!(value.to_string(), "{x = 1, y = 2.0}");
-/// # Ok::<(), cu::Error>(())
+/// # Ok::<(), value::Conversion>(())
 /// ```
 pub fn to_value<T: Serialize + ?Sized>(value: &T, root: &str) -> Result<Value> {
-    Value::from_wit(to_wit(value, root)?)
+    Value::from_packed(&to_packed(value, root)?)
 }
 
-/// The component's form of any `Serialize` value.
-pub(crate) fn to_wit<T: Serialize + ?Sized>(value: &T, root: &str) -> Result<WitValue> {
+/// Packs any `Serialize` value into nodes (wit/types.wit's `value`). `root` names it in errors.
+pub fn to_packed<T: Serialize + ?Sized>(value: &T, root: &str) -> Result<Vec<u8>> {
     let mut writer = Writer { out: Vec::new(), depth: 0 };
     value.serialize(&mut writer).map_err(|m| m.into_error(root))?;
-    Ok(WitValue { nodes: writer.out })
+    Ok(writer.out)
 }
 
 /// Lossless in serde's data model: strings that are not UTF-8 are serialized as bytes, and maps

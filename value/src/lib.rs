@@ -1,6 +1,7 @@
-//! [`Value`]: a Lua value that can cross the boundary, and its conversions: any `Serialize` type
-//! into the component's packed nodes (ser.rs), packed nodes into any `Deserialize` type (de.rs) —
-//! `Value` itself being one of each — and JSON for display (json.rs).
+//! [`Value`]: a Lua value that can cross the boundary of cu's component, and its conversions: any
+//! `Serialize` type into the packed nodes of wit/types.wit (ser.rs), packed nodes into any
+//! `Deserialize` type (de.rs) — `Value` itself being one of each — and JSON for display (json.rs).
+//! The Rust host re-exports it as `cu::Value`; components that use cu (cu-run) print with it.
 
 mod de;
 mod json;
@@ -8,16 +9,13 @@ mod ser;
 
 use std::fmt::{self, Write};
 
-pub use de::from_value;
+pub use de::{from_packed, from_value};
 pub use json::Json;
-pub use ser::to_value;
+pub use ser::{to_packed, to_value};
 
 use num_bigint::BigInt;
 
 use packed::Node;
-
-use crate::bindings::cu::unit::types::Value as WitValue;
-use crate::error::{Error, Result};
 
 /// Deepest nesting a value may have on its way in or out (the guest enforces the same).
 pub const MAX_DEPTH: usize = 512;
@@ -53,8 +51,28 @@ pub enum Value {
 /// `{"$bigint": "-123"}`.
 pub const BIGINT_MARKER: &str = "$bigint";
 
+/// A value that does not fit where it goes: the path to it (`_io.input.users[2].age`) and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversion {
+    /// Where in the value, from the root the conversion was given.
+    pub path: String,
+    /// What is wrong there.
+    pub reason: String,
+}
+
+impl fmt::Display for Conversion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.reason)
+    }
+}
+
+impl std::error::Error for Conversion {}
+
+/// What a conversion gives.
+pub type Result<T, E = Conversion> = std::result::Result<T, E>;
+
 /// The bigint a marker map's value stands for: decimal digits after an optional `-`.
-pub(crate) fn parse_bigint(digits: &str) -> Option<BigInt> {
+fn parse_bigint(digits: &str) -> Option<BigInt> {
     let unsigned = digits.strip_prefix('-').unwrap_or(digits);
     (!unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok()).flatten()
 }
@@ -82,14 +100,11 @@ impl Value {
 }
 
 impl Value {
-    /// Rebuilds a value from the component's form, checking its shape.
-    pub(crate) fn from_wit(value: WitValue) -> Result<Value> {
-        from_wit(value, "the component's value")
+    /// Rebuilds a value from packed nodes, checking their shape.
+    pub fn from_packed(nodes: &[u8]) -> Result<Value> {
+        from_packed(nodes, "the component's value")
     }
 }
-
-pub(crate) use de::from_wit;
-pub(crate) use ser::to_wit;
 
 macro_rules! from_scalar {
     ($($t:ty => $variant:ident($conv:expr)),* $(,)?) => {
@@ -204,12 +219,12 @@ impl Mismatch {
     }
 
     /// The crate's error, with the path starting at `root` (e.g. `_io.input`).
-    fn into_error(self, root: &str) -> Error {
+    fn into_error(self, root: &str) -> Conversion {
         let mut path = root.to_string();
         for segment in self.path.iter().rev() {
             path.push_str(segment);
         }
-        Error::Conversion { path, reason: self.reason }
+        Conversion { path, reason: self.reason }
     }
 }
 
