@@ -1,11 +1,11 @@
 //! The component's `kv` import, served from the unit's [`Store`]. Errors map to the WIT error in
-//! [`to_wit`] alone.
+//! one function, `to_wit`, which kv_store::wit_conversions! writes for both sides of the interface.
 
 use wasmtime::component::Resource;
 
 use crate::bindings::cu::unit::kv::{self as wit, Host, HostBucket};
 use crate::state::State;
-use kv_store::{Expectation, KeyRange, PackedEntries, Store, StoreError, Write};
+use kv_store::{Store, Write};
 
 /// An open bucket: its name in the unit's store.
 #[derive(Debug)]
@@ -13,26 +13,7 @@ pub struct Bucket {
     name: String,
 }
 
-fn to_wit(error: StoreError) -> wit::Error {
-    match error {
-        StoreError::Conflict => wit::Error::Conflict,
-        StoreError::TooLarge(message) => wit::Error::TooLarge(message),
-        StoreError::Unavailable(message) => wit::Error::Unavailable(message),
-        // A failure the contract has no name for is still the store failing.
-        other => wit::Error::Unavailable(other.to_string()),
-    }
-}
-
-fn range(keys: wit::Keys) -> KeyRange {
-    match keys {
-        wit::Keys::Prefix(prefix) => KeyRange::prefix(&prefix),
-        wit::Keys::Range(wit::KeyRange { start, end }) => KeyRange { start, end },
-    }
-}
-
-fn page((entries, cursor): (PackedEntries, Option<Vec<u8>>)) -> wit::Page {
-    wit::Page { entries: entries.into_bytes(), cursor }
-}
+kv_store::wit_conversions!(wit);
 
 impl State {
     /// The store and the name of an open bucket.
@@ -108,16 +89,7 @@ impl HostBucket for State {
         expected: Vec<wit::Expectation>,
     ) -> KvResult<()> {
         let (store, name) = self.bucket(&bucket)?;
-        let writes: Vec<Write> = writes
-            .into_iter()
-            .map(|write| match write {
-                wit::Write::Set(wit::Entry { key, value }) => Write::Set(key, value),
-                wit::Write::Delete(key) => Write::Delete(key),
-                wit::Write::DeleteKeys(keys) => Write::DeleteRange(range(keys)),
-            })
-            .collect();
-        let expected: Vec<Expectation> =
-            expected.into_iter().map(|e| Expectation { key: e.key, value: e.value }).collect();
+        let (writes, expected) = (store_writes(writes), store_expectations(expected));
         Ok(store.commit(name, &writes, &expected).map_err(to_wit))
     }
 

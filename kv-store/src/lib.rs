@@ -10,6 +10,7 @@ mod memory;
 mod redis;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod wit;
 
 use std::fmt::Debug;
 use std::ops::Bound;

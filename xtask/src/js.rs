@@ -79,20 +79,30 @@ pub fn dependencies(node: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Transpiles `component` into host-js/generated/ (after [`dependencies`]).
-pub fn build(node: &Path, component: &Path) -> Result<()> {
+/// Transpiles `component` into host-js/generated/ (after [`dependencies`]), and the composed
+/// `cu_run` into host-js/generated/cu-run/ for scripts/cu-run.js, which runs it on jco's WASI.
+pub fn build(node: &Path, component: &Path, cu_run: &Path) -> Result<()> {
     let dir = package_dir();
     let generated = dir.join("generated");
     if generated.exists() {
         std::fs::remove_dir_all(&generated)?;
     }
+    let jco = dir.join("node_modules/.bin/jco");
     cmd::run(
-        in_package(node, dir.join("node_modules/.bin/jco"))?
+        in_package(node, &jco)?
             .arg("transpile")
             .arg(component)
             .args(["--out-dir", "generated", "--name", "guest"])
             // The component throws WebAssembly exceptions; imports are supplied by the package.
             .args(["--bindgen-enable-wasm-exnref", "--instantiation", "async", "--quiet"]),
+    )?;
+    cmd::run(
+        in_package(node, &jco)?
+            .arg("transpile")
+            .arg(cu_run)
+            .args(["--out-dir", "generated/cu-run", "--name", "cu-run"])
+            // Its WASI imports are jco's own shim's, imported by the module itself.
+            .args(["--bindgen-enable-wasm-exnref", "--quiet"]),
     )
 }
 

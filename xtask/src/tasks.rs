@@ -8,11 +8,13 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
 use crate::cmd::{self, cargo, root};
+use crate::compose;
 use crate::setup::{self, BENCH_PACKAGES, BUILD_PACKAGES, TEST_PACKAGES, WASM_TARGET};
+use crate::tools::WASMTIME;
 use crate::{js, optimize};
 
 /// The Cargo profile of the guest (see the root Cargo.toml).
-const GUEST_PROFILE: &str = "guest";
+pub const GUEST_PROFILE: &str = "guest";
 /// The component every host runs, in the target directory.
 const COMPONENT: &str = "cu.wasm";
 
@@ -32,14 +34,20 @@ pub fn all() -> Result<Built> {
     setup::apt(BUILD_PACKAGES)?;
     let node = js::node()?;
     js::dependencies(&node)?;
-    let component = guest(&root().join("target"), &node)?;
+    let target = root().join("target");
+    let component = guest(&target, &node)?;
+    let composed = compose::build(&target, &component)?;
     cmd::run(cargo().args(["build", "--release", "--locked", "-p", "host-rust"]).env("CU_COMPONENT", &component))?;
     let cu = root().join("target/release/cu");
-    js::build(&node, &component)?;
+    js::build(&node, &component, &composed.cu_run)?;
+    let size =
+        |path: &Path| -> Result<String> { Ok(format!("{} ({} bytes)", path.display(), fs::metadata(path)?.len())) };
     eprintln!(
-        "xtask: built {} ({} bytes), {} and the JavaScript package in {}",
-        component.display(),
-        fs::metadata(&component)?.len(),
+        "xtask: built {}, {}, the kv providers {} and {}, {} and the JavaScript package in {}",
+        size(&component)?,
+        size(&composed.cu_run)?,
+        size(&composed.kv_memory)?,
+        size(&composed.kv_sqlite)?,
         cu.display(),
         js::package_dir().display()
     );
@@ -67,11 +75,15 @@ pub fn test(extra: &[String]) -> Result<()> {
     let built = all()?;
     setup::apt(TEST_PACKAGES)?;
     reproducible(&built.component, &built.node)?;
+    // The composed components run under the real wasmtime CLI, and under Node through jco.
+    let wasmtime = WASMTIME.ensure()?;
     cmd::run(
         cargo()
             .args(["test", "--release", "--locked", "-p", "host-rust", "-p", "kv-store", "-p", "packed", "-p", "value"])
             .args(extra)
-            .env("CU_COMPONENT", &built.component),
+            .env("CU_COMPONENT", &built.component)
+            .env("CU_WASMTIME", wasmtime)
+            .env("CU_NODE", &built.node),
     )?;
     js::test(&built.node)
 }
@@ -104,18 +116,7 @@ pub fn bench(extra: &[String]) -> Result<()> {
 /// Builds the guest component into `target_dir`, optimizes it (optimize.rs) into
 /// `target_dir/cu.wasm` and returns that path.
 fn guest(target_dir: &Path, node: &Path) -> Result<PathBuf> {
-    let root = root();
-    // Paths of this checkout and of cargo's registry would otherwise end up in panic messages,
-    // making the bytes depend on where the build ran.
-    let rustflags =
-        format!("--remap-path-prefix={}=/cu --remap-path-prefix={}=/cargo", root.display(), cargo_home().display());
-    cmd::run(
-        cargo()
-            .args(["build", "--locked", "-p", "guest", "--target", WASM_TARGET, "--profile", GUEST_PROFILE])
-            .env("CARGO_TARGET_DIR", target_dir)
-            .env("CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS", rustflags)
-            .env("CU_LUA_SRC", lua_src_dir()?),
-    )?;
+    cmd::run(wasm_build(target_dir).args(["-p", "guest"]).env("CU_LUA_SRC", lua_src_dir()?))?;
     let linked = target_dir.join(WASM_TARGET).join(GUEST_PROFILE).join("guest.wasm");
     if !linked.is_file() {
         bail!("the guest build did not produce {}", linked.display());
@@ -123,6 +124,21 @@ fn guest(target_dir: &Path, node: &Path) -> Result<PathBuf> {
     let component = target_dir.join(COMPONENT);
     optimize::component(node, &linked, &component)?;
     Ok(component)
+}
+
+/// `cargo build` of components into `target_dir`, with the guest's profile and flags (the same
+/// for every component, so that crates they share are built once).
+pub fn wasm_build(target_dir: &Path) -> Command {
+    // Paths of this checkout and of cargo's registry would otherwise end up in panic messages,
+    // making the bytes depend on where the build ran.
+    let rustflags =
+        format!("--remap-path-prefix={}=/cu --remap-path-prefix={}=/cargo", root().display(), cargo_home().display());
+    let mut build = cargo();
+    build
+        .args(["build", "--locked", "--target", WASM_TARGET, "--profile", GUEST_PROFILE])
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env("CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS", rustflags);
+    build
 }
 
 /// Builds the guest again from nothing in a separate directory and compares the bytes.

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod backends;
+pub mod cases;
 pub mod redis_server;
 
 use std::path::Path;

@@ -82,7 +82,7 @@ pub fn home(unit: &mut Unit, action: &HomeAction, json: bool) -> ExitCode {
                             validation.error.as_deref().map_or("valid".to_string(), |e| format!("invalid: {e}"))
                         );
                     }
-                    if validation.is_valid { ExitCode::SUCCESS } else { ExitCode::from(crate::args::EXIT_LUA) }
+                    if validation.is_valid { ExitCode::SUCCESS } else { ExitCode::from(crate::common::EXIT_LUA) }
                 }
                 Err(error) => report::failure(&error, json),
             };

@@ -1,8 +1,9 @@
 //! Reading what the command line names: scripts and JSON documents, from files or standard input.
+//! The cu-run component includes this file too.
 
 use std::io::Read;
 
-use cu::Value;
+use value::Value;
 
 /// The script's name for messages and its code. `-` reads standard input. A first line starting
 /// with `#` (a shebang) is turned into a comment, as the `lua` interpreter skips it.
@@ -36,4 +37,14 @@ pub fn json(path: &str) -> Result<Value, String> {
 /// A JSON document given on the command line.
 pub fn json_text(text: &str) -> Result<Value, String> {
     serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))
+}
+
+/// Lua's `arg` convention: `arg[0]` is the script, `arg[1..]` its arguments.
+pub fn arg_table(script: &str, args: &[String]) -> Value {
+    let entries = std::iter::once(script)
+        .chain(args.iter().map(String::as_str))
+        .enumerate()
+        .map(|(i, a)| (Value::Integer(i as i64), Value::from(a)))
+        .collect();
+    Value::Map(entries)
 }

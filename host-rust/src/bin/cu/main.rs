@@ -1,10 +1,12 @@
 //! `cu`: run Lua 5.4 in the cu sandbox from the command line.
 
 mod args;
+mod common;
 mod home;
 mod input;
 mod repl;
 mod report;
+mod results;
 mod stream;
 
 use std::io::IsTerminal;
@@ -13,7 +15,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use cu::{Engine, Print, Unit, UnitOptions, Value};
 
-use args::{Cli, Command, EXIT_USAGE};
+use args::{Cli, Command};
+use common::EXIT_USAGE;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -55,7 +58,7 @@ fn main() -> ExitCode {
         Command::Eval { code } => run_chunk(&mut unit, "(eval)", code, cli.json),
         Command::Run { args, .. } => {
             let (name, code) = script.unwrap_or_default();
-            if let Err(error) = unit.set_global("arg", &arg_table(&name, args)) {
+            if let Err(error) = unit.set_global("arg", &input::arg_table(&name, args)) {
                 return report::failure(&error, cli.json);
             }
             run_chunk(&mut unit, &name, &code, cli.json)
@@ -120,19 +123,9 @@ fn kind(value: &Value) -> &'static str {
 fn run_chunk(unit: &mut Unit, name: &str, code: &str, json: bool) -> ExitCode {
     match unit.compute_named(name, code).and_then(|outcome| Ok((outcome, unit.output::<Value>()?))) {
         Ok((outcome, output)) => {
-            report::outcome(&outcome, &output, json);
+            results::outcome(&outcome.values, &output, &outcome.printed, json);
             ExitCode::SUCCESS
         }
         Err(error) => report::failure(&error, json),
     }
-}
-
-/// Lua's `arg` convention: `arg[0]` is the script, `arg[1..]` its arguments.
-fn arg_table(script: &str, args: &[String]) -> Value {
-    let entries = std::iter::once(script)
-        .chain(args.iter().map(String::as_str))
-        .enumerate()
-        .map(|(i, a)| (Value::Integer(i as i64), Value::from(a)))
-        .collect();
-    Value::Map(entries)
 }

@@ -11,7 +11,7 @@ use cu::{Error, Unit};
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
-use crate::report;
+use crate::{report, results};
 
 const CHUNK_NAME: &str = "stdin";
 const PROMPT: &str = "> ";
@@ -106,7 +106,7 @@ fn entry(unit: &mut Unit, input: &str, json: bool) -> Step {
         },
     };
     match result.and_then(|outcome| Ok((outcome, unit.output::<cu::Value>()?))) {
-        Ok((outcome, output)) => report::outcome(&outcome, &output, json),
+        Ok((outcome, output)) => results::outcome(&outcome.values, &output, &outcome.printed, json),
         Err(Error::Syntax { incomplete: true, .. }) => return Step::More,
         Err(error) => {
             eprintln!("{}", report::describe(&error));

@@ -1,51 +1,11 @@
-//! Printing results and errors, as text or JSON.
+//! Printing errors, as text or JSON (results.rs prints results).
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use cu::{Error, Json, LimitKind, Outcome, StoreErrorKind, Value};
+use cu::{Error, Json, LimitKind, StoreErrorKind};
 use serde_json::json;
 
-use crate::args::{EXIT_ENGINE, EXIT_LUA};
-
-/// Prints what a call produced: the returned values one per line in Lua-like form, then
-/// `_io.output = ...` when the call set it; or all of it as one JSON document.
-pub fn outcome(outcome: &Outcome, output: &Value, json: bool) {
-    let mut out = std::io::stdout().lock();
-    let written = if json {
-        let returns: Vec<Json<'_>> = outcome.values.iter().map(Json).collect();
-        let document = json!({
-            "returns": returns,
-            "output": Json(output),
-            "printed": String::from_utf8_lossy(&outcome.printed),
-        });
-        writeln!(out, "{document}")
-    } else {
-        text(&mut out, &outcome.values, output)
-    };
-    // A closed pipe (`cu eval ... | head`) is not an error worth reporting.
-    let _ = written.and_then(|()| out.flush());
-}
-
-fn text(out: &mut impl Write, values: &[Value], output: &Value) -> std::io::Result<()> {
-    for value in values {
-        writeln!(out, "{value}")?;
-    }
-    if *output != Value::Nil {
-        writeln!(out, "_io.output = {output}")?;
-    }
-    Ok(())
-}
-
-/// One value on its own line, as JSON or in Lua-like form.
-pub fn line(out: &mut impl Write, value: &Value, json: bool) -> std::io::Result<()> {
-    if json {
-        serde_json::to_writer(&mut *out, &Json(value)).map_err(std::io::Error::other)?;
-        writeln!(out)
-    } else {
-        writeln!(out, "{value}")
-    }
-}
+use crate::common::{EXIT_ENGINE, EXIT_LUA};
 
 /// Reports an error on stderr (and as JSON on stdout with `--json`) and gives the exit status.
 pub fn failure(error: &Error, json: bool) -> ExitCode {

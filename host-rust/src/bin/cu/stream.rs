@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use cu::{Unit, Value};
+use cu::{Json, Unit, Value};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::report;
@@ -19,7 +19,7 @@ pub fn run(unit: &mut Unit, code: &str, items: Vec<Value>, batch: usize, json: b
         bar.set_position(progress.items as u64);
         // Lines go out with the bar lifted, so they do not tear it on a terminal. A closed pipe
         // (`cu stream ... | head`) ends the output but is not an error to report.
-        let _ = bar.suspend(|| report::line(&mut out, &output, json));
+        let _ = bar.suspend(|| line(&mut out, &output, json));
         Ok(())
     });
     let _ = out.flush();
@@ -27,5 +27,15 @@ pub fn run(unit: &mut Unit, code: &str, items: Vec<Value>, batch: usize, json: b
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => report::failure(&error, json),
+    }
+}
+
+/// One value on its own line, as JSON or in Lua-like form.
+fn line(out: &mut impl Write, value: &Value, json: bool) -> std::io::Result<()> {
+    if json {
+        serde_json::to_writer(&mut *out, &Json(value)).map_err(std::io::Error::other)?;
+        writeln!(out)
+    } else {
+        writeln!(out, "{value}")
     }
 }

@@ -1,0 +1,274 @@
+//! cu without a cu host: target/cu-run.wasm (cu-run composed with cu and kv-sqlite by wac) run by
+//! the stock wasmtime CLI and, transpiled by jco, by Node (host-js/scripts/cu-run.js). `cargo xtask
+//! test` builds both and names the wasmtime CLI and Node in CU_WASMTIME and CU_NODE.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::cases::{Case, check_error, load_cases};
+use cu::{Error, Json, LimitKind, UnitOptions, Value};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn tool(variable: &str) -> PathBuf {
+    std::env::var_os(variable)
+        .unwrap_or_else(|| panic!("{variable} is not set: run these tests through `cargo xtask test`"))
+        .into()
+}
+
+/// The composed command component.
+fn cu_run() -> PathBuf {
+    let path = root().join("target/cu-run.wasm");
+    assert!(path.is_file(), "{} is missing: `cargo xtask build` makes it", path.display());
+    path
+}
+
+/// The two ways to run the composed component, each with `dir` as its one preopened directory.
+#[derive(Clone, Copy, Debug)]
+enum Runtime {
+    Wasmtime,
+    Jco,
+}
+
+impl Runtime {
+    fn command(self, dir: &Path) -> Command {
+        let mut command = match self {
+            Runtime::Wasmtime => {
+                let mut command = Command::new(tool("CU_WASMTIME"));
+                command.args(["run", "--dir", "."]).arg(cu_run());
+                command
+            }
+            Runtime::Jco => {
+                let mut command = Command::new(tool("CU_NODE"));
+                command.arg(root().join("host-js/scripts/cu-run.js"));
+                command
+            }
+        };
+        command.current_dir(dir);
+        command
+    }
+
+    fn run(self, dir: &Path, args: &[&str]) -> Output {
+        self.command(dir).args(args).output().unwrap_or_else(|e| panic!("{self:?} does not start: {e}"))
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs one case the way `cu run --json` would (its code in a file named `(compute)`, the chunk
+/// name the cases expect), and checks the report against the case and against what the Rust API
+/// returns for it. Returns what went wrong, if anything.
+fn check(runtime: Runtime, dir: &Path, case: &Case) -> Result<(), String> {
+    std::fs::write(dir.join("(compute)"), &case.code).map_err(|e| e.to_string())?;
+    let memory = case.memory_limit.unwrap_or(64 << 20).to_string();
+    let time = format!("{}ms", case.time_limit_ms.unwrap_or(2000));
+    let out = runtime.run(dir, &["--json", "-m", &memory, "-t", &time, "(compute)"]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("stdout is not JSON ({e}): {}", text(&out.stdout)))?;
+    match &case.error {
+        None => {
+            if !out.status.success() {
+                return Err(format!("failed ({}): {}", out.status, text(&out.stderr)));
+            }
+            let printed = report["printed"].as_str().unwrap_or_default();
+            if let Some(expected) = case.printed.as_ref().filter(|expected| *expected != printed) {
+                return Err(format!("printed {printed:?}, expected {expected:?}"));
+            }
+            // The case checks the Rust API's values (acceptance.rs); here they must be the same.
+            let options = UnitOptions::default()
+                .memory_limit(case.memory_limit.unwrap_or(64 << 20))
+                .time_limit(Some(Duration::from_millis(case.time_limit_ms.unwrap_or(2000))));
+            let values = common::unit_with(options).compute(&case.code).map_err(|e| format!("{e:?}"))?.values;
+            let expected =
+                serde_json::to_value(values.iter().map(Json).collect::<Vec<_>>()).map_err(|e| e.to_string())?;
+            (report["returns"] == expected)
+                .then_some(())
+                .ok_or(format!("returned {}, the Rust API {expected}", report["returns"]))
+        }
+        Some(kind) => {
+            if out.status.code() != Some(1) {
+                return Err(format!("exit status {}, expected 1 for an error", out.status));
+            }
+            let error = error_of(&report["error"]).ok_or(format!("not an error report: {report}"))?;
+            check_error(case, kind, &error)
+        }
+    }
+}
+
+/// The error a `--json` report describes.
+fn error_of(report: &serde_json::Value) -> Option<Error> {
+    let string = |key: &str| report[key].as_str().map(str::to_owned);
+    Some(match report["kind"].as_str()? {
+        "syntax" => Error::Syntax {
+            message: string("message")?,
+            line: report["line"].as_u64().and_then(|line| u32::try_from(line).ok()),
+            incomplete: report["incomplete"].as_bool()?,
+        },
+        "runtime" => Error::Runtime {
+            message: string("message")?,
+            traceback: string("traceback")?,
+            value: match &report["value"] {
+                serde_json::Value::Null => None,
+                value => Some(serde_json::from_value::<Value>(value.clone()).ok()?),
+            },
+        },
+        "limit" => Error::Limit {
+            kind: if report["limit"] == "time" { LimitKind::Time } else { LimitKind::Memory },
+            message: string("message")?,
+            reset: report["reset"].as_bool()?,
+        },
+        "conversion" => Error::Conversion { path: string("path")?, reason: string("reason")? },
+        _ => return None,
+    })
+}
+
+fn acceptance_cases(runtime: Runtime) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let cases = load_cases();
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(file, case)| {
+            check(runtime, dir.path(), case).err().map(|why| format!("{file}: {}: {why}", case.name))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+#[test]
+fn acceptance_cases_under_wasmtime_run() {
+    acceptance_cases(Runtime::Wasmtime);
+}
+
+#[test]
+fn acceptance_cases_under_jco() {
+    acceptance_cases(Runtime::Jco);
+}
+
+#[test]
+fn arguments_input_and_json_output_as_cu_run_gives_them() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(
+        dir.path().join("script.lua"),
+        "#!/usr/bin/env cu\nprint('args', arg[0], arg[1], #arg)\n_io.output = { sum = _io.input.a + _io.input.b }\nreturn arg[2]",
+    )
+    .expect("writes the script");
+    std::fs::write(dir.path().join("in.json"), r#"{"a": 2, "b": 40}"#).expect("writes the input");
+    let args = ["--input", "in.json", "script.lua", "one", "two"];
+    let cu = Command::new(env!("CARGO_BIN_EXE_cu"))
+        .args(["--store", "memory", "run"])
+        .args(args)
+        .current_dir(dir.path())
+        .output()
+        .expect("cu runs");
+    assert_eq!(text(&cu.stdout), "args\tscript.lua\tone\t2\n\"two\"\n_io.output = {sum = 42}\n");
+    for runtime in [Runtime::Wasmtime, Runtime::Jco] {
+        let out = runtime.run(dir.path(), &args);
+        assert_eq!((text(&out.stdout), out.status.code()), (text(&cu.stdout), Some(0)), "{runtime:?}");
+        let json = runtime.run(dir.path(), &[&["--json"], &args[..]].concat());
+        let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON document");
+        assert_eq!(report["returns"], serde_json::json!(["two"]), "{runtime:?}");
+        assert_eq!(report["output"], serde_json::json!({"sum": 42}), "{runtime:?}");
+        assert_eq!(report["printed"], "args\tscript.lua\tone\t2\n", "{runtime:?}");
+    }
+}
+
+#[test]
+fn usage_errors_are_reported_and_fail() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for runtime in [Runtime::Wasmtime, Runtime::Jco] {
+        let missing = runtime.run(dir.path(), &["missing.lua"]);
+        assert!(!missing.status.success(), "{runtime:?}");
+        assert!(text(&missing.stderr).contains("cannot read missing.lua"), "{runtime:?}: {}", text(&missing.stderr));
+        let both = runtime.run(dir.path(), &["-", "--input", "-"]);
+        assert!(text(&both.stderr).contains("cannot both come from standard input"), "{runtime:?}");
+    }
+}
+
+/// `cu` in `dir`, on its default store: .cu/home.sqlite there.
+fn cu(dir: &Path, code: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_cu")).args(["eval", code]).current_dir(dir).output().expect("cu runs");
+    assert!(out.status.success(), "cu eval {code}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+fn wasmtime(dir: &Path, script: &str) -> Output {
+    std::fs::write(dir.join("script.lua"), script).expect("writes the script");
+    Runtime::Wasmtime.run(dir, &["script.lua"])
+}
+
+#[test]
+fn home_is_kept_across_wasmtime_runs_and_shared_with_cu_both_ways() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let count = "_home.n = (_home.n or 0) + 1 return _home.n";
+    for expected in ["1\n", "2\n"] {
+        assert_eq!(text(&wasmtime(dir.path(), count).stdout), expected);
+    }
+    assert_eq!(cu(dir.path(), count), "3\n", "cu reads what wasmtime runs wrote");
+    cu(dir.path(), "local k = 10 function _home.scaled(x) return k * x end");
+    let out = wasmtime(dir.path(), &format!("{count}, _home.scaled(4)"));
+    assert_eq!(text(&out.stdout), "4\n40\n", "wasmtime reads cu's data and its closure: {}", text(&out.stderr));
+    assert!(!dir.path().join(".cu/home.sqlite.lock").exists(), "a run that ended leaves the file unlocked");
+}
+
+/// Starts a run that opens `_home` and then holds it for a while, and waits until `mark` shows
+/// it has the file open.
+fn holding(start: impl FnOnce() -> std::process::Child, mark: &Path) -> std::process::Child {
+    let child = start();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !mark.exists() {
+        assert!(Instant::now() < deadline, "{} never appeared", mark.display());
+        thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+const HOLD: &str =
+    "local n = _home.n local t = os.clock() while os.clock() - t < 4 do end _home.n = n + 10 return _home.n";
+
+#[test]
+fn cu_and_a_wasmtime_run_never_share_the_file_at_once() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    cu(dir.path(), "_home.n = 1");
+    let db = dir.path().join(".cu/home.sqlite");
+
+    // A component holds it: cu refuses, saying what holds it, and writes nothing.
+    std::fs::write(dir.path().join("hold.lua"), HOLD).expect("writes the script");
+    let run = || Runtime::Wasmtime.command(dir.path()).arg("hold.lua").stdout(std::process::Stdio::piped()).spawn();
+    let child = holding(|| run().expect("wasmtime starts"), &dir.path().join(".cu/home.sqlite.lock"));
+    let refused = Command::new(env!("CARGO_BIN_EXE_cu"))
+        .args(["eval", "_home.n = _home.n + 1"])
+        .current_dir(dir.path())
+        .output()
+        .expect("cu runs");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("home.sqlite.lock"), "{}", text(&refused.stderr));
+    let held = child.wait_with_output().expect("wasmtime ends");
+    assert_eq!(text(&held.stdout), "11\n", "the component's call is whole");
+
+    // cu holds it: the component refuses, saying what holds it, and writes nothing.
+    let child = holding(
+        || {
+            Command::new(env!("CARGO_BIN_EXE_cu"))
+                .args(["eval", HOLD])
+                .current_dir(dir.path())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("cu starts")
+        },
+        &db.with_extension("sqlite-shm"),
+    );
+    let refused = wasmtime(dir.path(), "_home.n = _home.n + 1");
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("home.sqlite-shm"), "{}", text(&refused.stderr));
+    let held = child.wait_with_output().expect("cu ends");
+    assert_eq!(text(&held.stdout), "21\n");
+    assert_eq!(cu(dir.path(), "return _home.n"), "21\n", "neither refused call wrote anything");
+}
