@@ -102,12 +102,14 @@ pub fn bench(extra: &[String]) -> Result<()> {
     )?;
     // The other benchmarks take only the number of runs; program names are the Lua bench's.
     let runs = extra.iter().position(|a| a == "--runs").map(|i| &extra[i..(i + 2).min(extra.len())]);
-    for bench in ["io", "home", "query", "bigint"] {
+    let wasmtime = WASMTIME.ensure()?;
+    for bench in ["io", "home", "query", "bigint", "composition"] {
         cmd::run(
             cargo()
                 .args(["bench", "--locked", "-p", "host-rust", "--bench", bench, "--"])
                 .args(runs.unwrap_or_default())
-                .env("CU_COMPONENT", &built.component),
+                .env("CU_COMPONENT", &built.component)
+                .env("CU_WASMTIME", &wasmtime),
         )?;
     }
     js::bench(&built.node, extra)
