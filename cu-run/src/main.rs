@@ -10,6 +10,8 @@
 mod common;
 #[path = "../../host-rust/src/bin/cu/input.rs"]
 mod input;
+#[path = "../../host-rust/src/bin/cu/limits.rs"]
+mod limits;
 mod report;
 #[path = "../../host-rust/src/bin/cu/results.rs"]
 mod results;
@@ -22,7 +24,8 @@ use value::Value;
 use bindings::cu::unit::compute::{Options, PrintMode, Unit};
 use bindings::cu::unit::io_table;
 use bindings::cu::unit::types::Value as Packed;
-use common::{EXIT_USAGE, Size, Timeout};
+use common::EXIT_USAGE;
+use limits::{Size, Timeout};
 
 /// The bindings of world `run` (wit/run.wit), against cu's WIT in wit/deps.
 #[allow(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn, clippy::all)]

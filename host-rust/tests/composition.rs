@@ -272,3 +272,63 @@ fn cu_and_a_wasmtime_run_never_share_the_file_at_once() {
     assert_eq!(text(&held.stdout), "21\n");
     assert_eq!(cu(dir.path(), "return _home.n"), "21\n", "neither refused call wrote anything");
 }
+
+/// The app of the HTTP tests: a counter in `_home`, an echo, an error and an endless loop.
+const APP: &str = r#"
+function handle(request)
+  if request.path == "/count" then
+    _home.count = (_home.count or 0) + 1
+    return { body = { count = _home.count } }
+  elseif request.path == "/echo" then
+    return {
+      status = 201,
+      headers = { ["x-seen"] = request.headers["x-test"], ["content-type"] = "text/plain" },
+      body = request.method .. " " .. request.query .. " " .. request.body,
+    }
+  elseif request.path == "/json" then
+    return { body = { method = request.method, length = #request.body, tags = { "a", "b" } } }
+  elseif request.path == "/boom" then
+    error("boom")
+  elseif request.path == "/loop" then
+    while true do end
+  elseif request.path == "/nothing" then
+    return nil
+  end
+  return { status = 404, body = "no " .. request.path }
+end
+"#;
+
+#[test]
+fn an_http_app_under_wasmtime_serve() {
+    let server = common::http::Server::start(APP, &[("CU_TIMEOUT", "500ms")]);
+    let echo = server.request("POST", "/echo?x=1&y=2", &[("x-test", "yes")], b"{\"a\": 1}");
+    assert_eq!((echo.status, echo.text().as_str()), (201, "POST x=1&y=2 {\"a\": 1}"));
+    assert_eq!((echo.header("x-seen"), echo.header("content-type")), (Some("yes"), Some("text/plain")));
+    let json = server.request("PUT", "/json", &[], b"12345");
+    assert_eq!(json.status, 200);
+    assert_eq!(json.header("content-type"), Some("application/json"));
+    let body: serde_json::Value = serde_json::from_slice(&json.body).expect("a JSON body");
+    assert_eq!(body, serde_json::json!({"method": "PUT", "length": 5, "tags": ["a", "b"]}));
+    assert_eq!((server.get("/elsewhere").status, server.get("/elsewhere").text()), (404, "no /elsewhere".into()));
+
+    let boom = server.get("/boom");
+    assert_eq!(boom.status, 500);
+    assert!(boom.text().contains("app.lua:15: boom") && !boom.text().contains("traceback"), "{}", boom.text());
+    assert_eq!(server.get("/nothing").status, 500, "a handle that returns no table");
+    let started = Instant::now();
+    let endless = server.get("/loop");
+    assert_eq!(endless.status, 503, "{}", endless.text());
+    assert!(endless.text().contains("time limit"), "{}", endless.text());
+    assert!(started.elapsed() < Duration::from_secs(5), "stopped at its 500 ms limit: {:?}", started.elapsed());
+    let large = server.request("POST", "/echo", &[], &vec![b'x'; (1 << 20) + 1]);
+    assert_eq!(large.status, 413);
+
+    // After each failure the next request is served, and every request counts in `_home`.
+    for expected in 1..=5 {
+        let count = server.get("/count");
+        assert_eq!((count.status, count.text()), (200, format!("{{\"count\":{expected}}}")));
+        assert_eq!(server.get("/boom").status, 500);
+    }
+    // Between requests no instance holds the file: `cu` reads the count.
+    assert_eq!(cu(server.dir(), "return _home.count"), "5\n");
+}

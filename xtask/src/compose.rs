@@ -1,6 +1,7 @@
-//! The components beside cu: the kv providers (kv-memory, kv-sqlite) and cu-run, built for
-//! wasm32-wasip2, and cu-run composed with cu and kv-sqlite by wac (compose/cu-run.wac) into
-//! target/cu-run.wasm, which stock `wasmtime run` runs.
+//! The components beside cu: the kv providers (kv-memory, kv-sqlite), cu-run and cu-http, built
+//! for wasm32-wasip2, and cu-run and cu-http each composed with cu and kv-sqlite by wac
+//! (compose/*.wac) into target/cu-run.wasm, which stock `wasmtime run` runs, and
+//! target/cu-http.wasm, which `wasmtime serve` serves.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,18 +20,21 @@ const WASI_HEADERS: &str = "/usr/include/wasm32-wasi";
 pub struct Composed {
     /// cu-run composed with cu and kv-sqlite: a command component.
     pub cu_run: PathBuf,
+    /// cu-http composed with cu and kv-sqlite: a wasi:http handler.
+    pub cu_http: PathBuf,
     /// The kv provider in the instance's memory.
     pub kv_memory: PathBuf,
     /// The kv provider on a SQLite file of a preopened directory.
     pub kv_sqlite: PathBuf,
 }
 
-/// Builds the providers and cu-run into `target_dir`, and composes cu-run with `component` (cu).
+/// Builds the providers, cu-run and cu-http into `target_dir`, and composes the last two with
+/// `component` (cu).
 pub fn build(target_dir: &Path, component: &Path) -> Result<Composed> {
     let sysroot = sysroot(target_dir)?;
     cmd::run(
         tasks::wasm_build(target_dir)
-            .args(["-p", "kv-memory", "-p", "kv-sqlite", "-p", "cu-run"])
+            .args(["-p", "kv-memory", "-p", "kv-sqlite", "-p", "cu-run", "-p", "cu-http"])
             // SQLite, compiled into kv-sqlite by rusqlite's `bundled` feature.
             .env("CC_wasm32_wasip2", "clang-22")
             .env("AR_wasm32_wasip2", "llvm-ar-22")
@@ -47,17 +51,22 @@ pub fn build(target_dir: &Path, component: &Path) -> Result<Composed> {
     };
     let kv_memory = copy("kv_memory.wasm", "kv-memory.wasm")?;
     let kv_sqlite = copy("kv_sqlite.wasm", "kv-sqlite.wasm")?;
-    let cu_run = target_dir.join("cu-run.wasm");
-    let dep = |name: &str, path: &Path| format!("local:{name}={}", path.display());
-    cmd::run(
-        std::process::Command::new(WAC.ensure()?)
-            .arg("compose")
-            .arg(root().join("compose/cu-run.wac"))
-            .args(["--dep", &dep("kv", &kv_sqlite), "--dep", &dep("cu", component)])
-            .args(["--dep", &dep("run", &built.join("cu-run.wasm")), "-o"])
-            .arg(&cu_run),
-    )?;
-    Ok(Composed { cu_run, kv_memory, kv_sqlite })
+    let compose = |wac: &str, name: &str, built: &Path| -> Result<PathBuf> {
+        let dep = |name: &str, path: &Path| format!("local:{name}={}", path.display());
+        let out = target_dir.join(format!("cu-{name}.wasm"));
+        cmd::run(
+            std::process::Command::new(WAC.ensure()?)
+                .arg("compose")
+                .arg(root().join("compose").join(wac))
+                .args(["--dep", &dep("kv", &kv_sqlite), "--dep", &dep("cu", component)])
+                .args(["--dep", &dep(name, built), "-o"])
+                .arg(&out),
+        )?;
+        Ok(out)
+    };
+    let cu_run = compose("cu-run.wac", "run", &built.join("cu-run.wasm"))?;
+    let cu_http = compose("cu-http.wac", "http", &built.join("cu_http.wasm"))?;
+    Ok(Composed { cu_run, cu_http, kv_memory, kv_sqlite })
 }
 
 /// A sysroot for clang in which wasi-libc's headers are where clang looks for wasm32-wasip2's

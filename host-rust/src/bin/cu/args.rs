@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use cu::Store;
 
-pub use crate::common::{Size, Timeout};
+pub use crate::limits::{Size, Timeout};
 
 #[derive(Debug, Parser)]
 #[command(

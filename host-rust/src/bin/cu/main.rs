@@ -4,6 +4,7 @@ mod args;
 mod common;
 mod home;
 mod input;
+mod limits;
 mod repl;
 mod report;
 mod results;
