@@ -25,25 +25,28 @@ Commands:
              (host-js/: npm dependencies, then jco transpiles the component into
              host-js/generated/; a Node 24 from the npm registry is installed under
              target/tools/node when the system's Node is older than 22.19), the kv provider
-             components and cu-run, composed with cu by wac (built once per machine into
-             ~/.cache/cu-tools, or $CU_TOOLS_DIR)
+             components, cu-run and cu-http, composed with cu by wac (built once per
+             machine into ~/.cache/cu-tools, or $CU_TOOLS_DIR)
   install    build, copy `cu` into ~/.cargo/bin, and run examples/hello.lua with it
   test       build, check the guest build is reproducible, and run every test: the Rust
-             host's and the CLI's, the composed cu-run under the wasmtime CLI 48.0.8 (built
-             once per machine into ~/.cache/cu-tools: about 10 minutes) and under jco, then
+             host's and the CLI's, the composed cu-run and cu-http under the wasmtime CLI
+             48.0.8 (built once per machine into ~/.cache/cu-tools: about 10 minutes) and
+             cu-run under jco, then
              the JavaScript package's in Node (installs Debian's redis-server, which the Redis
              store's tests start, if missing)
   bench      build and run the benchmarks: Lua programs and structured data against native
              Lua 5.4, `_home` on memory, SQLite and Redis, queries and indexes on 100,000
              records, bigints against Python's int (Lua 5.4, python3 and redis-server are
-             installed if missing), then the Lua programs
+             installed if missing), cu-run under the wasmtime CLI beside `cu run` and
+             cu-http under `wasmtime serve`, then the Lua programs
              through the JavaScript package in Node beside wasmoon and fengari; options:
              --runs N (default 7), program names from bench/programs to run only those
   help       show this text
 
 Outputs: target/cu.wasm (the component), target/release/cu (the CLI),
 host-js/generated/ (the transpiled component the JavaScript package loads), target/cu-run.wasm
-(`wasmtime run --dir . target/cu-run.wasm script.lua`), target/kv-memory.wasm and
+(`wasmtime run --dir . target/cu-run.wasm script.lua`), target/cu-http.wasm (`wasmtime serve -S
+cli --dir . target/cu-http.wasm` serves app.lua), target/kv-memory.wasm and
 target/kv-sqlite.wasm (kv providers; docs/COMPOSITION.md).";
 
 fn main() {
