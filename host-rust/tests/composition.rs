@@ -218,6 +218,28 @@ fn home_is_kept_across_wasmtime_runs_and_shared_with_cu_both_ways() {
     assert!(!dir.path().join(".cu/home.sqlite.lock").exists(), "a run that ended leaves the file unlocked");
 }
 
+#[test]
+fn on_the_memory_provider_home_lives_as_long_as_the_run() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let memory = root().join("target/cu-run-memory.wasm");
+    std::fs::write(
+        dir.path().join("script.lua"),
+        "_home.n = (_home.n or 0) + 1 _home.t = { 1, 2 } return _home.n, #_home.t",
+    )
+    .expect("writes the script");
+    for _ in 0..2 {
+        let out = Command::new(tool("CU_WASMTIME"))
+            .args(["run", "--dir", "."])
+            .arg(&memory)
+            .arg("script.lua")
+            .current_dir(dir.path())
+            .output()
+            .expect("wasmtime runs");
+        assert_eq!(text(&out.stdout), "1\n2\n", "{}", text(&out.stderr));
+    }
+    assert!(!dir.path().join(".cu").exists(), "nothing written to the directory");
+}
+
 /// Starts a run that opens `_home` and then holds it for a while, and waits until `mark` shows
 /// it has the file open.
 fn holding(start: impl FnOnce() -> std::process::Child, mark: &Path) -> std::process::Child {

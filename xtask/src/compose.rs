@@ -51,21 +51,24 @@ pub fn build(target_dir: &Path, component: &Path) -> Result<Composed> {
     };
     let kv_memory = copy("kv_memory.wasm", "kv-memory.wasm")?;
     let kv_sqlite = copy("kv_sqlite.wasm", "kv-sqlite.wasm")?;
-    let compose = |wac: &str, name: &str, built: &Path| -> Result<PathBuf> {
+    let compose = |wac: &str, name: &str, built: &Path, kv: &Path, out: &str| -> Result<PathBuf> {
         let dep = |name: &str, path: &Path| format!("local:{name}={}", path.display());
-        let out = target_dir.join(format!("cu-{name}.wasm"));
+        let out = target_dir.join(out);
         cmd::run(
             std::process::Command::new(WAC.ensure()?)
                 .arg("compose")
                 .arg(root().join("compose").join(wac))
-                .args(["--dep", &dep("kv", &kv_sqlite), "--dep", &dep("cu", component)])
+                .args(["--dep", &dep("kv", kv), "--dep", &dep("cu", component)])
                 .args(["--dep", &dep(name, built), "-o"])
                 .arg(&out),
         )?;
         Ok(out)
     };
-    let cu_run = compose("cu-run.wac", "run", &built.join("cu-run.wasm"))?;
-    let cu_http = compose("cu-http.wac", "http", &built.join("cu_http.wasm"))?;
+    let run = built.join("cu-run.wasm");
+    let cu_run = compose("cu-run.wac", "run", &run, &kv_sqlite, "cu-run.wasm")?;
+    // The same command on the memory provider: `_home` lives as long as the run.
+    compose("cu-run.wac", "run", &run, &kv_memory, "cu-run-memory.wasm")?;
+    let cu_http = compose("cu-http.wac", "http", &built.join("cu_http.wasm"), &kv_sqlite, "cu-http.wasm")?;
     Ok(Composed { cu_run, cu_http, kv_memory, kv_sqlite })
 }
 
