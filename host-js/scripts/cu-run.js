@@ -5,12 +5,21 @@
 // one preopened directory, `.`, where `_home` is kept in .cu/home.sqlite.
 
 import { _setArgs, _setCwd } from '@bytecodealliance/preview2-shim/cli';
-import { _setPreopens } from '@bytecodealliance/preview2-shim/filesystem';
+import { _setPreopens, types } from '@bytecodealliance/preview2-shim/filesystem';
 
 _setArgs(['cu-run', ...process.argv.slice(2)]);
 _setPreopens({ '.': process.cwd() });
 // As under wasmtime, which gives no initial directory: paths are then taken from the preopen.
 _setCwd('/');
+
+// wasi-libc opens a file for reading and writing with the descriptor flag `mutate-directory`
+// (SQLite's database file, for one), which wasmtime accepts and jco's shim (0.26) refuses as
+// `unsupported`. The flag means nothing for a file, so files are opened without it.
+const openAt = types.Descriptor.prototype.openAt;
+types.Descriptor.prototype.openAt = function (pathFlags, path, openFlags, flags) {
+  const asked = openFlags.directory ? flags : { ...flags, mutateDirectory: false };
+  return openAt.call(this, pathFlags, path, openFlags, asked);
+};
 
 const { run } = await import('../generated/cu-run/cu-run.js');
 try {

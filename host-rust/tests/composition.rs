@@ -205,7 +205,7 @@ fn wasmtime(dir: &Path, script: &str) -> Output {
 }
 
 #[test]
-fn home_is_kept_across_wasmtime_runs_and_shared_with_cu_both_ways() {
+fn home_is_kept_across_runs_and_shared_with_cu_both_ways() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let count = "_home.n = (_home.n or 0) + 1 return _home.n";
     for expected in ["1\n", "2\n"] {
@@ -215,6 +215,9 @@ fn home_is_kept_across_wasmtime_runs_and_shared_with_cu_both_ways() {
     cu(dir.path(), "local k = 10 function _home.scaled(x) return k * x end");
     let out = wasmtime(dir.path(), &format!("{count}, _home.scaled(4)"));
     assert_eq!(text(&out.stdout), "4\n40\n", "wasmtime reads cu's data and its closure: {}", text(&out.stderr));
+    let out = Runtime::Jco.run(dir.path(), &["script.lua"]);
+    assert_eq!(text(&out.stdout), "5\n40\n", "so does the component under jco: {}", text(&out.stderr));
+    assert_eq!(cu(dir.path(), "return _home.n"), "5\n");
     assert!(!dir.path().join(".cu/home.sqlite.lock").exists(), "a run that ended leaves the file unlocked");
 }
 
