@@ -192,6 +192,24 @@ fn usage_errors_are_reported_and_fail() {
     }
 }
 
+#[test]
+fn a_script_from_standard_input() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for runtime in [Runtime::Wasmtime, Runtime::Jco] {
+        let mut child = runtime
+            .command(dir.path())
+            .args(["-", "x"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("starts");
+        child.stdin.take().expect("stdin").write_all(b"return arg[0], arg[1], 6 * 7").expect("writes the script");
+        let out = child.wait_with_output().expect("ends");
+        assert_eq!(text(&out.stdout), "\"stdin\"\n\"x\"\n42\n", "{runtime:?}");
+    }
+}
+
 /// `cu` in `dir`, on its default store: .cu/home.sqlite there.
 fn cu(dir: &Path, code: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_cu")).args(["eval", code]).current_dir(dir).output().expect("cu runs");
