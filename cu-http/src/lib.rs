@@ -77,7 +77,11 @@ fn serve(request: IncomingRequest) -> Response {
         print_mode: PrintMode::Stdout,
         home: "home".into(),
     });
-    let answer = unit.compute(&code, Some(&path)).and_then(|_| unit.call("handle", &[packed(&request)]));
+    let request = match value::to_packed(&request, "request") {
+        Ok(nodes) => Packed { nodes },
+        Err(e) => return Response::text(500, &e.to_string()),
+    };
+    let answer = unit.compute(&code, Some(&path)).and_then(|_| unit.call("handle", &[request]));
     match answer {
         Ok(outcome) => match outcome.values.first().map(|v| Value::from_packed(&v.nodes)) {
             Some(Ok(value)) => response::from_lua(&value),
@@ -97,9 +101,4 @@ fn failure(error: &Error) -> Response {
         Error::Store(e) => Response::text(503, &e.message),
         Error::Schema(e) => Response::text(500, &e.message),
     }
-}
-
-/// A value in the unit's form. The request table always packs.
-fn packed(value: &Value) -> Packed {
-    Packed { nodes: value::to_packed(value, "request").unwrap_or_default() }
 }

@@ -23,7 +23,7 @@ use value::Value;
 
 use bindings::cu::unit::compute::{Options, PrintMode, Unit};
 use bindings::cu::unit::io_table;
-use bindings::cu::unit::types::Value as Packed;
+use bindings::cu::unit::types::{ConversionError, Error, Value as Packed};
 use common::EXIT_USAGE;
 use limits::{Size, Timeout};
 
@@ -87,17 +87,22 @@ fn main() -> ExitCode {
     });
     if let Some(text) = &cli.meta {
         match input::json_text(text) {
-            Ok(meta) => try_or_exit!(io_table::set_metadata(&unit, &packed(&meta)), cli.json),
+            Ok(meta) => {
+                try_or_exit!(packed(&meta, "_io.meta").and_then(|m| io_table::set_metadata(&unit, &m)), cli.json)
+            }
             Err(message) => return usage(&format!("--meta: {message}")),
         }
     }
     if let Some(path) = &cli.input {
         match input::json(path) {
-            Ok(input) => try_or_exit!(io_table::set_input(&unit, &packed(&input)), cli.json),
+            Ok(input) => {
+                try_or_exit!(packed(&input, "_io.input").and_then(|i| io_table::set_input(&unit, &i)), cli.json)
+            }
             Err(message) => return usage(&message),
         }
     }
-    try_or_exit!(unit.set_global("arg", &packed(&input::arg_table(&name, &cli.args))), cli.json);
+    let arg = input::arg_table(&name, &cli.args);
+    try_or_exit!(packed(&arg, "arg").and_then(|arg| unit.set_global("arg", &arg)), cli.json);
     let outcome = try_or_exit!(unit.compute(&code, Some(&name)), cli.json);
     let output = try_or_exit!(io_table::get_output(&unit), cli.json);
     match (outcome.values.into_iter().map(value_of).collect::<Option<Vec<_>>>(), value_of(output)) {
@@ -125,9 +130,12 @@ fn usage(message: &str) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
-/// A value in the unit's form. Values read from JSON and command lines always pack.
-fn packed(value: &Value) -> Packed {
-    Packed { nodes: value::to_packed(value, "value").unwrap_or_default() }
+/// A value in the unit's form; one that cannot cross (JSON nested too deep) fails as the unit
+/// would refuse it, naming `root`.
+fn packed(value: &Value, root: &str) -> Result<Packed, Error> {
+    value::to_packed(value, root)
+        .map(|nodes| Packed { nodes })
+        .map_err(|e| Error::Conversion(ConversionError { path: e.path, reason: e.reason }))
 }
 
 /// A value the unit returned; `None` if it is malformed, which a sound unit never returns.
