@@ -336,6 +336,10 @@ function handle(request)
     while true do end
   elseif request.path == "/nothing" then
     return nil
+  elseif request.path == "/bad-header" then
+    return { headers = { ["not a name"] = "x" }, body = "?" }
+  elseif request.path == "/bad-status" then
+    return { status = 42 }
   end
   return { status = 404, body = "no " .. request.path }
 end
@@ -358,6 +362,10 @@ fn an_http_app_under_wasmtime_serve() {
     assert_eq!(boom.status, 500);
     assert!(boom.text().contains("app.lua:15: boom") && !boom.text().contains("traceback"), "{}", boom.text());
     assert_eq!(server.get("/nothing").status, 500, "a handle that returns no table");
+    let bad = server.get("/bad-header");
+    assert_eq!((bad.status, bad.text().contains("not valid HTTP headers")), (500, true), "{}", bad.text());
+    let bad = server.get("/bad-status");
+    assert_eq!((bad.status, bad.text().contains("42 is not an HTTP status")), (500, true), "{}", bad.text());
     let started = Instant::now();
     let endless = server.get("/loop");
     assert_eq!(endless.status, 503, "{}", endless.text());
