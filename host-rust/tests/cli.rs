@@ -664,3 +664,27 @@ fn bigints_in_text_and_json() {
         out.stderr
     );
 }
+
+#[test]
+fn json_integers_past_64_bits_arrive_as_bigints() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let input = dir.path().join("in.json");
+    std::fs::write(
+        &input,
+        r#"{"b": 18446744073709551615, "c": -9223372036854775809, "m": 9223372036854775807, "f": 1e3}"#,
+    )
+    .expect("writes the input");
+    let input = input.to_str().expect("a UTF-8 path");
+    let code = "local i = _io.input return i.b + 1, i.c, i.m, math.type(i.m), i.f";
+    let out = on_store("memory", &["eval", code, "--input", input]);
+    assert_eq!(
+        out.stdout,
+        "bigint.new(\"18446744073709551616\")\nbigint.new(\"-9223372036854775809\")\n9223372036854775807\n\"integer\"\n1000.0\n",
+        "{}",
+        out.stderr
+    );
+    let store = format!("sqlite:{}", dir.path().join("home.sqlite").display());
+    assert_eq!(on_store(&store, &["home", "set", "wei", "100000000000000000000000000000"]).status, 0);
+    let out = on_store(&store, &["--json", "home", "get", "wei"]);
+    assert_eq!(out.stdout, "{\"$bigint\":\"100000000000000000000000000000\"}\n", "{}", out.stderr);
+}

@@ -17,7 +17,7 @@ use serde::forward_to_deserialize_any;
 use packed::Node;
 
 use super::Result;
-use super::{BIGINT_MARKER, MAX_DEPTH, Mismatch, Value, key_segment, parse_bigint};
+use super::{BIGINT_MARKER, MAX_DEPTH, Mismatch, Value, integer, key_segment, marker, parse_bigint};
 
 /// Converts a value into `T`. `root` names it in errors (e.g. `_io.output`).
 ///
@@ -43,8 +43,9 @@ pub fn from_packed<T: DeserializeOwned>(nodes: &[u8], root: &str) -> Result<T> {
     }
 }
 
-/// Accepts anything a self-describing format (JSON, TOML, …) holds. Integers beyond 64 bits become
-/// floats, as Lua reads such numerals.
+/// Accepts anything a self-describing format (JSON, TOML, …) holds. Integers stay exact: beyond
+/// 64 bits they become bigints (in JSON too, whose large numbers serde_json passes as their text);
+/// a number with a fraction or an exponent is a float.
 impl<'de> de::Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
         deserializer.deserialize_any(ValueVisitor)
@@ -66,13 +67,13 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Integer(v))
     }
     fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
-        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Integer))
+        Ok(integer(v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Integer))
+        Ok(integer(v.into()))
     }
     fn visit_u128<E>(self, v: u128) -> Result<Value, E> {
-        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Integer))
+        Ok(i128::try_from(v).map_or_else(|_| Value::BigInt(v.into()), integer))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Float(v))
@@ -113,12 +114,11 @@ impl<'de> Visitor<'de> for ValueVisitor {
         while let Some(entry) = map.next_entry()? {
             entries.push(entry);
         }
-        // `{"$bigint": "<digits>"}` stands for a bigint.
-        if let [(Value::String(key), Value::String(digits))] = entries.as_slice()
-            && key == BIGINT_MARKER.as_bytes()
-            && let Some(value) = std::str::from_utf8(digits).ok().and_then(parse_bigint)
+        // `{"$bigint": "<digits>"}` stands for a bigint, serde_json's number map for a number.
+        if let [(Value::String(key), Value::String(text))] = entries.as_slice()
+            && let Some(value) = marker(key, text)
         {
-            return Ok(Value::BigInt(value));
+            return Ok(value);
         }
         Ok(Value::Map(entries))
     }

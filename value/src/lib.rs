@@ -71,6 +71,39 @@ impl std::error::Error for Conversion {}
 /// What a conversion gives.
 pub type Result<T, E = Conversion> = std::result::Result<T, E>;
 
+/// The one key of the map in which serde_json (built with `arbitrary_precision`, as this
+/// workspace has it) passes a number as its text: every number that does not fit 64 bits, and
+/// every one with a fraction or an exponent. So an integer of any size reaches cu exactly.
+const JSON_NUMBER: &str = "$serde_json::private::Number";
+
+/// The value a single-entry map stands for, when it is a marker: `{"$bigint": "<digits>"}`, or
+/// serde_json's number.
+fn marker(key: &[u8], text: &[u8]) -> Option<Value> {
+    let text = std::str::from_utf8(text).ok()?;
+    match key {
+        k if k == BIGINT_MARKER.as_bytes() => parse_bigint(text).map(Value::BigInt),
+        k if k == JSON_NUMBER.as_bytes() => json_number(text),
+        _ => None,
+    }
+}
+
+/// A JSON number from its text. An integer literal is an integer, a bigint when it does not fit
+/// 64 bits; one with a fraction or an exponent is a float, as Lua reads `1.0` and `1e3`.
+fn json_number(text: &str) -> Option<Value> {
+    if text.contains(['.', 'e', 'E']) {
+        return text.parse().ok().map(Value::Float);
+    }
+    match text.parse() {
+        Ok(integer) => Some(Value::Integer(integer)),
+        Err(_) => parse_bigint(text).map(Value::BigInt),
+    }
+}
+
+/// An integer of any width: an [`Integer`](Value::Integer) when it fits, else a bigint.
+fn integer(value: i128) -> Value {
+    i64::try_from(value).map_or_else(|_| Value::BigInt(value.into()), Value::Integer)
+}
+
 /// The bigint a marker map's value stands for: decimal digits after an optional `-`.
 fn parse_bigint(digits: &str) -> Option<BigInt> {
     let unsigned = digits.strip_prefix('-').unwrap_or(digits);

@@ -9,7 +9,7 @@ use packed::{Container, Node, Reader};
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::Result;
-use super::{BIGINT_MARKER, MAX_DEPTH, Mismatch, Value, key_segment, parse_bigint};
+use super::{BIGINT_MARKER, MAX_DEPTH, Mismatch, Value, key_segment, marker};
 
 /// Converts any `Serialize` value. `root` names it in errors (e.g. `_io.input`).
 ///
@@ -252,27 +252,30 @@ impl Compound<'_> {
         packed::set_container(&mut self.writer.out, self.start, self.kind, self.count);
         self.writer.depth -= 1;
         if self.kind == Container::Map && self.count == 1 {
-            self.bigint_marker();
+            self.marker();
         }
         Ok(())
     }
 
-    /// Turns a finished map `{"$bigint": "<digits>"}` into the bigint it stands for.
-    fn bigint_marker(self) {
+    /// Turns a finished map `{"$bigint": "<digits>"}`, or serde_json's map of a number's text,
+    /// into the value it stands for.
+    fn marker(self) {
         let out = &mut self.writer.out;
         let mut reader = Reader::new(&out[self.start..]);
-        let (Ok(Node::Map(1)), Ok(Node::String(key)), Ok(Node::String(digits))) =
+        let (Ok(Node::Map(1)), Ok(Node::String(key)), Ok(Node::String(text))) =
             (reader.next(), reader.next(), reader.next())
         else {
             return;
         };
-        if key != BIGINT_MARKER.as_bytes() || std::str::from_utf8(digits).ok().and_then(parse_bigint).is_none() {
-            return;
-        }
-        let digits = digits.to_vec();
+        let Some(value) = marker(key, text) else { return };
         out.truncate(self.start);
-        // The digits were a string of the same length: they fit.
-        let _ = packed::push(out, Node::Bigint(&digits));
+        // A number's node is never longer than the map of its text it replaces.
+        let _ = match value {
+            Value::Integer(i) => packed::push(out, Node::Integer(i)),
+            Value::Float(f) => packed::push(out, Node::Float(f)),
+            Value::BigInt(b) => packed::push(out, Node::Bigint(b.to_string().as_bytes())),
+            _ => Ok(()),
+        };
     }
 }
 
