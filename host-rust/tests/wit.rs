@@ -73,3 +73,19 @@ fn the_component_carries_exactly_the_wit_of_the_repository() {
     }
     assert!(carried["kv"].contains("commit: func("), "the kv import keeps what the guest calls");
 }
+
+#[test]
+fn the_consumers_in_the_repository_are_built_against_wit_alone() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let wit = root.join("wit").canonicalize().expect("wit/ exists");
+    for consumer in ["cu-run", "cu-http"] {
+        let manifest: toml::Table = std::fs::read_to_string(root.join(consumer).join("Cargo.toml"))
+            .expect("a manifest")
+            .parse()
+            .expect("valid TOML");
+        let dependencies = manifest["dependencies"].as_table().expect("dependencies");
+        assert!(!dependencies.contains_key("guest"), "{consumer} uses no code of the guest crate");
+        let vendored = root.join(consumer).join("wit/deps/cu-unit").canonicalize().expect("cu's WIT in wit/deps");
+        assert_eq!(vendored, wit, "{consumer} takes cu's WIT from wit/, unchanged");
+    }
+}
