@@ -106,8 +106,7 @@ pub fn build(node: &Path, component: &Path, cu_run: &Path) -> Result<()> {
     )
 }
 
-/// Runs the package's tests on `node`: in Node, then in headless Chromium (which leaves the
-/// playground's screenshot in target/artifacts/).
+/// Runs the package's tests on `node`: in Node, then in headless Chromium.
 pub fn test(node: &Path) -> Result<()> {
     cmd::run(in_package(node, node)?.args(["--test", "test/node/*.test.js", "test/browser/*.test.js"]))
 }
