@@ -14,6 +14,9 @@ use std::process::Command;
 /// Set by `cargo xtask` to the directory of the `lua-src` package.
 const LUA_SRC_ENV: &str = "CU_LUA_SRC";
 const LUA_DIR: &str = "lua-5.4.9";
+/// Set by `cargo xtask bench` to build a guest without conflict tracking, the baseline that
+/// measures what the tracking costs (host-rust/benches/retry.rs). Such a guest never retries.
+const UNTRACKED_ENV: &str = "CU_UNTRACKED";
 /// Lua's interpreter loop, compiled apart from the rest.
 const INTERPRETER: &str = "lvm.c";
 /// Lua's calls and returns (`luaD_precall` runs for every call), compiled apart too: inside the
@@ -135,6 +138,109 @@ const PATCHES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// What a call attempt changed (c/cu_track.h): the attempt that made each table, upvalue and
+/// coroutine, and a mark on every write to an older one. Left out when [`UNTRACKED_ENV`] is set.
+const TRACKING: &[(&str, &str, &str)] = &[
+    (
+        "lobject.h",
+        "  GCObject *gclist;\n} Table;\n",
+        "  GCObject *gclist;\n  unsigned long long cu_epoch;\n} Table;\n\n#include \"cu_track.h\"\n",
+    ),
+    (
+        "lobject.h",
+        "    TValue value;  /* the value (when closed) */\n  } u;\n} UpVal;\n",
+        "    TValue value;  /* the value (when closed) */\n  } u;\n  unsigned long long cu_epoch;\n} UpVal;\n",
+    ),
+    (
+        "lstate.h",
+        "  volatile l_signalT hookmask;\n};\n",
+        "  volatile l_signalT hookmask;\n  unsigned long long cu_epoch;\n};\n",
+    ),
+    (
+        "ltable.c",
+        "  t->flags = cast_byte(maskflags);  /* table has no metamethod fields */\n",
+        "  t->flags = cast_byte(maskflags);  /* table has no metamethod fields */\n  t->cu_epoch = cu_epoch;\n",
+    ),
+    (
+        "lfunc.c",
+        "    UpVal *uv = gco2upv(o);\n    uv->v.p = &uv->u.value;  /* make it closed */\n",
+        "    UpVal *uv = gco2upv(o);\n    uv->cu_epoch = cu_epoch;\n    uv->v.p = &uv->u.value;  /* make it closed */\n",
+    ),
+    (
+        "lfunc.c",
+        "  UpVal *uv = gco2upv(o);\n  UpVal *next = *prev;\n",
+        "  UpVal *uv = gco2upv(o);\n  UpVal *next = *prev;\n  uv->cu_epoch = cu_epoch;\n",
+    ),
+    (
+        "lstate.c",
+        "  L->twups = L;  /* thread has no upvalues */\n",
+        "  L->twups = L;  /* thread has no upvalues */\n  L->cu_epoch = cu_epoch;\n",
+    ),
+    (
+        "lvm.h",
+        "    { setobj2t(L, cast(TValue *,slot), v); \\\n",
+        "    { cu_touch_slot(hvalue(t), slot); setobj2t(L, cast(TValue *,slot), v); \\\n",
+    ),
+    (
+        "lvm.c",
+        "        luaH_finishset(L, h, key, slot, val);  /* set new value */\n",
+        "        cu_touch_key(h, key);\n        luaH_finishset(L, h, key, slot, val);  /* set new value */\n",
+    ),
+    (
+        "lvm.c",
+        "      GCObject *h = gcvalue(t);\n      setobj2t(L, cast(TValue *,slot), val);\n",
+        "      GCObject *h = gcvalue(t);\n      cu_touch_slot(hvalue(t), slot);\n      setobj2t(L, cast(TValue *,slot), val);\n",
+    ),
+    (
+        "lvm.c",
+        "        UpVal *uv = cl->upvals[GETARG_B(i)];\n        setobj(L, uv->v.p, s2v(ra));\n",
+        "        UpVal *uv = cl->upvals[GETARG_B(i)];\n        cu_touch(uv);\n        setobj(L, uv->v.p, s2v(ra));\n",
+    ),
+    (
+        "lapi.c",
+        "  luaH_set(L, t, key, s2v(L->top.p - 1));\n",
+        "  cu_touch_key(t, key);\n  luaH_set(L, t, key, s2v(L->top.p - 1));\n",
+    ),
+    (
+        "lapi.c",
+        "  luaH_setint(L, t, n, s2v(L->top.p - 1));\n",
+        "  cu_touch_key(t, NULL);\n  luaH_setint(L, t, n, s2v(L->top.p - 1));\n",
+    ),
+    (
+        "lapi.c",
+        "      hvalue(obj)->metatable = mt;\n",
+        "      cu_touch_key(hvalue(obj), NULL);\n      hvalue(obj)->metatable = mt;\n",
+    ),
+    (
+        "ldo.c",
+        "                                      int *nresults) {\n  int status;\n  lua_lock(L);\n",
+        "                                      int *nresults) {\n  int status;\n  cu_touch(L);\n  lua_lock(L);\n",
+    ),
+    (
+        "lstate.c",
+        "LUA_API int lua_closethread (lua_State *L, lua_State *from) {\n  int status;\n",
+        "LUA_API int lua_closethread (lua_State *L, lua_State *from) {\n  int status;\n  cu_touch(L);\n",
+    ),
+    // The generator's state and the collector's settings live outside any table.
+    ("lmathlib.c", "#include \"lualib.h\"\n", "#include \"lualib.h\"\n#include \"cu_track.h\"\n"),
+    (
+        "lmathlib.c",
+        "  RanState *state = (RanState *)lua_touserdata(L, lua_upvalueindex(1));\n  Rand64 rv = nextrand(state->s);  /* next pseudo-random value */\n",
+        "  RanState *state = (RanState *)lua_touserdata(L, lua_upvalueindex(1));\n  Rand64 rv = nextrand(state->s);  /* next pseudo-random value */\n  cu_changed();\n",
+    ),
+    (
+        "lmathlib.c",
+        "                     lua_Unsigned n1, lua_Unsigned n2) {\n  int i;\n",
+        "                     lua_Unsigned n1, lua_Unsigned n2) {\n  int i;\n  cu_changed();\n",
+    ),
+    ("lbaselib.c", "#include \"lualib.h\"\n", "#include \"lualib.h\"\n#include \"cu_track.h\"\n"),
+    (
+        "lbaselib.c",
+        "  int o = optsnum[luaL_checkoption(L, 1, \"collect\", opts)];\n",
+        "  int o = optsnum[luaL_checkoption(L, 1, \"collect\", opts)];\n  if (o != LUA_GCCOUNT && o != LUA_GCSTEP && o != LUA_GCCOLLECT && o != LUA_GCISRUNNING) cu_changed();\n",
+    ),
+];
+
 fn main() {
     if let Err(message) = run() {
         eprintln!("error: {message}");
@@ -186,7 +292,14 @@ fn run() -> Result<(), String> {
     let includes: String = AMALGAMATION.iter().map(|file| format!("#include \"{file}\"\n")).collect();
     fs::write(&amalgamation, includes).map_err(|e| e.to_string())?;
     let mut lua = lua_build();
-    lua.file(c_dir.join("cu_limits.c")).file(&amalgamation).flag("-mllvm").flag("-inline-threshold=1000");
+    if untracked() {
+        lua.define("CU_UNTRACKED", None);
+    }
+    lua.file(c_dir.join("cu_limits.c"))
+        .file(c_dir.join("cu_track.c"))
+        .file(&amalgamation)
+        .flag("-mllvm")
+        .flag("-inline-threshold=1000");
     lua.try_compile("lua").map_err(|e| e.to_string())?;
     lua_build().file(lua_dir.join(CALLS)).try_compile("lua_calls").map_err(|e| e.to_string())?;
 
@@ -244,7 +357,8 @@ fn patched_lua_sources(out_dir: &Path) -> Result<PathBuf, String> {
             fs::copy(&path, dest.join(name)).map_err(|e| e.to_string())?;
         }
     }
-    for (file, anchor, replacement) in PATCHES {
+    let tracking = if untracked() { &[][..] } else { TRACKING };
+    for (file, anchor, replacement) in PATCHES.iter().chain(tracking) {
         let path = dest.join(file);
         let text = fs::read_to_string(&path).map_err(|e| e.to_string())?;
         if text.matches(anchor).count() != 1 {
@@ -253,6 +367,11 @@ fn patched_lua_sources(out_dir: &Path) -> Result<PathBuf, String> {
         fs::write(&path, text.replacen(anchor, replacement, 1)).map_err(|e| e.to_string())?;
     }
     Ok(dest)
+}
+
+fn untracked() -> bool {
+    println!("cargo:rerun-if-env-changed={UNTRACKED_ENV}");
+    env::var_os(UNTRACKED_ENV).is_some()
 }
 
 /// Where cargo unpacked the `lua-src` package this workspace locks: `cargo xtask` finds it with

@@ -105,6 +105,11 @@ export interface CuOptions {
   print?: (text: string) => void;
   /** The label of this unit's entries in the audit log. */
   auditLabel?: string;
+  /**
+   * Run a call again when it failed only because another writer changed `_home` data it read,
+   * and it changed nothing outside `_home` (default true): up to 16 attempts within `timeLimit`.
+   */
+  retryConflicts?: boolean;
 }
 
 export interface MemoryStats {

@@ -76,6 +76,7 @@ fn serve(request: IncomingRequest) -> Response {
         time_limit_ms: time.0.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         print_mode: PrintMode::Stdout,
         home: "home".into(),
+        retry_conflicts: true,
     });
     let request = match value::to_packed(&request, "request") {
         Ok(nodes) => Packed { nodes },

@@ -67,6 +67,11 @@ struct Cli {
     /// Lua heap limit: e.g. 64M, 1G (binary units), or bytes; 0 for none
     #[arg(short = 'm', long, default_value = "256M", value_name = "SIZE")]
     memory_limit: Size,
+    /// Report a commit conflict instead of running the call again (by default a call that another
+    /// writer's commit made fail is retried, up to 16 times within its time limit, when it changed
+    /// nothing outside `_home`)
+    #[arg(long)]
+    no_retry: bool,
 }
 
 fn main() -> ExitCode {
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
         // JSON output must stay one clean document, so `print` is collected into it.
         print_mode: if cli.json { PrintMode::Capture } else { PrintMode::Stdout },
         home: "home".into(),
+        retry_conflicts: !cli.no_retry,
     });
     if let Some(text) = &cli.meta {
         match input::json_text(text) {

@@ -45,3 +45,10 @@ void cu_deadline_start(uint64_t limit_ms) {
 int cu_deadline_tripped(void) {
     return tripped;
 }
+
+/* Nanoseconds left before the deadline: UINT64_MAX with none, 0 once it has passed. */
+uint64_t cu_deadline_left_ns(void) {
+    if (deadline_ns == 0) return UINT64_MAX;
+    uint64_t now = now_ns();
+    return now >= deadline_ns ? 0 : deadline_ns - now;
+}

@@ -62,6 +62,19 @@ pub fn conversion(failure: Failure, root: &str, memory_limit_bytes: u64) -> Erro
     }
 }
 
+/// Whether `error` is a commit that failed because another writer changed data the call read.
+pub fn is_conflict(error: &Error) -> bool {
+    matches!(error, Error::Store(StoreError { kind: StoreErrorKind::Conflict, .. }))
+}
+
+/// `error` with `note` after its message, in parentheses.
+pub fn with_note(mut error: Error, note: &str) -> Error {
+    if let Error::Store(StoreError { message, .. }) = &mut error {
+        message.push_str(&format!(" ({note})"));
+    }
+    error
+}
+
 /// A commit of `_home` writes, or a host operation on `_home`, that failed: nothing was written.
 pub fn home(error: HomeError, memory_limit_bytes: u64) -> Error {
     let store = |kind, message: String| Error::Store(StoreError { kind, message });

@@ -193,7 +193,7 @@ fn snapshot(name: String, info: SnapshotInfo) -> Snapshot {
 fn with_unit<R>(
     target: UnitBorrow<'_>,
     operation: &str,
-    op: impl FnOnce(&Session) -> Result<R, Error>,
+    op: impl Fn(&Session) -> Result<R, Error>,
 ) -> Result<R, Error> {
     target.get::<Unit>().home_transaction(operation, op)
 }
@@ -260,14 +260,14 @@ impl Guest for crate::Component {
     fn save_snapshot(target: UnitBorrow<'_>, name: String) -> Result<Snapshot, Error> {
         with_unit(target, "saveSnapshot", |session| {
             let info = session.home().save_snapshot(&name).map_err(|e| session.home_error(e))?;
-            Ok(snapshot(name, info))
+            Ok(snapshot(name.clone(), info))
         })
     }
 
     fn restore_snapshot(target: UnitBorrow<'_>, name: String) -> Result<Snapshot, Error> {
         with_unit(target, "restoreSnapshot", |session| {
             let info = session.home().restore_snapshot(&name).map_err(|e| session.home_error(e))?;
-            Ok(snapshot(name, info))
+            Ok(snapshot(name.clone(), info))
         })
     }
 
@@ -361,7 +361,7 @@ impl Guest for crate::Component {
 
     fn enable_audit_log(target: UnitBorrow<'_>, operations: Vec<String>) -> Result<(), Error> {
         with_unit(target, "enableAuditLog", |session| {
-            session.home().enable_audit(operations).map_err(|e| session.home_error(e))
+            session.home().enable_audit(operations.clone()).map_err(|e| session.home_error(e))
         })
     }
 
@@ -408,7 +408,7 @@ impl Guest for crate::Component {
             let keys = session.lua().create_sequence_from(keys).map_err(lua_error)?;
             let module = session.home().module().map_err(lua_error)?;
             let persist: mlua::Function = module.raw_get("persistFunction").map_err(lua_error)?;
-            persist.call::<()>((keys, name, code)).map_err(lua_error)
+            persist.call::<()>((keys, name.as_str(), code.as_str())).map_err(lua_error)
         })
     }
 }

@@ -28,9 +28,16 @@ fn table(lua: &Lua) -> mlua::Result<Table> {
     Ok(table)
 }
 
-/// Every `compute` and `call` starts without the previous call's output.
-pub fn start_call(lua: &Lua) -> mlua::Result<()> {
-    table(lua)?.raw_set(OUTPUT, LuaValue::Nil)
+/// Every `compute` and `call` starts without the previous call's output; returns `_io`.
+pub fn start_call(lua: &Lua) -> mlua::Result<Table> {
+    let io = table(lua)?;
+    io.raw_set(OUTPUT, LuaValue::Nil)?;
+    Ok(io)
+}
+
+/// The name of the field a call may set without that counting as a change (retry.rs).
+pub fn output_key(lua: &Lua) -> mlua::Result<mlua::LuaString> {
+    lua.create_string(OUTPUT)
 }
 
 fn field(lua: &Lua, name: &str) -> mlua::Result<LuaValue> {

@@ -40,6 +40,7 @@ impl Printed {
                 buffer.extend_from_slice(line);
             }
             PrintMode::Stdout => {
+                crate::retry::mark_irreversible();
                 // A closed or failing stdout must not fail the script: output is best effort.
                 let mut out = std::io::stdout().lock();
                 let _ = out.write_all(line).and_then(|()| out.flush());

@@ -7,19 +7,22 @@ use mlua::{Function, Lua, MultiValue, Value};
 /// The chunk name of the runner; its frames are cut from tracebacks.
 const RUNNER_NAME: &str = "[cu]";
 
+// The handler returns the error unchanged, since Lua also hands it the errors a `load` inside the
+// call catches. It keeps the traceback in a table each call makes, not in an upvalue of the
+// runner: an object made before a call and written during it would keep a conflicted call from
+// being run again (c/cu_track.h).
 const SOURCE: &str = r#"
 local xpcall, traceback = ...
-local trace
-local function handler(e)
-    trace = traceback(nil, 2)
-    return e
-end
-local function finish(...)
-    return trace, ...
+local function finish(box, ...)
+    return box[1], ...
 end
 return function(f, ...)
-    trace = false
-    return finish(xpcall(f, handler, ...))
+    local box = { false }
+    local function handler(e)
+        box[1] = traceback(nil, 2)
+        return e
+    end
+    return finish(box, xpcall(f, handler, ...))
 end
 "#;
 

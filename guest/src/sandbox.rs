@@ -142,6 +142,7 @@ fn clock(lua: &Lua) -> mlua::Result<Function> {
 /// that a missing module raises an ordinary string error pointing at the caller's line.
 fn require(lua: &Lua, globals: &Table) -> mlua::Result<Function> {
     let loaded = lua.create_table()?;
+    crate::retry::internal(&loaded);
     for name in MODULES {
         loaded.raw_set(*name, globals.raw_get::<Table>(*name)?)?;
     }

@@ -11,7 +11,7 @@ use crate::convert::Failure;
 use crate::home::Home;
 use crate::output::Printed;
 use crate::run::{Ended, Runner};
-use crate::{convert, errors, io, limits, sandbox};
+use crate::{convert, errors, io, limits, retry, sandbox};
 
 /// The chunk name of code passed to `compute` without one.
 const DEFAULT_CHUNK_NAME: &str = "(compute)";
@@ -26,6 +26,8 @@ struct State {
     runner: Runner,
     printed: Printed,
     home: Home,
+    /// The interned "output", which retry.rs tells apart from `_io`'s other fields.
+    output_key: mlua::LuaString,
 }
 
 impl State {
@@ -40,9 +42,11 @@ impl State {
         let lua = sandbox::new_state(&printed, heap_limit)?;
         let home = Home::install(&lua, options.home.clone(), sandbox::builtins)?;
         let runner = Runner::new(&lua)?;
+        let output_key = io::output_key(&lua)?;
+        retry::internal_registry(&lua)?;
         // Last, so that setting up the sandbox never counts against a small limit.
         lua.set_memory_limit(limits::heap_limit(options.memory_limit))?;
-        Ok(Self { lua, runner, printed, home })
+        Ok(Self { lua, runner, printed, home, output_key })
     }
 
     /// Converts a Lua value for the host, loading the stored tables it reaches when it has any.
@@ -56,10 +60,12 @@ impl State {
         }
     }
 
-    /// Every call starts with no output and reads `_home` afresh.
+    /// Every call attempt starts with no output and reads `_home` afresh.
     fn start_call(&self) -> mlua::Result<()> {
-        io::start_call(&self.lua)?;
-        self.start_home()
+        let io = io::start_call(&self.lua)?;
+        self.start_home()?;
+        retry::start_attempt(Some(&io), &self.output_key);
+        Ok(())
     }
 
     /// `_home` afresh, and the global put back if a script replaced it.
@@ -184,28 +190,46 @@ impl Unit {
     /// Runs a host operation on `_home` as one transaction, under the call deadline: it starts from
     /// the store, and what it wrote is committed only when it succeeds.
     /// `operation` names it for the audit log.
-    pub fn home_transaction<R>(
-        &self,
-        operation: &str,
-        op: impl FnOnce(&Session) -> Result<R, Error>,
-    ) -> Result<R, Error> {
+    pub fn home_transaction<R>(&self, operation: &str, op: impl Fn(&Session) -> Result<R, Error>) -> Result<R, Error> {
         let state = self.state.borrow();
         limits::start_deadline(self.options.time_limit_ms);
-        state.start_home().map_err(|e| self.memory_error(e))?;
         let session = Session { unit: self, state: &state };
-        let result = op(&session);
-        let result = if limits::deadline_tripped() {
-            Err(errors::time_limit(self.options.time_limit_ms))
-        } else {
-            result.and_then(|r| {
-                state.home.commit(operation).map_err(|e| session.home_error(e))?;
-                Ok(r)
-            })
-        };
-        if result.is_err() {
-            let _ = state.home.start_call();
+        self.attempts(|| {
+            state.start_home().map_err(|e| self.memory_error(e))?;
+            retry::start_attempt(None, &state.output_key);
+            let result = op(&session);
+            let result = if limits::deadline_tripped() {
+                Err(errors::time_limit(self.options.time_limit_ms))
+            } else {
+                result.and_then(|r| {
+                    state.home.commit(operation).map_err(|e| session.home_error(e))?;
+                    Ok(r)
+                })
+            };
+            if result.is_err() {
+                let _ = state.home.start_call();
+            }
+            result
+        })
+    }
+
+    /// Makes `attempt` until it does not fail on a commit conflict, as retry.rs describes, when
+    /// the unit retries conflicts.
+    fn attempts<R>(&self, mut attempt: impl FnMut() -> Result<R, Error>) -> Result<R, Error> {
+        let mut made = 1;
+        loop {
+            let error = match attempt() {
+                Err(error) if self.options.retry_conflicts && errors::is_conflict(&error) => error,
+                done => return done,
+            };
+            if !retry::exact() {
+                return Err(errors::with_note(error, "not run again: it changed state outside _home"));
+            }
+            if made == retry::ATTEMPTS || !retry::wait_before(made + 1) {
+                return Err(errors::with_note(error, &format!("after {made} attempts")));
+            }
+            made += 1;
         }
-        result
     }
 
     /// Sets the label of the unit's entries in the audit log.
@@ -249,7 +273,6 @@ impl GuestUnit for Unit {
     fn compute(&self, code: String, chunk_name: Option<String>) -> Result<Outcome, Error> {
         let state = self.state.borrow();
         limits::start_deadline(self.options.time_limit_ms);
-        state.start_call().map_err(|e| self.memory_error(e))?;
         let name = chunk_name.as_deref().unwrap_or(DEFAULT_CHUNK_NAME);
         let function = state
             .lua
@@ -258,24 +281,30 @@ impl GuestUnit for Unit {
             .set_mode(ChunkMode::Text)
             .into_function()
             .map_err(|e| self.memory_error(e))?;
-        self.run(&state, LuaValue::Function(function), MultiValue::new())
+        self.attempts(|| {
+            state.start_call().map_err(|e| self.memory_error(e))?;
+            self.run(&state, LuaValue::Function(function.clone()), MultiValue::new())
+        })
     }
 
     fn call(&self, name: String, args: Vec<Value>) -> Result<Outcome, Error> {
         let state = self.state.borrow();
         limits::start_deadline(self.options.time_limit_ms);
-        state.start_call().map_err(|e| self.memory_error(e))?;
-        let function = lookup(&state.lua, &name).map_err(|e| self.memory_error(e))?;
-        if function.is_nil() {
-            return Err(errors::runtime(format!("'{name}' is not defined"), String::new(), None));
-        }
-        let mut lua_args = MultiValue::with_capacity(args.len());
-        for (i, arg) in args.iter().enumerate() {
-            let value = convert::to_lua(&state.lua, arg)
-                .map_err(|f| errors::conversion(f, &format!("args[{}]", i + 1), self.options.memory_limit))?;
-            lua_args.push_back(value);
-        }
-        self.run(&state, function, lua_args)
+        self.attempts(|| {
+            state.start_call().map_err(|e| self.memory_error(e))?;
+            let function = lookup(&state.lua, &name).map_err(|e| self.memory_error(e))?;
+            if function.is_nil() {
+                return Err(errors::runtime(format!("'{name}' is not defined"), String::new(), None));
+            }
+            // Made anew for each attempt, so that one that changed its arguments can be run again.
+            let mut lua_args = MultiValue::with_capacity(args.len());
+            for (i, arg) in args.iter().enumerate() {
+                let value = convert::to_lua(&state.lua, arg)
+                    .map_err(|f| errors::conversion(f, &format!("args[{}]", i + 1), self.options.memory_limit))?;
+                lua_args.push_back(value);
+            }
+            self.run(&state, function, lua_args)
+        })
     }
 
     fn set_global(&self, name: String, value: Value) -> Result<(), Error> {

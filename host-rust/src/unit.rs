@@ -44,10 +44,13 @@ pub struct UnitOptions {
     pub home: String,
     /// The label of this unit's entries in the audit log (e.g. the user it acts for), if any.
     pub audit_label: Option<String>,
+    /// Whether a call that fails on a commit conflict is run again when that is exact (default
+    /// `true`; see docs/HOME.md, "Conflicts").
+    pub retry_conflicts: bool,
 }
 
 impl Default for UnitOptions {
-    /// 256 MiB of Lua heap, 5 s per call, `print` captured, `_home` in memory.
+    /// 256 MiB of Lua heap, 5 s per call, `print` captured, `_home` in memory, conflicts retried.
     fn default() -> Self {
         Self {
             memory_limit: 256 * 1024 * 1024,
@@ -56,6 +59,7 @@ impl Default for UnitOptions {
             store: crate::Store::memory(),
             home: "home".to_string(),
             audit_label: None,
+            retry_conflicts: true,
         }
     }
 }
@@ -94,6 +98,12 @@ impl UnitOptions {
     /// Labels this unit's entries in the audit log.
     pub fn audit_label(mut self, label: impl Into<String>) -> Self {
         self.audit_label = Some(label.into());
+        self
+    }
+
+    /// Sets whether a call that fails on a commit conflict is run again when that is exact.
+    pub fn retry_conflicts(mut self, retry: bool) -> Self {
+        self.retry_conflicts = retry;
         self
     }
 
@@ -319,6 +329,7 @@ fn instantiate(engine: &Engine, options: &UnitOptions) -> Result<(Store<State>, 
             Print::Stdout => PrintMode::Stdout,
         },
         home: options.home.clone(),
+        retry_conflicts: options.retry_conflicts,
     };
     let handle = instance.cu_unit_compute().unit().call_constructor(&mut store, &wit_options).map_err(Error::Engine)?;
     if let Some(label) = &options.audit_label {

@@ -58,14 +58,18 @@ on_every_backend! {
     }
 
     settings_changed_by_another_unit_are_not_missed(store) {
-        let mut first = unit_on(store);
+        let options = UnitOptions::default().store(store.clone());
+        let mut first = common::unit_with(options.clone().retry_conflicts(false));
+        let mut retrying = common::unit_with(options);
         run(&mut first, "_home.n = 0");
+        run(&mut retrying, "_home.n = _home.n");
         let mut second = unit_on(store);
         second.enable_audit_log(&["compute"]).expect("enables");
-        // The first unit read the settings before: its commit under them fails, and nothing is lost.
+        // Both units read the settings before: their commits under them fail. The first unit
+        // reports it, and nothing is lost; the other runs its call again, under the new settings.
         let stale = first.compute("_home.n = _home.n + 1");
         assert!(matches!(stale, Err(Error::Store { kind: StoreErrorKind::Conflict, .. })), "{stale:?}");
-        run(&mut first, "_home.n = _home.n + 1");
+        run(&mut retrying, "_home.n = _home.n + 1");
         let log = second.audit_log(None, None, None).expect("reads");
         assert_eq!(operations(&log), ["enableAuditLog", "compute"]);
         assert_eq!(common::backends::one(&mut second, "return _home.n"), Value::Integer(1));

@@ -4,6 +4,7 @@
 mod common;
 
 use common::backends::{one, run, unit_on};
+use common::hooked::Hooked;
 use cu::{Error, HomeKind, HomeOp, Store, StoreErrorKind, UnitOptions, Value};
 
 fn int(i: i64) -> Value {
@@ -237,23 +238,15 @@ on_every_backend! {
     }
 
     concurrent_writers_lose_no_update(store) {
-        // Two units increment one counter from two threads; a conflicted call is run again.
+        // Two units increment one counter from two threads; the unit runs a conflicted call again.
         let threads: Vec<_> = (0..2)
             .map(|_| {
                 let store = store.clone();
                 std::thread::spawn(move || {
                     let mut unit = unit_on(&store);
-                    let mut conflicts = 0;
                     for _ in 0..25 {
-                        loop {
-                            match unit.compute("_home.n = (_home.n or 0) + 1") {
-                                Ok(_) => break,
-                                Err(Error::Store { kind: StoreErrorKind::Conflict, .. }) => conflicts += 1,
-                                Err(other) => panic!("{other:?}"),
-                            }
-                        }
+                        run(&mut unit, "_home.n = (_home.n or 0) + 1");
                     }
-                    conflicts
                 })
             })
             .collect();
@@ -414,63 +407,24 @@ fn a_batch_is_one_transaction() {
     assert!(unknown.is_err_and(|e| e.to_string().contains("unknown variant `upsert`")));
 }
 
-/// A store that lets another unit commit in the middle of the first scan made through it, as a
-/// concurrent writer on another host could.
-struct Interfering {
-    inner: Store,
-    writer: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
-}
-
-impl std::fmt::Debug for Interfering {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Interfering")
-    }
-}
-
-impl cu::Backend for Interfering {
-    fn get_many(&self, bucket: &str, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, cu::StoreError> {
-        self.inner.get_many(bucket, keys)
-    }
-
-    fn scan(&self, bucket: &str, range: &cu::KeyRange, start: &[u8], limit: usize) -> Result<cu::Page, cu::StoreError> {
-        let page = self.inner.scan(bucket, range, Some(start), limit);
-        if let Some(write) = self.writer.lock().expect("not poisoned").take() {
-            write();
-        }
-        page
-    }
-
-    fn scan_reverse(
-        &self,
-        bucket: &str,
-        range: &cu::KeyRange,
-        upper: std::ops::Bound<&[u8]>,
-        limit: usize,
-    ) -> Result<cu::Page, cu::StoreError> {
-        let cursor = match upper {
-            std::ops::Bound::Included(key) => Some(key),
-            _ => None,
-        };
-        self.inner.scan_reverse(bucket, range, cursor, limit)
-    }
-
-    fn commit(&self, bucket: &str, writes: &[cu::Write], expected: &[cu::Expectation]) -> Result<(), cu::StoreError> {
-        self.inner.commit(bucket, writes, expected)
-    }
-}
-
 #[test]
 fn a_snapshot_is_one_state_or_a_conflict() {
-    let inner = Store::memory();
-    run(&mut unit_on(&inner), "_home.a = {x = 1} _home.b = {y = 1}");
-    let other = inner.clone();
-    let writer = move || drop(run(&mut unit_on(&other), "_home.b.y = 2"));
-    let interfering = Interfering { inner: inner.clone(), writer: std::sync::Mutex::new(Some(Box::new(writer))) };
-    let mut unit = unit_on(&Store::from_backend(interfering));
+    let interfered = |retry: bool| {
+        let inner = Store::memory();
+        run(&mut unit_on(&inner), "_home.a = {x = 1} _home.b = {y = 1}");
+        // Another unit commits after the save read `_home`, before it commits.
+        let (other, once) = (inner.clone(), std::sync::Once::new());
+        let interfering =
+            Hooked::store(inner, move || once.call_once(|| drop(run(&mut unit_on(&other), "_home.b.y = 2"))));
+        let options = UnitOptions::default().store(interfering).retry_conflicts(retry);
+        common::unit_with(options)
+    };
+    let mut unit = interfered(false);
     let saved = unit.save_snapshot("s");
     assert!(matches!(saved, Err(Error::Store { kind: StoreErrorKind::Conflict, .. })), "{saved:?}");
     assert!(unit.list_snapshots().expect("lists").is_empty(), "the failed save wrote nothing");
-    // With no other writer, it saves; run again, it reads the new state.
+    // Conflicts retried, as by default, the save is run again and holds the other write.
+    let mut unit = interfered(true);
     unit.save_snapshot("s").expect("saves");
     run(&mut unit, "_home.b.y = 3");
     unit.restore_snapshot("s").expect("restores");

@@ -39,8 +39,11 @@ Commands:
              records, bigints against Python's int (Lua 5.4, python3 and redis-server are
              installed if missing), cu-run under the wasmtime CLI beside `cu run` and
              cu-http under `wasmtime serve`, then the Lua programs
-             through the JavaScript package in Node beside wasmoon and fengari; options:
-             --runs N (default 7), program names from bench/programs to run only those
+             through the JavaScript package in Node beside wasmoon and fengari, and conflicts
+             (contended counters, and the tracking's cost against a guest built without it);
+             options: --runs N (default 7), program names from bench/programs to run only
+             those, --only BENCH (repeatable) to run only lua, io, home, query, bigint,
+             composition, retry or js
   help       show this text
 
 Outputs: target/cu.wasm (the component), target/release/cu (the CLI),

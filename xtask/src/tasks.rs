@@ -35,7 +35,7 @@ pub fn all() -> Result<Built> {
     let node = js::node()?;
     js::dependencies(&node)?;
     let target = root().join("target");
-    let component = guest(&target, &node)?;
+    let component = guest(&target, &node, false)?;
     let composed = compose::build(&target, &component)?;
     cmd::run(cargo().args(["build", "--release", "--locked", "-p", "host-rust"]).env("CU_COMPONENT", &component))?;
     let cu = root().join("target/release/cu");
@@ -89,37 +89,69 @@ pub fn test(extra: &[String]) -> Result<()> {
     js::test(&built.node)
 }
 
-/// Builds, installs native Lua 5.4, Python 3 and a Redis server, and runs the benchmarks: Lua
-/// programs, structured data, `_home`, bigints, then the JavaScript package's in Node.
+/// The benchmarks of the Rust host, in the order they run (host-rust/benches/); `js` is the
+/// JavaScript package's, in Node.
+const BENCHES: [&str; 8] = ["lua", "io", "home", "query", "bigint", "composition", "retry", "js"];
+
+/// Builds, installs native Lua 5.4, Python 3 and a Redis server, and runs the benchmarks (or only
+/// those named by `--only NAME`, repeatable).
 pub fn bench(extra: &[String]) -> Result<()> {
+    let (only, extra) = only(extra)?;
     let built = all()?;
     // The `_home` benchmark starts a Redis server, as the tests do.
     setup::apt(&[BENCH_PACKAGES, TEST_PACKAGES].concat())?;
-    cmd::run(
-        cargo()
-            .args(["bench", "--locked", "-p", "host-rust", "--bench", "lua", "--"])
-            .args(extra)
-            .env("CU_COMPONENT", &built.component),
-    )?;
-    // The other benchmarks take only the number of runs; program names are the Lua bench's.
     let runs = extra.iter().position(|a| a == "--runs").map(|i| &extra[i..(i + 2).min(extra.len())]);
-    let wasmtime = WASMTIME.ensure()?;
-    for bench in ["io", "home", "query", "bigint", "composition"] {
-        cmd::run(
-            cargo()
-                .args(["bench", "--locked", "-p", "host-rust", "--bench", bench, "--"])
-                .args(runs.unwrap_or_default())
-                .env("CU_COMPONENT", &built.component)
-                .env("CU_WASMTIME", &wasmtime),
-        )?;
+    for bench in BENCHES.into_iter().filter(|bench| only.is_empty() || only.contains(bench)) {
+        if bench == "js" {
+            js::bench(&built.node, &extra)?;
+            continue;
+        }
+        // Program names are the Lua bench's; the others take only the number of runs.
+        let args = if bench == "lua" { &extra[..] } else { runs.unwrap_or_default() };
+        let mut command = cargo();
+        command
+            .args(["bench", "--locked", "-p", "host-rust", "--bench", bench, "--"])
+            .args(args)
+            .env("CU_COMPONENT", &built.component);
+        match bench {
+            "composition" => command.env("CU_WASMTIME", WASMTIME.ensure()?),
+            "retry" => {
+                command.env("CU_UNTRACKED_COMPONENT", guest(&root().join("target/untracked"), &built.node, true)?)
+            }
+            _ => &mut command,
+        };
+        cmd::run(&mut command)?;
     }
-    js::bench(&built.node, extra)
+    Ok(())
+}
+
+/// The benchmarks `--only` names in `extra`, and the other arguments.
+fn only(extra: &[String]) -> Result<(Vec<&str>, Vec<String>)> {
+    let (mut only, mut rest) = (Vec::new(), Vec::new());
+    let mut args = extra.iter();
+    while let Some(arg) = args.next() {
+        if arg != "--only" {
+            rest.push(arg.clone());
+            continue;
+        }
+        match args.next().and_then(|name| BENCHES.into_iter().find(|bench| bench == name)) {
+            Some(bench) => only.push(bench),
+            None => bail!("--only takes one of {}", BENCHES.join(", ")),
+        }
+    }
+    Ok((only, rest))
 }
 
 /// Builds the guest component into `target_dir`, optimizes it (optimize.rs) into
-/// `target_dir/cu.wasm` and returns that path.
-fn guest(target_dir: &Path, node: &Path) -> Result<PathBuf> {
-    cmd::run(wasm_build(target_dir).args(["-p", "guest"]).env("CU_LUA_SRC", lua_src_dir()?))?;
+/// `target_dir/cu.wasm` and returns that path. An `untracked` guest leaves out conflict tracking
+/// (guest/build.rs), for the benchmark that measures its cost.
+fn guest(target_dir: &Path, node: &Path, untracked: bool) -> Result<PathBuf> {
+    let mut build = wasm_build(target_dir);
+    build.args(["-p", "guest"]).env("CU_LUA_SRC", lua_src_dir()?);
+    if untracked {
+        build.env("CU_UNTRACKED", "1");
+    }
+    cmd::run(&mut build)?;
     let linked = target_dir.join(WASM_TARGET).join(GUEST_PROFILE).join("guest.wasm");
     if !linked.is_file() {
         bail!("the guest build did not produce {}", linked.display());
@@ -150,7 +182,7 @@ fn reproducible(component: &Path, node: &Path) -> Result<()> {
     if dir.exists() {
         fs::remove_dir_all(&dir)?;
     }
-    let again = guest(&dir, node)?;
+    let again = guest(&dir, node, false)?;
     let (a, b) = (sha256(component)?, sha256(&again)?);
     if a != b {
         bail!("the guest build is not reproducible: {} has sha256 {a}, a clean rebuild {b}", component.display());

@@ -196,6 +196,8 @@ impl Home {
         let globals = lua.globals();
         let weak = |mode: &str| -> mlua::Result<Table> {
             let table = lua.create_table()?;
+            // Caches of what the store holds, which retry.rs lets a call attempt fill.
+            crate::retry::internal(&table);
             let meta = lua.create_table()?;
             meta.raw_set("__mode", mode)?;
             table.set_metatable(Some(meta))?;
@@ -254,6 +256,7 @@ impl Home {
                 // (a third of an indexed query after 100,000 records were written).
                 let lua = inner.lua()?;
                 let fresh = lua.create_table()?;
+                crate::retry::internal(&fresh);
                 fresh.set_metatable(inner.loaded.metatable())?;
                 lua.set_named_registry_value(LOADED.to_str().map_err(mlua::Error::external)?, &fresh)?;
                 inner.loaded = fresh;

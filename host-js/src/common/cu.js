@@ -51,6 +51,8 @@ export class Cu {
    *   (`"memory"`, and per platform `"sqlite:PATH"`, `"indexeddb"`, `"indexeddb:NAME"`)
    * @param {(text: string) => void} [options.print] receives each call's `print` output
    * @param {string} [options.auditLabel] the label of this unit's entries in the audit log
+   * @param {boolean} [options.retryConflicts] run a call again when it failed only because another
+   *   writer changed `_home` data it read, and it changed nothing outside `_home` (default true)
    * @param {object} platform the entry point's `{ fetchBytes, defaultPrint, stores }`: `stores`
    *   maps store kinds to makers, and `stores.default` is the spec of the default store
    */
@@ -62,6 +64,7 @@ export class Cu {
       home: options.home ?? 'home',
       print: options.print ?? platform.defaultPrint,
       auditLabel: options.auditLabel,
+      retryConflicts: options.retryConflicts ?? true,
     };
     /** The store that holds `_home`. */
     this.store = openStore(options.store, platform.stores);
@@ -88,12 +91,13 @@ export class Cu {
       stderr: (bytes) => this.#stderr.push(textDecoder.decode(bytes)),
     };
     this.#instance = acquireInstance(this.store, sinks);
-    const { memoryLimit, timeLimit, home } = this.options;
+    const { memoryLimit, timeLimit, home, retryConflicts } = this.options;
     this.#unit = new this.#instance.exports.compute.Unit({
       memoryLimit: BigInt(memoryLimit),
       timeLimitMs: BigInt(timeLimit),
       printMode: 'capture',
       home,
+      retryConflicts,
     });
     if (this.options.auditLabel !== undefined) {
       this.#instance.exports.homeStore.setAuditLabel(this.#unit, this.options.auditLabel);

@@ -12,6 +12,39 @@ class Pollable {
   block() {}
 }
 
+/** A clock pollable: the guest waits on one between attempts of a call that met a conflict. */
+class Wait extends Pollable {
+  constructor(nanoseconds) {
+    super();
+    this.until = performance.now() + Math.max(0, Number(nanoseconds) / 1e6);
+  }
+
+  ready() {
+    return performance.now() >= this.until;
+  }
+
+  block() {
+    const ms = this.until - performance.now();
+    if (ms <= 0 || sleeper === undefined) return;
+    try {
+      Atomics.wait(sleeper, 0, 0, ms);
+    } catch {
+      // A browser's main thread may not block: the attempt follows at once.
+    }
+  }
+}
+
+/** What `Atomics.wait` sleeps on; pages that are not cross-origin isolated have no SharedArrayBuffer. */
+const sleeper = typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+
+/** `wasi:io/poll`'s poll: waits for the soonest clock when nothing is ready yet. */
+function poll(list) {
+  if (list.length > 0 && !list.some((p) => p.ready())) {
+    list.reduce((soonest, p) => (p.until < soonest.until ? p : soonest)).block();
+  }
+  return new Uint32Array(list.flatMap((p, i) => (p.ready() ? [i] : [])));
+}
+
 class InputStream {
   read() {
     throw { tag: 'closed' };
@@ -86,8 +119,8 @@ export function wasiImports({ stdout, stderr }) {
     'wasi:clocks/monotonic-clock': {
       now: monotonicNow,
       resolution: () => 1000n,
-      subscribeInstant: () => new Pollable(),
-      subscribeDuration: () => new Pollable(),
+      subscribeInstant: (when) => new Wait(when - monotonicNow()),
+      subscribeDuration: (duration) => new Wait(duration),
     },
     'wasi:clocks/wall-clock': {
       now: () => {
@@ -99,7 +132,7 @@ export function wasiImports({ stdout, stderr }) {
     'wasi:filesystem/preopens': { getDirectories: () => [] },
     'wasi:filesystem/types': { Descriptor: Unavailable, filesystemErrorCode: () => undefined },
     'wasi:io/error': { Error: Unavailable },
-    'wasi:io/poll': { Pollable, poll: (list) => new Uint32Array(list.map((_, i) => i)) },
+    'wasi:io/poll': { Pollable, poll },
     'wasi:io/streams': { InputStream, OutputStream },
     'wasi:random/insecure-seed': { insecureSeed: () => [randomU64(), randomU64()] },
     'wasi:random/random': { getRandomBytes: randomBytes, getRandomU64: randomU64 },

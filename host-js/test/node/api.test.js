@@ -239,25 +239,33 @@ test('saveState and loadState are named snapshots of _home', async () => {
   assert.equal(u.deleteState('one'), false);
 });
 
-test('units sharing a store share _home; a conflict is a StoreError', async () => {
-  const a = unit();
-  const b = new Cu({ store: a.store, print: () => {} });
-  await a.compute('_home.n = 1');
-  assert.equal(await b.compute('return _home.n'), 1);
-  // b's commit comes from inside a's store: it changes what a read, so a's commit fails.
-  const store = a.store;
-  const commit = store.commit.bind(store);
-  let once = true;
-  store.commit = (...args) => {
-    if (once) {
-      once = false;
-      b.computeAll('_home.n = 100');
+test('units sharing a store share _home; a conflict is run again, or with retryConflicts off a StoreError', async () => {
+  for (const retryConflicts of [true, false]) {
+    const a = unit({ retryConflicts });
+    const b = new Cu({ store: a.store, print: () => {} });
+    await a.compute('_home.n = 1');
+    assert.equal(await b.compute('return _home.n'), 1);
+    // b's commit comes from inside a's store: it changes what a read, so a's commit fails. The
+    // store counts b's commit too.
+    const store = a.store;
+    const commit = store.commit.bind(store);
+    let commits = 0;
+    store.commit = (...args) => {
+      if (commits++ === 0) b.computeAll('_home.n = 100');
+      return commit(...args);
+    };
+    const call = a.compute('print("once") _home.n = _home.n + 1 return _home.n');
+    if (retryConflicts) {
+      assert.equal(await call, 101, 'run again on the new data');
+      assert.equal(commits, 3);
+      assert.deepEqual(a.printed.join(''), 'once\n', "only the last attempt's output");
+    } else {
+      await assert.rejects(call, (e) => e instanceof StoreError && e.store === 'conflict');
+      assert.equal(commits, 2);
     }
-    return commit(...args);
-  };
-  await assert.rejects(a.compute('_home.n = _home.n + 1'), (e) => e instanceof StoreError && e.store === 'conflict');
-  store.commit = commit;
-  assert.equal(await a.compute('return _home.n'), 100);
+    store.commit = commit;
+    assert.equal(await a.compute('return _home.n'), retryConflicts ? 101 : 100);
+  }
 });
 
 test('a unit cannot be entered from its own store', async () => {

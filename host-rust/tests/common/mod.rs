@@ -4,6 +4,7 @@
 
 pub mod backends;
 pub mod cases;
+pub mod hooked;
 pub mod http;
 pub mod redis_server;
 

@@ -50,6 +50,12 @@ pub struct Cli {
     #[arg(short = 'm', long, global = true, default_value = "256M", value_name = "SIZE")]
     pub memory_limit: Size,
 
+    /// Report a commit conflict instead of running the call again (by default a call that another
+    /// writer's commit made fail is run again, up to 16 times within its time limit, unless it
+    /// changed state outside `_home` or printed)
+    #[arg(long, global = true)]
+    pub no_retry: bool,
+
     /// Where the compiled component is cached [default: the user cache directory, e.g. ~/.cache/cu]
     #[arg(long, global = true, env = "CU_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,

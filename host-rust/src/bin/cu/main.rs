@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         .store(cli.store.clone())
         .memory_limit(cli.memory_limit.0)
         .time_limit(cli.timeout.0)
+        .retry_conflicts(!cli.no_retry)
         // JSON output must stay one clean document, so `print` is collected into it.
         .print(if cli.json { Print::Capture } else { Print::Stdout });
     let options = match &cli.audit_label {
