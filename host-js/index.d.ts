@@ -110,6 +110,23 @@ export interface CuOptions {
    * and it changed nothing outside `_home` (default true): up to 16 attempts within `timeLimit`.
    */
   retryConflicts?: boolean;
+  /**
+   * Instructions each call may run (default: no limit), counted inside the unit (a function call,
+   * a loop iteration, a step of a library loop), so that the same code on the same data stops at
+   * the same point in every host; past it the call fails with a `LimitError` of kind
+   * `'instructions'`.
+   */
+  instructionLimit?: number;
+}
+
+/** What a call produced. */
+export interface Outcome<V> {
+  /** Every value it returned. */
+  values: V[];
+  /** What it printed. */
+  printed: string;
+  /** The instructions it ran, as `instructionLimit` counts them. */
+  instructions: number;
 }
 
 export interface MemoryStats {
@@ -198,11 +215,11 @@ export class Cu {
   /** Runs Lua code; resolves to undefined, the one returned value, or an array of several. */
   compute(code: string, options?: { chunkName?: string }): Promise<LuaValue | LuaValue[]>;
   /** Runs Lua code; every returned value (as Lua-like text with `text: true`) and the printed output. */
-  computeAll(code: string, options?: { chunkName?: string; text?: false }): { values: LuaValue[]; printed: string };
-  computeAll(code: string, options: { chunkName?: string; text: true }): { values: string[]; printed: string };
+  computeAll(code: string, options?: { chunkName?: string; text?: false }): Outcome<LuaValue>;
+  computeAll(code: string, options: { chunkName?: string; text: true }): Outcome<string>;
   /** Calls a global Lua function (or `table.function`). */
   call(name: string, ...args: LuaValue[]): Promise<LuaValue | LuaValue[]>;
-  callAll(name: string, args?: LuaValue[]): { values: LuaValue[]; printed: string };
+  callAll(name: string, args?: LuaValue[]): Outcome<LuaValue>;
   setGlobal(name: string, value: LuaValue): void;
   setInput(value: LuaValue): void;
   setInputField(key: string, value: LuaValue): void;
@@ -253,7 +270,7 @@ export class Cu {
 export class IoWrapper {
   constructor(cu: Cu);
   readonly cu: Cu;
-  computeWithIo(code: string, input: LuaValue): Promise<{ values: LuaValue[]; output: LuaValue; meta: LuaValue; printed: string }>;
+  computeWithIo(code: string, input: LuaValue): Promise<Outcome<LuaValue> & { output: LuaValue; meta: LuaValue }>;
   processStream(
     code: string,
     items: LuaValue[],
@@ -276,7 +293,7 @@ export class LuaRuntimeError extends CuError {
   readonly valueText?: string;
 }
 export class LimitError extends CuError {
-  readonly limit: 'time' | 'memory';
+  readonly limit: 'time' | 'memory' | 'instructions';
 }
 export class ConversionError extends CuError {
   readonly path: string;

@@ -77,6 +77,7 @@ fn serve(request: IncomingRequest) -> Response {
         print_mode: PrintMode::Stdout,
         home: "home".into(),
         retry_conflicts: true,
+        instruction_limit: 0,
     });
     let request = match value::to_packed(&request, "request") {
         Ok(nodes) => Packed { nodes },

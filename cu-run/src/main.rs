@@ -72,6 +72,11 @@ struct Cli {
     /// nothing outside `_home`)
     #[arg(long)]
     no_retry: bool,
+    /// Instructions each call may run, counted inside the unit so that the same script on the
+    /// same data stops at the same point on every machine (a function call, a loop iteration, a
+    /// step of a library loop); `--json` reports the count [default: no limit]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    instructions: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -90,6 +95,7 @@ fn main() -> ExitCode {
         print_mode: if cli.json { PrintMode::Capture } else { PrintMode::Stdout },
         home: "home".into(),
         retry_conflicts: !cli.no_retry,
+        instruction_limit: cli.instructions.unwrap_or(0),
     });
     if let Some(text) = &cli.meta {
         match input::json_text(text) {
@@ -113,7 +119,7 @@ fn main() -> ExitCode {
     let output = try_or_exit!(io_table::get_output(&unit), cli.json);
     match (outcome.values.into_iter().map(value_of).collect::<Option<Vec<_>>>(), value_of(output)) {
         (Some(values), Some(output)) => {
-            results::outcome(&values, &output, &outcome.printed, cli.json);
+            results::outcome(&values, &output, &outcome.printed, outcome.instructions, cli.json);
             ExitCode::SUCCESS
         }
         _ => report::malformed(cli.json),

@@ -56,7 +56,11 @@ fn to_json(error: &Error) -> serde_json::Value {
         }
         Error::Limit(e) => json!({
             "kind": "limit",
-            "limit": match e.kind { LimitKind::Time => "time", LimitKind::Memory => "memory" },
+            "limit": match e.kind {
+                LimitKind::Time => "time",
+                LimitKind::Memory => "memory",
+                LimitKind::Instructions => "instructions",
+            },
             "message": e.message,
             "reset": false,
         }),

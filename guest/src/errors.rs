@@ -24,6 +24,13 @@ pub fn time_limit(limit_ms: u64) -> Error {
     })
 }
 
+pub fn instruction_limit(limit: u64) -> Error {
+    Error::Limit(LimitError {
+        kind: LimitKind::Instructions,
+        message: format!("instruction limit exceeded: the call ran more than {limit} instructions"),
+    })
+}
+
 pub fn memory_limit(limit: u64) -> Error {
     let message = if limit == 0 {
         "out of memory: the unit's memory is exhausted".to_string()

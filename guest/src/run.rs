@@ -8,23 +8,24 @@ use mlua::{Function, Lua, MultiValue, Value};
 const RUNNER_NAME: &str = "[cu]";
 
 // The handler returns the error unchanged, since Lua also hands it the errors a `load` inside the
-// call catches. It keeps the traceback in a table each call makes, not in an upvalue of the
-// runner: an object made before a call and written during it would keep a conflicted call from
-// being run again (c/cu_track.h).
+// call catches. It keeps the traceback in a table each call makes and returns first, not in an
+// upvalue of the runner: an object made before a call and written during it would keep a
+// conflicted call from being run again (c/cu_track.h).
 const SOURCE: &str = r#"
 local xpcall, traceback = ...
-local function finish(box, ...)
-    return box[1], ...
-end
 return function(f, ...)
     local box = { false }
     local function handler(e)
         box[1] = traceback(nil, 2)
         return e
     end
-    return finish(box, xpcall(f, handler, ...))
+    return box, xpcall(f, handler, ...)
 end
 "#;
+
+/// The instructions (c/cu_limits.h) the runner adds to every run: its own entry. The count a call
+/// reports and its limit leave it out.
+pub const OWN_INSTRUCTIONS: u64 = 1;
 
 /// How a run ended.
 #[derive(Debug)]
@@ -54,7 +55,10 @@ impl Runner {
     /// Calls `f(args...)`. An `Err` means the runner itself failed (a limit hit outside `f`).
     pub fn run(&self, f: Value, args: MultiValue) -> mlua::Result<Ended> {
         let mut results: MultiValue = self.function.call((f, args))?;
-        let trace = results.pop_front().unwrap_or(Value::Nil);
+        let trace = match results.pop_front() {
+            Some(Value::Table(box_)) => box_.raw_get(1)?,
+            _ => Value::Nil,
+        };
         let ok = matches!(results.pop_front(), Some(Value::Boolean(true)));
         if ok {
             return Ok(Ended::Returned(results));

@@ -133,8 +133,12 @@ impl Unit {
             Err(error) => Err(self.memory_error(error)),
         };
         let printed = state.printed.take();
+        let instructions = limits::instructions_used();
         if limits::deadline_tripped() {
             return Err(errors::time_limit(self.options.time_limit_ms));
+        }
+        if limits::meter_tripped() {
+            return Err(errors::instruction_limit(self.options.instruction_limit));
         }
         // A call's writes to `_home` are stored only when all of it succeeded.
         let result = result.and_then(|values| {
@@ -145,7 +149,7 @@ impl Unit {
             // What the failed call wrote is dropped now, so the host never reads it either.
             let _ = state.home.start_call();
         }
-        result.map(|values| Outcome { values, printed })
+        result.map(|values| Outcome { values, printed, instructions })
     }
 
     /// The runtime error for an error object a script raised.
@@ -283,6 +287,7 @@ impl GuestUnit for Unit {
             .map_err(|e| self.memory_error(e))?;
         self.attempts(|| {
             state.start_call().map_err(|e| self.memory_error(e))?;
+            limits::start_meter(self.options.instruction_limit);
             self.run(&state, LuaValue::Function(function.clone()), MultiValue::new())
         })
     }
@@ -303,6 +308,7 @@ impl GuestUnit for Unit {
                     .map_err(|f| errors::conversion(f, &format!("args[{}]", i + 1), self.options.memory_limit))?;
                 lua_args.push_back(value);
             }
+            limits::start_meter(self.options.instruction_limit);
             self.run(&state, function, lua_args)
         })
     }

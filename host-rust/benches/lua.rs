@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: the Lua programs in bench/programs run in the cu component and in native
 //! Lua 5.4, then the start-up costs of the `cu` CLI and of the library. The programs also run on an
-//! engine without the epoch backstop (`EngineBuilder::epoch_backstop(false)`), to show its cost.
+//! engine without the epoch backstop (`EngineBuilder::epoch_backstop(false)`), to show its cost,
+//! and in units with an instruction limit (`UnitOptions::instruction_limit`), to show its cost.
 //!
 //! Options: `--runs N` (default 7) and program names to run only those. The machine this runs on
 //! is shared and noisy, so every figure is a median, and cu and native runs are interleaved so
@@ -43,29 +44,42 @@ fn run() -> Result<()> {
     let engine = Engine::builder().cache_dir(scratch.join("engine-cache")).build()?;
     let unguarded = Engine::builder().cache_dir(scratch.join("engine-cache")).epoch_backstop(false).build()?;
 
+    let unlimited = UnitOptions::default().time_limit(None);
+    // A limit no program reaches: the count is kept either way, this shows what checking it costs.
+    let metered = unlimited.clone().instruction_limit(Some(u64::MAX / 2));
+    let sides = [(&engine, unlimited.clone()), (&unguarded, unlimited), (&engine, metered)];
+
     println!("{runs} runs per figure, medians; native times exclude the start of the lua5.4 process.\n");
-    println!("| program | cu (ms) | native Lua 5.4 (ms) | ratio | cu without the backstop (ms) | ratio |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    let (mut log_ratios, mut log_unguarded) = (0.0, 0.0);
+    println!(
+        "| program | cu (ms) | native Lua 5.4 (ms) | ratio | cu without the backstop (ms) | ratio | \
+         cu with an instruction limit (ms) | ratio |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut log_ratios = [0.0; 3];
     for program in &programs {
-        let [cu, without, native] = time_program([&engine, &unguarded], program, runs)?;
-        let (ratio, ratio_without) =
-            (cu.as_secs_f64() / native.as_secs_f64(), without.as_secs_f64() / native.as_secs_f64());
-        log_ratios += ratio.ln();
-        log_unguarded += ratio_without.ln();
+        let (times, native) = time_program(&sides, program, runs)?;
+        let ratios: Vec<f64> = times.iter().map(|time| time.as_secs_f64() / native.as_secs_f64()).collect();
+        for (sum, ratio) in log_ratios.iter_mut().zip(&ratios) {
+            *sum += ratio.ln();
+        }
         println!(
-            "| {} | {:.1} | {:.1} | {ratio:.2}× | {:.1} | {ratio_without:.2}× |",
+            "| {} | {:.1} | {:.1} | {:.2}× | {:.1} | {:.2}× | {:.1} | {:.2}× |",
             program.name,
-            ms(cu),
+            ms(times[0]),
             ms(native),
-            ms(without)
+            ratios[0],
+            ms(times[1]),
+            ratios[1],
+            ms(times[2]),
+            ratios[2]
         );
     }
-    let mean = (log_ratios / programs.len() as f64).exp();
-    let mean_unguarded = (log_unguarded / programs.len() as f64).exp();
+    let [mean, mean_unguarded, mean_metered] = log_ratios.map(|sum| (sum / programs.len() as f64).exp());
     println!(
-        "\ngeometric mean of the ratios: {mean:.2}× (target ≤ {TARGET_RATIO}×: {}); without the backstop: {mean_unguarded:.2}×\n",
-        verdict(mean <= TARGET_RATIO)
+        "\ngeometric mean of the ratios: {mean:.2}× (target ≤ {TARGET_RATIO}×: {}); without the backstop: \
+         {mean_unguarded:.2}×; with an instruction limit: {mean_metered:.2}× ({:.3}× of cu without one)\n",
+        verdict(mean <= TARGET_RATIO),
+        mean_metered / mean
     );
 
     startup(&engine, &scratch, runs)
@@ -111,15 +125,15 @@ fn programs(only: &[String]) -> Result<Vec<Program>> {
     Ok(programs)
 }
 
-/// Medians of the program's time on each engine and natively. Every side must return the same
-/// checksum: a fast wrong answer is no result.
-fn time_program(engines: [&Engine; 2], program: &Program, runs: usize) -> Result<[Duration; 3]> {
+/// Medians of the program's time on each side (an engine and the unit's options) and natively.
+/// Every side must return the same checksum: a fast wrong answer is no result.
+fn time_program(sides: &[(&Engine, UnitOptions)], program: &Program, runs: usize) -> Result<(Vec<Duration>, Duration)> {
     let chunk_name = format!("{}.lua", program.name);
-    let (mut cu, mut native, mut process_start) = ([Vec::new(), Vec::new()], Vec::new(), Vec::new());
+    let (mut cu, mut native, mut process_start) = (vec![Vec::new(); sides.len()], Vec::new(), Vec::new());
     for _ in 0..runs {
         let mut answers = Vec::new();
-        for (engine, times) in engines.iter().zip(&mut cu) {
-            let mut unit = engine.unit(UnitOptions::default().time_limit(None))?;
+        for ((engine, options), times) in sides.iter().zip(&mut cu) {
+            let mut unit = engine.unit(options.clone())?;
             let start = Instant::now();
             let outcome =
                 unit.compute_named(&chunk_name, &program.code).map_err(|e| format!("{}: {e}", program.name))?;
@@ -130,7 +144,7 @@ fn time_program(engines: [&Engine; 2], program: &Program, runs: usize) -> Result
         }
         let ours = answers.swap_remove(0);
         if answers.iter().any(|other| *other != ours) {
-            return Err(format!("{}: cu returned {ours}, and {answers:?} without the backstop", program.name).into());
+            return Err(format!("{}: cu returned {ours}, and {answers:?} on the other sides", program.name).into());
         }
 
         let (theirs, took) = run_native(&program.path)?;
@@ -145,8 +159,7 @@ fn time_program(engines: [&Engine; 2], program: &Program, runs: usize) -> Result
         checked(Command::new(NATIVE_LUA).args(["-e", ""]).output()?, NATIVE_LUA)?;
         process_start.push(start.elapsed());
     }
-    let [cu, without] = cu;
-    Ok([median(cu), median(without), median(native).saturating_sub(median(process_start))])
+    Ok((cu.into_iter().map(median).collect(), median(native).saturating_sub(median(process_start))))
 }
 
 /// The program's return value from native Lua, and the whole process's wall time.

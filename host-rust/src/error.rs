@@ -13,6 +13,8 @@ pub enum LimitKind {
     Time,
     /// The call needed more memory than its unit may use.
     Memory,
+    /// The call ran more instructions than [`UnitOptions::instruction_limit`](crate::UnitOptions::instruction_limit).
+    Instructions,
 }
 
 /// Why the store did not take a call's writes.
@@ -166,6 +168,7 @@ pub(crate) fn from_guest(error: crate::bindings::cu::unit::types::Error) -> Erro
             kind: match e.kind {
                 K::Time => LimitKind::Time,
                 K::Memory => LimitKind::Memory,
+                K::Instructions => LimitKind::Instructions,
             },
             message: e.message,
             reset: false,

@@ -23,6 +23,8 @@ pub struct IoOutcome {
     pub meta: Value,
     /// The call's `print` output (empty with [`Print::Stdout`](crate::Print::Stdout)).
     pub printed: Vec<u8>,
+    /// The instructions the call ran ([`Outcome::instructions`]).
+    pub instructions: u64,
 }
 
 /// How far a [`Unit::process_stream`] run has come; passed to its progress callback after each batch.
@@ -101,8 +103,8 @@ impl Unit {
     /// and `_io.meta` (which is kept from before the call unless the code changed it).
     pub fn compute_with_io<T: Serialize + ?Sized>(&mut self, code: &str, input: &T) -> Result<IoOutcome> {
         self.set_input(input)?;
-        let Outcome { values, printed, .. } = self.compute(code)?;
-        Ok(IoOutcome { values, output: self.output()?, meta: self.meta()?, printed })
+        let Outcome { values, printed, instructions, .. } = self.compute(code)?;
+        Ok(IoOutcome { values, output: self.output()?, meta: self.meta()?, printed, instructions })
     }
 
     /// Runs `code` once per batch of `batch_size` items, each batch in `_io.input.batch` (other

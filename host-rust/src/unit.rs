@@ -45,12 +45,17 @@ pub struct UnitOptions {
     /// The label of this unit's entries in the audit log (e.g. the user it acts for), if any.
     pub audit_label: Option<String>,
     /// Whether a call that fails on a commit conflict is run again when that is exact (default
-    /// `true`; see docs/HOME.md, "Conflicts").
+    /// `true`; see docs/HOME.md, "Conflicts are run again").
     pub retry_conflicts: bool,
+    /// Instructions one call may run (`None` = no limit), counted inside the component so that
+    /// the same code on the same data stops at the same point on every host and machine (see
+    /// [`Outcome::instructions`]).
+    pub instruction_limit: Option<u64>,
 }
 
 impl Default for UnitOptions {
-    /// 256 MiB of Lua heap, 5 s per call, `print` captured, `_home` in memory, conflicts retried.
+    /// 256 MiB of Lua heap, 5 s per call, no instruction limit, `print` captured, `_home` in memory,
+    /// conflicts retried.
     fn default() -> Self {
         Self {
             memory_limit: 256 * 1024 * 1024,
@@ -60,6 +65,7 @@ impl Default for UnitOptions {
             home: "home".to_string(),
             audit_label: None,
             retry_conflicts: true,
+            instruction_limit: None,
         }
     }
 }
@@ -107,6 +113,12 @@ impl UnitOptions {
         self
     }
 
+    /// Sets how many instructions one call may run (`None` = no limit; `Some(0)` is taken as none).
+    pub fn instruction_limit(mut self, limit: Option<u64>) -> Self {
+        self.instruction_limit = limit;
+        self
+    }
+
     fn time_limit_ms(&self) -> u64 {
         self.time_limit.map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1))
     }
@@ -142,6 +154,10 @@ pub struct Outcome {
     pub values: Vec<Value>,
     /// The call's `print` output (empty with [`Print::Stdout`]).
     pub printed: Vec<u8>,
+    /// The instructions the call ran, as [`UnitOptions::instruction_limit`] counts them: the same
+    /// for the same code on the same data in every host (of the last attempt, when a conflict
+    /// ran the call again).
+    pub instructions: u64,
 }
 
 /// Memory use of a unit, in bytes.
@@ -330,6 +346,7 @@ fn instantiate(engine: &Engine, options: &UnitOptions) -> Result<(Store<State>, 
         },
         home: options.home.clone(),
         retry_conflicts: options.retry_conflicts,
+        instruction_limit: options.instruction_limit.unwrap_or(0),
     };
     let handle = instance.cu_unit_compute().unit().call_constructor(&mut store, &wit_options).map_err(Error::Engine)?;
     if let Some(label) = &options.audit_label {
@@ -341,7 +358,7 @@ fn instantiate(engine: &Engine, options: &UnitOptions) -> Result<(Store<State>, 
 
 pub(crate) fn to_outcome(outcome: wit::Outcome) -> Result<Outcome> {
     let values = outcome.values.into_iter().map(crate::value::value_of).collect::<Result<_>>()?;
-    Ok(Outcome { values, printed: outcome.printed })
+    Ok(Outcome { values, printed: outcome.printed, instructions: outcome.instructions })
 }
 
 fn to_stats(stats: wit::MemoryStats) -> MemoryStats {

@@ -11,7 +11,8 @@ use cu::{UnitOptions, Value};
 fn check(case: &Case) -> Result<(), String> {
     let mut options = UnitOptions::default()
         .memory_limit(case.memory_limit.unwrap_or(64 << 20))
-        .time_limit(Some(Duration::from_millis(case.time_limit_ms.unwrap_or(2000))));
+        .time_limit(Some(Duration::from_millis(case.time_limit_ms.unwrap_or(2000))))
+        .instruction_limit(case.instruction_limit);
     options.print = cu::Print::Capture;
     let mut unit = common::unit_with(options);
     let result = unit.compute(&case.code);
@@ -24,6 +25,9 @@ fn check(case: &Case) -> Result<(), String> {
             let printed = String::from_utf8_lossy(&outcome.printed);
             if let Some(expected) = case.printed.as_ref().filter(|expected| **expected != printed) {
                 return Err(format!("printed {printed:?}, expected {expected:?}"));
+            }
+            if let Some(expected) = case.instructions.filter(|expected| *expected != outcome.instructions) {
+                return Err(format!("ran {} instructions, expected {expected}", outcome.instructions));
             }
         }
         (None, Err(error)) => return Err(format!("failed: {error:?}")),

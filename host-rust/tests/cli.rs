@@ -92,7 +92,9 @@ fn json_output() {
     let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
     assert_eq!(
         document,
-        serde_json::json!({ "returns": [1, 1.5, null, [1, 2], {"x": "y"}], "output": null, "printed": "hi\n" })
+        serde_json::json!({
+            "returns": [1, 1.5, null, [1, 2], {"x": "y"}], "output": null, "printed": "hi\n", "instructions": 1
+        })
     );
     assert!(document["returns"][0].is_i64(), "an integer stays an integer");
     assert!(document["returns"][1].is_f64());
@@ -140,6 +142,22 @@ fn the_time_limit() {
     assert_eq!(out.status, 1);
     assert!(out.stderr.contains("time limit exceeded: the call ran longer than 200 ms"), "{}", out.stderr);
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn the_instruction_limit() {
+    let out = run(&["--instructions", "1000", "eval", "n = 0 while true do n = n + 1 end"]);
+    assert_eq!(out.status, 1);
+    assert!(
+        out.stderr.contains("instruction limit exceeded: the call ran more than 1000 instructions"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&["--instructions", "1000", "--json", "eval", "for i = 1, 999 do end"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
+    assert_eq!(document["instructions"], 1000);
+    assert_eq!(run(&["--instructions", "0", "eval", "return 1"]).status, 2, "a limit of 0 is refused");
 }
 
 #[test]
@@ -381,6 +399,7 @@ fn input_file_into_io_and_output_as_json() {
             "returns": [],
             "output": {"count": 2, "highScorers": [{"name": "Alice", "score": 95}, {"name": "Charlie", "score": 92}]},
             "printed": "",
+            "instructions": 4,
         })
     );
     // Text mode labels the output after the returned values.
@@ -659,7 +678,8 @@ fn bigints_in_text_and_json() {
     let input = script("amount.json", r#"{"wei": {"$bigint": "1000000000000000000000"}}"#);
     let out = run(&["--store", "memory", "--json", "eval", "--input", &input, "_io.output = _io.input.wei * 3"]);
     assert_eq!(
-        out.stdout, "{\"returns\":[],\"output\":{\"$bigint\":\"3000000000000000000000\"},\"printed\":\"\"}\n",
+        out.stdout,
+        "{\"returns\":[],\"output\":{\"$bigint\":\"3000000000000000000000\"},\"printed\":\"\",\"instructions\":1}\n",
         "{}",
         out.stderr
     );

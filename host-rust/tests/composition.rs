@@ -70,7 +70,10 @@ fn check(runtime: Runtime, dir: &Path, case: &Case) -> Result<(), String> {
     std::fs::write(dir.join("(compute)"), &case.code).map_err(|e| e.to_string())?;
     let memory = case.memory_limit.unwrap_or(64 << 20).to_string();
     let time = format!("{}ms", case.time_limit_ms.unwrap_or(2000));
-    let out = runtime.run(dir, &["--json", "-m", &memory, "-t", &time, "(compute)"]);
+    let mut args = vec!["--json".to_string(), "-m".into(), memory, "-t".into(), time];
+    args.extend(case.instruction_limit.map(|limit| format!("--instructions={limit}")));
+    args.push("(compute)".into());
+    let out = runtime.run(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let report: serde_json::Value =
         serde_json::from_slice(&out.stdout).map_err(|e| format!("stdout is not JSON ({e}): {}", text(&out.stdout)))?;
     match &case.error {
@@ -82,10 +85,15 @@ fn check(runtime: Runtime, dir: &Path, case: &Case) -> Result<(), String> {
             if let Some(expected) = case.printed.as_ref().filter(|expected| *expected != printed) {
                 return Err(format!("printed {printed:?}, expected {expected:?}"));
             }
+            let ran = report["instructions"].as_u64();
+            if let Some(expected) = case.instructions.filter(|expected| Some(*expected) != ran) {
+                return Err(format!("ran {ran:?} instructions, expected {expected}"));
+            }
             // The case checks the Rust API's values (acceptance.rs); here they must be the same.
             let options = UnitOptions::default()
                 .memory_limit(case.memory_limit.unwrap_or(64 << 20))
-                .time_limit(Some(Duration::from_millis(case.time_limit_ms.unwrap_or(2000))));
+                .time_limit(Some(Duration::from_millis(case.time_limit_ms.unwrap_or(2000))))
+                .instruction_limit(case.instruction_limit);
             let values = common::unit_with(options).compute(&case.code).map_err(|e| format!("{e:?}"))?.values;
             let expected =
                 serde_json::to_value(values.iter().map(Json).collect::<Vec<_>>()).map_err(|e| e.to_string())?;
@@ -121,7 +129,11 @@ fn error_of(report: &serde_json::Value) -> Option<Error> {
             },
         },
         "limit" => Error::Limit {
-            kind: if report["limit"] == "time" { LimitKind::Time } else { LimitKind::Memory },
+            kind: match report["limit"].as_str()? {
+                "time" => LimitKind::Time,
+                "memory" => LimitKind::Memory,
+                _ => LimitKind::Instructions,
+            },
             message: string("message")?,
             reset: report["reset"].as_bool()?,
         },

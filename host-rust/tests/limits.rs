@@ -35,6 +35,37 @@ fn an_infinite_loop_stops_within_twice_the_limit() {
 }
 
 #[test]
+fn the_instruction_limit_stops_the_same_code_at_the_same_point() {
+    let stopped_at = |before: &str| {
+        let mut unit = common::unit_with(UnitOptions::default().instruction_limit(Some(10_000)));
+        common::values(&mut unit, before);
+        expect_limit(unit.compute("n = 0 while true do n = n + 1 end"), LimitKind::Instructions);
+        common::values(&mut unit, "return n")
+    };
+    // The chunk's entry is the first instruction, each iteration one more: the 10,001st is the
+    // jump back after `n` reached 10,000, whatever ran before and however busy the machine.
+    assert_eq!(stopped_at("return 1"), [cu::Value::Integer(10_000)]);
+    assert_eq!(
+        stopped_at("for i = 1, 9000 do end t = {} for i = 1, 100 do t[i] = -i end table.sort(t)"),
+        [cu::Value::Integer(10_000)]
+    );
+}
+
+#[test]
+fn the_instruction_limit_composes_with_the_other_limits() {
+    let options = UnitOptions::default().instruction_limit(Some(u64::MAX / 2));
+    let mut unit = common::unit_with(options.clone().time_limit(Some(Duration::from_millis(100))));
+    expect_limit(unit.compute("while true do end"), LimitKind::Time);
+    let mut unit = common::unit_with(options.memory_limit(16 << 20));
+    expect_limit(unit.compute("local t = {} for i = 1, 1e8 do t[i] = i end"), LimitKind::Memory);
+    // Each call has the whole limit; the count restarts.
+    let mut unit = common::unit_with(UnitOptions::default().instruction_limit(Some(100)));
+    for _ in 0..3 {
+        assert_eq!(unit.compute("for i = 1, 99 do end").expect("runs").instructions, 100);
+    }
+}
+
+#[test]
 fn the_deadline_is_per_call() {
     let mut unit = limited(300, 64 << 20);
     for _ in 0..3 {

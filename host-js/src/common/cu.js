@@ -51,6 +51,8 @@ export class Cu {
    *   (`"memory"`, and per platform `"sqlite:PATH"`, `"indexeddb"`, `"indexeddb:NAME"`)
    * @param {(text: string) => void} [options.print] receives each call's `print` output
    * @param {string} [options.auditLabel] the label of this unit's entries in the audit log
+   * @param {number} [options.instructionLimit] instructions each call may run (default: no limit),
+   *   counted inside the unit: the same code on the same data stops at the same point everywhere
    * @param {boolean} [options.retryConflicts] run a call again when it failed only because another
    *   writer changed `_home` data it read, and it changed nothing outside `_home` (default true)
    * @param {object} platform the entry point's `{ fetchBytes, defaultPrint, stores }`: `stores`
@@ -65,6 +67,7 @@ export class Cu {
       print: options.print ?? platform.defaultPrint,
       auditLabel: options.auditLabel,
       retryConflicts: options.retryConflicts ?? true,
+      instructionLimit: options.instructionLimit ?? 0,
     };
     /** The store that holds `_home`. */
     this.store = openStore(options.store, platform.stores);
@@ -91,13 +94,14 @@ export class Cu {
       stderr: (bytes) => this.#stderr.push(textDecoder.decode(bytes)),
     };
     this.#instance = acquireInstance(this.store, sinks);
-    const { memoryLimit, timeLimit, home, retryConflicts } = this.options;
+    const { memoryLimit, timeLimit, home, retryConflicts, instructionLimit } = this.options;
     this.#unit = new this.#instance.exports.compute.Unit({
       memoryLimit: BigInt(memoryLimit),
       timeLimitMs: BigInt(timeLimit),
       printMode: 'capture',
       home,
       retryConflicts,
+      instructionLimit: BigInt(instructionLimit),
     });
     if (this.options.auditLabel !== undefined) {
       this.#instance.exports.homeStore.setAuditLabel(this.#unit, this.options.auditLabel);
@@ -135,14 +139,15 @@ export class Cu {
   }
 
   /** A call's outcome as JavaScript (or Lua text), its printed text handed to the printer. */
-  #outcome({ values, printed }, asText) {
+  #outcome({ values, printed, instructions }, asText) {
     const text = textDecoder.decode(printed);
     if (text !== '') this.options.print(text);
-    return { values: values.map(asText ? luaText : fromWit), printed: text };
+    return { values: values.map(asText ? luaText : fromWit), printed: text, instructions: Number(instructions) };
   }
 
   /**
-   * Runs `code` and returns `{ values, printed }`: every value it returned and what it printed.
+   * Runs `code` and returns `{ values, printed, instructions }`: every value it returned, what it
+   * printed and the instructions it ran (as `instructionLimit` counts them).
    * With `text: true` the values are their Lua-like text (`1.0`, `"s"`, `{a = 1}`), as the CLI
    * shows them.
    */
@@ -163,7 +168,7 @@ export class Cu {
     return collapse(this.computeAll(code, options).values);
   }
 
-  /** Calls the global function `name` (or `table.function`) with `args`: `{ values, printed }`. */
+  /** Calls the global function `name` (or `table.function`) with `args`: `{ values, printed, instructions }`. */
   callAll(name, args = []) {
     const wit = args.map((arg, i) => toWit(arg, `args[${i + 1}]`));
     return this.#outcome(
@@ -485,11 +490,11 @@ export class IoWrapper {
     this.cu = cu;
   }
 
-  /** Sets `_io.input` to `input`, runs `code`; resolves to `{ values, output, meta, printed }`. */
+  /** Sets `_io.input` to `input`, runs `code`; resolves to `{ values, output, meta, printed, instructions }`. */
   async computeWithIo(code, input) {
     this.cu.setInput(input);
-    const { values, printed } = this.cu.computeAll(code);
-    return { values, output: this.cu.getOutput(), meta: this.cu.getMetadata(), printed };
+    const { values, printed, instructions } = this.cu.computeAll(code);
+    return { values, output: this.cu.getOutput(), meta: this.cu.getMetadata(), printed, instructions };
   }
 
   /**

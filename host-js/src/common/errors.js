@@ -34,11 +34,11 @@ export class LuaRuntimeError extends CuError {
   }
 }
 
-/** A time or memory limit stopped the call. The unit stays usable. */
+/** A time, memory or instruction limit stopped the call. The unit stays usable. */
 export class LimitError extends CuError {
   constructor({ kind, message }) {
     super(message, 'limit');
-    /** `'time'` or `'memory'`. */
+    /** `'time'`, `'memory'` or `'instructions'`. */
     this.limit = kind;
   }
 }

@@ -13,7 +13,7 @@ const casesDir = new URL('../../../tests/cases/', import.meta.url);
 const files = readdirSync(casesDir).filter((name) => name.endsWith('.toml')).sort();
 
 const KNOWN = new Set([
-  'name', 'code', 'memory_limit', 'time_limit_ms', 'returns', 'printed', 'error', 'message', 'line', 'incomplete',
+  'name', 'code', 'memory_limit', 'time_limit_ms', 'instruction_limit', 'instructions', 'returns', 'printed', 'error', 'message', 'line', 'incomplete',
   'traceback', 'traceback_excludes', 'value', 'limit', 'path', 'reason',
 ]);
 
@@ -47,6 +47,7 @@ function mismatch(spec) {
   const unit = new Cu({
     memoryLimit: spec.memory_limit ?? 64 * 1024 * 1024,
     timeLimit: spec.time_limit_ms ?? 2000,
+    instructionLimit: spec.instruction_limit,
     print: () => {},
   });
   let outcome;
@@ -68,6 +69,9 @@ function mismatch(spec) {
     }
     if (spec.printed !== undefined && outcome.printed !== spec.printed) {
       return `printed ${JSON.stringify(outcome.printed)}, expected ${JSON.stringify(spec.printed)}`;
+    }
+    if (spec.instructions !== undefined && outcome.instructions !== spec.instructions) {
+      return `ran ${outcome.instructions} instructions, expected ${spec.instructions}`;
     }
   }
   const alive = unit.computeAll('return 1').values;

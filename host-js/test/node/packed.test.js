@@ -24,7 +24,14 @@ before(async () => {
   await cu.load();
   const discard = () => {};
   exports = acquireInstance(new MemoryStore(), { stdout: discard, stderr: discard }).exports;
-  unit = new exports.compute.Unit({ memoryLimit: 0n, timeLimitMs: 2000n, printMode: 'capture', home: 'home' });
+  unit = new exports.compute.Unit({
+    memoryLimit: 0n,
+    timeLimitMs: 2000n,
+    printMode: 'capture',
+    home: 'home',
+    retryConflicts: true,
+    instructionLimit: 0n,
+  });
 });
 
 /** Sets `_io.input` to the packed `bytes`; the conversion error when the component refuses them. */

@@ -13,7 +13,7 @@ try {
   await unit.compute('while true do end');
 } catch (error) {
   if (error instanceof LimitError) {
-    const kind: 'time' | 'memory' = error.limit;
+    const kind: 'time' | 'memory' | 'instructions' = error.limit;
     console.log(kind);
   }
 }

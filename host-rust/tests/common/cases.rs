@@ -19,6 +19,8 @@ pub struct Case {
     pub code: String,
     pub memory_limit: Option<u64>,
     pub time_limit_ms: Option<u64>,
+    pub instruction_limit: Option<u64>,
+    pub instructions: Option<u64>,
     pub returns: Option<Vec<String>>,
     pub printed: Option<String>,
     pub error: Option<String>,
@@ -93,6 +95,7 @@ pub fn check_error(case: &Case, kind: &str, error: &Error) -> Result<(), String>
             let name = match limit {
                 LimitKind::Time => "time",
                 LimitKind::Memory => "memory",
+                LimitKind::Instructions => "instructions",
                 _ => "other",
             };
             if case.limit.as_deref().is_some_and(|want| want != name) {

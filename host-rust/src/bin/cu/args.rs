@@ -56,6 +56,12 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_retry: bool,
 
+    /// Instructions each call may run, counted inside the unit so that the same script on the
+    /// same data stops at the same point on every machine (a function call, a loop iteration, a
+    /// step of a library loop); `--json` reports the count [default: no limit]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub instructions: Option<u64>,
+
     /// Where the compiled component is cached [default: the user cache directory, e.g. ~/.cache/cu]
     #[arg(long, global = true, env = "CU_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,

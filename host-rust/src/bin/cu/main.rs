@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         .memory_limit(cli.memory_limit.0)
         .time_limit(cli.timeout.0)
         .retry_conflicts(!cli.no_retry)
+        .instruction_limit(cli.instructions)
         // JSON output must stay one clean document, so `print` is collected into it.
         .print(if cli.json { Print::Capture } else { Print::Stdout });
     let options = match &cli.audit_label {
@@ -125,7 +126,7 @@ fn kind(value: &Value) -> &'static str {
 fn run_chunk(unit: &mut Unit, name: &str, code: &str, json: bool) -> ExitCode {
     match unit.compute_named(name, code).and_then(|outcome| Ok((outcome, unit.output::<Value>()?))) {
         Ok((outcome, output)) => {
-            results::outcome(&outcome.values, &output, &outcome.printed, json);
+            results::outcome(&outcome.values, &output, &outcome.printed, outcome.instructions, json);
             ExitCode::SUCCESS
         }
         Err(error) => report::failure(&error, json),

@@ -106,7 +106,9 @@ fn entry(unit: &mut Unit, input: &str, json: bool) -> Step {
         },
     };
     match result.and_then(|outcome| Ok((outcome, unit.output::<cu::Value>()?))) {
-        Ok((outcome, output)) => results::outcome(&outcome.values, &output, &outcome.printed, json),
+        Ok((outcome, output)) => {
+            results::outcome(&outcome.values, &output, &outcome.printed, outcome.instructions, json)
+        }
         Err(Error::Syntax { incomplete: true, .. }) => return Step::More,
         Err(error) => {
             eprintln!("{}", report::describe(&error));

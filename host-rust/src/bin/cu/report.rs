@@ -47,7 +47,12 @@ fn to_json(error: &Error) -> serde_json::Value {
         }),
         Error::Limit { kind, message, reset } => json!({
             "kind": "limit",
-            "limit": match kind { LimitKind::Time => "time", LimitKind::Memory => "memory", _ => "other" },
+            "limit": match kind {
+                LimitKind::Time => "time",
+                LimitKind::Memory => "memory",
+                LimitKind::Instructions => "instructions",
+                _ => "other",
+            },
             "message": message,
             "reset": reset,
         }),

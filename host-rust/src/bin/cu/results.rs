@@ -7,8 +7,9 @@ use serde_json::json;
 use value::{Json, Value};
 
 /// Prints what a call produced: the returned values one per line in Lua-like form, then
-/// `_io.output = ...` when the call set it; or all of it as one JSON document.
-pub fn outcome(values: &[Value], output: &Value, printed: &[u8], json: bool) {
+/// `_io.output = ...` when the call set it; or all of it as one JSON document, with the
+/// instructions it ran.
+pub fn outcome(values: &[Value], output: &Value, printed: &[u8], instructions: u64, json: bool) {
     let mut out = std::io::stdout().lock();
     let written = if json {
         let returns: Vec<Json<'_>> = values.iter().map(Json).collect();
@@ -16,6 +17,7 @@ pub fn outcome(values: &[Value], output: &Value, printed: &[u8], json: bool) {
             "returns": returns,
             "output": Json(output),
             "printed": String::from_utf8_lossy(printed),
+            "instructions": instructions,
         });
         writeln!(out, "{document}")
     } else {
