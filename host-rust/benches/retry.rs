@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use common::{Result, median, ms, timed};
 use cu::{Engine, Error, Store, StoreErrorKind, Unit, UnitOptions, Value};
-use hooked::Hooked;
 
 const WRITERS: usize = 6;
 const CALLS: usize = 30;
@@ -105,7 +104,7 @@ fn contended_round(engine: &Engine, open: &dyn Fn() -> Result<Store>, home: &str
     let commits = Arc::new(AtomicUsize::new(0));
     let unit = |store: Store| {
         let commits = commits.clone();
-        let counted = Hooked::store(store, move || {
+        let counted = hooked::before_commit(store, move || {
             commits.fetch_add(1, Ordering::SeqCst);
         });
         engine.unit(UnitOptions::default().store(counted).home(home).retry_conflicts(retry))

@@ -4,7 +4,7 @@
 mod common;
 
 use common::backends::{one, run, unit_on};
-use common::hooked::Hooked;
+use common::hooked;
 use cu::{Error, HomeKind, HomeOp, Store, StoreErrorKind, UnitOptions, Value};
 
 fn int(i: i64) -> Value {
@@ -415,7 +415,7 @@ fn a_snapshot_is_one_state_or_a_conflict() {
         // Another unit commits after the save read `_home`, before it commits.
         let (other, once) = (inner.clone(), std::sync::Once::new());
         let interfering =
-            Hooked::store(inner, move || once.call_once(|| drop(run(&mut unit_on(&other), "_home.b.y = 2"))));
+            hooked::before_commit(inner, move || once.call_once(|| drop(run(&mut unit_on(&other), "_home.b.y = 2"))));
         let options = UnitOptions::default().store(interfering).retry_conflicts(retry);
         common::unit_with(options)
     };
@@ -470,6 +470,33 @@ fn a_broken_store_is_reported_not_trusted() {
     common::assert_alive(&mut unit);
     let mut unit = unit_on(&Store::from_backend(Broken { reads: false }));
     broken(unit.home_stats().expect_err("fails"));
+    common::assert_alive(&mut unit);
+}
+
+#[test]
+fn a_commit_that_lost_the_store_reports_its_own_error() {
+    // A store that goes away during a commit, as a Redis server killed before it answered does:
+    // the commit fails saying it may have been applied, and every operation after it fails too
+    // until the store is back.
+    let gone = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let going = gone.clone();
+    let vanishing = hooked::Hooked::store(Store::memory(), move |op| {
+        if going.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(cu::StoreError::Unavailable("connection refused".into()));
+        }
+        if op == hooked::Op::Commit {
+            going.store(true, std::sync::atomic::Ordering::SeqCst);
+            return Err(cu::StoreError::Unavailable("lost during the commit, which may have been applied".into()));
+        }
+        Ok(())
+    });
+    let mut unit = unit_on(&vanishing);
+    // The unit reads its settings again after a failed commit; that failing too must not hide
+    // what the commit said.
+    let error = unit.compute("_home.x = 1").expect_err("the commit fails");
+    assert!(error.to_string().contains("which may have been applied"), "{error}");
+    gone.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(one(&mut unit, "return _home.x"), Value::Nil);
     common::assert_alive(&mut unit);
 }
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::backends::{one, run, unit_on};
-use common::hooked::Hooked;
+use common::hooked;
 use cu::{Error, Print, Store, StoreErrorKind, Unit, UnitOptions, Value};
 
 /// A store holding `_home.n = 0` where another writer adds 100 to `_home.n` just before each of
@@ -19,7 +19,7 @@ fn contended(conflicts: usize) -> (Store, Arc<AtomicUsize>) {
     let commits = Arc::new(AtomicUsize::new(0));
     let left = AtomicUsize::new(conflicts);
     let (counted, other) = (commits.clone(), inner.clone());
-    let store = Hooked::store(inner, move || {
+    let store = hooked::before_commit(inner, move || {
         counted.fetch_add(1, Ordering::SeqCst);
         if left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
             run(&mut unit_on(&other), "_home.n = _home.n + 100");

@@ -167,7 +167,23 @@ impl Backend for Redis {
                 Write::DeleteRange(range) => call.arg("range").arg(&lex_bounds(range, &range.start)),
             };
         }
-        match self.with(|c| call.invoke::<i64>(c))? {
+        // Once the script is sent, a lost connection hides whether the server ran it: say so,
+        // rather than let the caller take the failure for a commit that wrote nothing.
+        let applied = self.connection.with(
+            || self.connect(),
+            |c| {
+                call.invoke::<i64>(c).map_err(|error| {
+                    let lost = error.is_io_error() || error.is_connection_dropped() || error.is_timeout();
+                    match self.failed(error) {
+                        StoreError::Unavailable(message) if lost => StoreError::Unavailable(format!(
+                            "{message}; the connection was lost during the commit, which may have been applied"
+                        )),
+                        other => other,
+                    }
+                })
+            },
+        )?;
+        match applied {
             1 => Ok(()),
             _ => Err(StoreError::Conflict),
         }

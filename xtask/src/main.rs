@@ -44,6 +44,12 @@ Commands:
              options: --runs N (default 7), program names from bench/programs to run only
              those, --only BENCH (repeatable) to run only lua, io, home, query, bigint,
              composition, retry or js
+  chaos      build and run the chaos run for --time on each store (default 2m; e.g. 10m):
+             worker processes make random `_home` transfers on one SQLite file on a small
+             tmpfs (needs root to mount it) and on one Redis server, while workers are killed
+             with SIGKILL, Redis is restarted and the disk is filled; then every call reported
+             done must be stored, every failed call must have left nothing, and every index
+             and snapshot must be consistent (`cargo xtask test` runs it for 10 s per store)
   help       show this text
 
 Outputs: target/cu.wasm (the component), target/release/cu (the CLI),
@@ -72,6 +78,11 @@ fn run() -> Result<()> {
         "install" => tasks::install(),
         "test" => tasks::test(rest),
         "bench" => tasks::bench(rest),
+        "chaos" => match rest {
+            [] => tasks::chaos(120),
+            [flag, time] if flag == "--time" => tasks::chaos(tasks::seconds(time)?),
+            _ => bail!("usage: cargo xtask chaos [--time DURATION]"),
+        },
         "help" | "-h" | "--help" => {
             println!("{HELP}");
             Ok(())

@@ -89,6 +89,32 @@ pub fn test(extra: &[String]) -> Result<()> {
     js::test(&built.node)
 }
 
+/// Builds, installs a Redis server, and runs the chaos run (host-rust/tests/chaos.rs) for
+/// `seconds` on each store, printing its figures.
+pub fn chaos(seconds: u64) -> Result<()> {
+    let built = all()?;
+    setup::apt(TEST_PACKAGES)?;
+    cmd::run(
+        cargo()
+            .args(["test", "--release", "--locked", "-p", "host-rust", "--test", "chaos"])
+            .env("CU_COMPONENT", &built.component)
+            .env("CU_CHAOS_SECONDS", seconds.to_string()),
+    )
+}
+
+/// `600`, `90s`, `10m` or `1h` as seconds.
+pub fn seconds(text: &str) -> Result<u64> {
+    let bad = || anyhow::anyhow!("`{text}` is not a duration: use e.g. 600, 90s, 10m or 1h");
+    let (number, unit) = text.find(|c: char| !c.is_ascii_digit()).map_or((text, ""), |at| text.split_at(at));
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(bad()),
+    };
+    Ok(number.parse::<u64>().map_err(|_| bad())? * scale)
+}
+
 /// The benchmarks of the Rust host, in the order they run (host-rust/benches/); `js` is the
 /// JavaScript package's, in Node.
 const BENCHES: [&str; 8] = ["lua", "io", "home", "query", "bigint", "composition", "retry", "js"];

@@ -241,8 +241,11 @@ impl Store {
                 Ok(())
             }
             Err(error) => {
-                // Another unit may have written the format or the settings in between.
-                self.read_settings()?;
+                // Another unit may have written the format or the settings in between. Should
+                // reading them fail too (the store went away), the commit's own error is the one
+                // to report (it may say the commit could have been applied): the next commit then
+                // fails on the old settings and reads them again.
+                let _ = self.read_settings();
                 Err(error.into())
             }
         }
