@@ -122,6 +122,14 @@ const PATCHES: &[(&str, &str, &str)] = &[
     // Library loops whose length a script controls without allocating much: backtracking patterns,
     // sorting, and shifting elements over a range of absent keys or a huge `__len`.
     ("lstrlib.c", "#include \"lualib.h\"\n", "#include \"lualib.h\"\n#include \"cu_limits.h\"\n"),
+    // A string position past 2^32 would be cut to 32 bits on wasm32 (`string.sub("abc", 2^32)`
+    // read the byte before the string): clamp it to the largest size, which every caller takes
+    // as past the end, as natively.
+    (
+        "lstrlib.c",
+        "  if (pos > 0)\n    return (size_t)pos;\n",
+        "  if (pos > 0)\n    return ((lua_Unsigned)pos > (lua_Unsigned)MAX_SIZET) ? MAX_SIZET : (size_t)pos;\n",
+    ),
     (
         "lstrlib.c",
         "    luaL_error(ms->L, \"pattern too complex\");\n",

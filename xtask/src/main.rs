@@ -8,6 +8,7 @@
 
 mod cmd;
 mod compose;
+mod fuzz;
 mod js;
 mod optimize;
 mod setup;
@@ -50,6 +51,9 @@ Commands:
              with SIGKILL, Redis is restarted and the disk is filled; then every call reported
              done must be stored, every failed call must have left nothing, and every index
              and snapshot must be consistent (`cargo xtask test` runs it for 10 s per store)
+  fuzz       build and run the property tests (host-rust/tests/properties.rs) from fresh
+             random seeds for --time (default 10m; e.g. 90s, 1h), every property at once,
+             then print the cases run per property (`cargo xtask test` runs a fixed number)
   help       show this text
 
 Outputs: target/cu.wasm (the component), target/release/cu (the CLI),
@@ -78,15 +82,21 @@ fn run() -> Result<()> {
         "install" => tasks::install(),
         "test" => tasks::test(rest),
         "bench" => tasks::bench(rest),
-        "chaos" => match rest {
-            [] => tasks::chaos(120),
-            [flag, time] if flag == "--time" => tasks::chaos(tasks::seconds(time)?),
-            _ => bail!("usage: cargo xtask chaos [--time DURATION]"),
-        },
+        "chaos" => tasks::chaos(time(rest, 120, "chaos")?),
+        "fuzz" => fuzz::fuzz(time(rest, 600, "fuzz")?),
         "help" | "-h" | "--help" => {
             println!("{HELP}");
             Ok(())
         }
         other => bail!("unknown command `{other}`\n\n{HELP}"),
+    }
+}
+
+/// The seconds `[--time DURATION]` gives, or `default`.
+fn time(rest: &[String], default: u64, command: &str) -> Result<u64> {
+    match rest {
+        [] => Ok(default),
+        [flag, time] if flag == "--time" => tasks::seconds(time),
+        _ => bail!("usage: cargo xtask {command} [--time DURATION] (e.g. 600, 90s, 10m, 1h)"),
     }
 }

@@ -110,8 +110,8 @@ impl<'a> Key<'a> {
         match (self, other) {
             (Key::Boolean(x), Key::Boolean(y)) => x.cmp(y),
             (Key::Integer(x), Key::Integer(y)) => x.cmp(y),
-            (Key::Integer(x), Key::Float(y)) => (*x as f64).total_cmp(y),
-            (Key::Float(x), Key::Integer(y)) => x.total_cmp(&(*y as f64)),
+            (Key::Integer(x), Key::Float(y)) => integer_against_float(*x, *y),
+            (Key::Float(x), Key::Integer(y)) => integer_against_float(*y, *x).reverse(),
             (Key::Float(x), Key::Float(y)) => x.total_cmp(y),
             (Key::String(x), Key::String(y)) => x.cmp(y),
             _ => rank(self).cmp(&rank(other)),
@@ -137,6 +137,24 @@ impl<'a> Key<'a> {
             Key::Boolean(b) => b.to_string(),
         }
     }
+}
+
+/// `i` against `f` exactly, as Lua compares them: converting `i` to a float would round the
+/// integers near ±2^63 onto it (2^63 - 1 becomes 2^63 and ties with it).
+fn integer_against_float(i: i64, f: f64) -> Ordering {
+    const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() {
+        return Ordering::Less; // not a key Lua allows; any consistent order does
+    }
+    if f >= TWO_TO_63 {
+        return Ordering::Less;
+    }
+    if f < -TWO_TO_63 {
+        return Ordering::Greater;
+    }
+    // In range: the integer part is exact as an i64, and the fraction breaks a tie.
+    let whole = f.trunc();
+    i.cmp(&(whole as i64)).then_with(|| 0f64.total_cmp(&(f - whole)))
 }
 
 fn is_identifier(bytes: &[u8]) -> bool {
