@@ -130,14 +130,16 @@ fn programs(only: &[String]) -> Result<Vec<Program>> {
 fn time_program(sides: &[(&Engine, UnitOptions)], program: &Program, runs: usize) -> Result<(Vec<Duration>, Duration)> {
     let chunk_name = format!("{}.lua", program.name);
     let (mut cu, mut native, mut process_start) = (vec![Vec::new(); sides.len()], Vec::new(), Vec::new());
-    for _ in 0..runs {
+    for run in 0..runs {
         let mut answers = Vec::new();
-        for ((engine, options), times) in sides.iter().zip(&mut cu) {
+        // Each run starts on another side, so that none always runs just after another.
+        for side in (0..sides.len()).map(|i| (i + run) % sides.len()) {
+            let (engine, options) = &sides[side];
             let mut unit = engine.unit(options.clone())?;
             let start = Instant::now();
             let outcome =
                 unit.compute_named(&chunk_name, &program.code).map_err(|e| format!("{}: {e}", program.name))?;
-            times.push(start.elapsed());
+            cu[side].push(start.elapsed());
             answers.push(
                 outcome.values.first().ok_or_else(|| format!("{}: returned nothing in cu", program.name))?.to_string(),
             );
