@@ -149,3 +149,28 @@ fn host_operations_on_home_are_run_again() {
     assert_eq!(commits.load(Ordering::SeqCst), 2);
     assert_eq!(run(&mut unit, "return _home.n, _home.m"), [int(100), int(5)]);
 }
+
+#[test]
+fn only_conflicts_are_run_again() {
+    // A store that is down, an error and a limit end the call at its first attempt.
+    let commits = Arc::new(AtomicUsize::new(0));
+    let counted = commits.clone();
+    let down = hooked::Hooked::store(Store::memory(), move |op| match op {
+        hooked::Op::Commit => {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Err(cu::StoreError::Unavailable("the server is down".into()))
+        }
+        hooked::Op::Read => Ok(()),
+    });
+    let mut unit = unit_on(&down);
+    let failed = unit.compute("_home.n = 1");
+    assert!(matches!(failed, Err(Error::Store { kind: StoreErrorKind::Unavailable, .. })), "{failed:?}");
+    assert_eq!(commits.load(Ordering::SeqCst), 1);
+    let (store, commits) = contended(1);
+    let mut unit = unit_with(&store, |options| options.instruction_limit(Some(1000)));
+    for code in ["_home.n = _home.n + 1 error('no')", "_home.n = _home.n + 1 while true do end"] {
+        assert!(unit.compute(code).is_err(), "{code}");
+    }
+    assert_eq!(commits.load(Ordering::SeqCst), 0, "a failed call commits nothing");
+}
+
