@@ -20,21 +20,20 @@ unsigned long long cu_older_than = 1;
 static const Table *io_table;
 static const char *output_key;
 
-static int is_output(const Table *t, const TValue *key) {
-    return t == io_table && key != NULL && ttisshrstring(key) && getstr(tsvalue(key)) == output_key;
+static int is_output(const Table *t, const TString *key) {
+    return t == io_table && getstr(key) == output_key;
 }
 
 void cu_mark_slot(Table *t, const TValue *slot) {
     const Node *first = t->node;
     const Node *node = (const Node *)slot; /* a node's value is its first member */
-    if (t == io_table && node >= first && node < first + sizenode(t) && keyisshrstr(node) &&
-        getstr(keystrval(node)) == output_key)
-        return;
-    cu_changed();
+    int in_hash = node >= first && node < first + sizenode(t);
+    if (!(in_hash && keyisshrstr(node) && is_output(t, keystrval(node))))
+        cu_changed();
 }
 
 void cu_mark_key(Table *t, const TValue *key) {
-    if (!is_output(t, key))
+    if (!(key != NULL && ttisshrstring(key) && is_output(t, tsvalue(key))))
         cu_changed();
 }
 

@@ -153,7 +153,6 @@ fn cause(error: &Error) -> &'static str {
 struct Said {
     done: BTreeSet<String>,
     failed: BTreeMap<String, (String, String)>,
-    commits: usize,
     retried: usize,
 }
 
@@ -180,7 +179,6 @@ fn start_worker(spec: &str, name: &str, deadline: u64, said: &Arc<Mutex<Said>>) 
                 panic!("a worker said {line:?}");
             };
             let mut said = said.lock().expect("not poisoned");
-            said.commits += tried;
             said.retried += tried.saturating_sub(1);
             match kind {
                 "done" => drop(said.done.insert(id.to_string())),
