@@ -173,4 +173,3 @@ fn only_conflicts_are_run_again() {
     }
     assert_eq!(commits.load(Ordering::SeqCst), 0, "a failed call commits nothing");
 }
-
