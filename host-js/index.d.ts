@@ -117,6 +117,17 @@ export interface CuOptions {
    * `'instructions'`.
    */
   instructionLimit?: number;
+  /**
+   * Node: where `require` finds module files, each a directory (`DIR/NAME.lua`,
+   * `DIR/NAME/init.lua`) or a template with `?` (`lib/?.lua`); read when required, never outside
+   * the directory. Each directory must exist.
+   */
+  modulePath?: string | string[];
+  /**
+   * Browsers: the URL `require` fetches modules under (`BASE/NAME.lua`, `BASE/NAME/init.lua`);
+   * `compute` fetches those its code names before it runs (see `fetchModules`).
+   */
+  moduleBaseUrl?: string | URL;
 }
 
 /** What a call produced. */
@@ -213,10 +224,19 @@ export class Cu {
   /** Starts a fresh Lua state; returns 0. */
   init(): number;
   /** Runs Lua code; resolves to undefined, the one returned value, or an array of several. */
-  compute(code: string, options?: { chunkName?: string }): Promise<LuaValue | LuaValue[]>;
-  /** Runs Lua code; every returned value (as Lua-like text with `text: true`) and the printed output. */
-  computeAll(code: string, options?: { chunkName?: string; text?: false }): Outcome<LuaValue>;
-  computeAll(code: string, options: { chunkName?: string; text: true }): Outcome<string>;
+  compute(code: string | Uint8Array, options?: { chunkName?: string }): Promise<LuaValue | LuaValue[]>;
+  /**
+   * Runs Lua code; every returned value (as Lua-like text with `text: true`, through `__tostring`
+   * where a table has it) and the printed output.
+   */
+  computeAll(code: string | Uint8Array, options?: { chunkName?: string; text?: false }): Outcome<LuaValue>;
+  computeAll(code: string | Uint8Array, options: { chunkName?: string; text: true }): Outcome<string>;
+  /** Gives `require` the module `name` (before the module path); kept across `reset`. */
+  addModule(name: string, source: string | Uint8Array): void;
+  /** Browsers: fetches modules (and those they require by name) for `require`; Node: nothing. */
+  fetchModules(names: string[]): Promise<void>;
+  /** Browsers: fetches the modules `code` requires by name, as `compute` does first. */
+  prefetchFor(code: string | Uint8Array): Promise<void>;
   /** Calls a global Lua function (or `table.function`). */
   call(name: string, ...args: LuaValue[]): Promise<LuaValue | LuaValue[]>;
   callAll(name: string, args?: LuaValue[]): Outcome<LuaValue>;
@@ -236,7 +256,7 @@ export class Cu {
   homeKeys(path?: HomePath): { key: LuaValue; kind: 'boolean' | 'integer' | 'float' | 'string' | 'null' | 'table' | 'function' }[];
   homeBatch(operations: HomeOperation[]): LuaValue[];
   /** Runs Lua code and returns what it returned, at once (seed 004's `eval`). */
-  eval(code: string, options?: { chunkName?: string }): LuaValue | LuaValue[];
+  eval(code: string | Uint8Array, options?: { chunkName?: string }): LuaValue | LuaValue[];
   batchTableOperations(operations: HomeOperation[]): Promise<LuaValue[]>;
   /** `createIndex('Memory', 'appUsers.score')`, `createIndex('appUsers', 'score', 'hash')`. */
   createIndex(table: HomePath | { table: HomePath; field: HomePath; type?: 'btree' | 'hash' }, field?: HomePath, type?: 'btree' | 'hash'): Promise<IndexInfo>;

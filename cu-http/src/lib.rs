@@ -62,7 +62,7 @@ fn serve(request: IncomingRequest) -> Response {
     };
     let path = std::env::var("CU_APP").unwrap_or_else(|_| APP.to_string());
     let code = match std::fs::read(&path) {
-        Ok(code) => String::from_utf8_lossy(&code).into_owned(),
+        Ok(code) => code,
         Err(e) => return Response::text(500, &format!("cannot read the app {path}: {e}")),
     };
     let limits = setting::<Size>("CU_MEMORY_LIMIT", MEMORY_LIMIT)

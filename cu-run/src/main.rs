@@ -119,7 +119,14 @@ fn main() -> ExitCode {
     let output = try_or_exit!(io_table::get_output(&unit), cli.json);
     match (outcome.values.into_iter().map(value_of).collect::<Option<Vec<_>>>(), value_of(output)) {
         (Some(values), Some(output)) => {
-            results::outcome(&values, &output, &outcome.printed, outcome.instructions, cli.json);
+            let produced = results::Produced {
+                values: &values,
+                shown: &outcome.shown,
+                output: &output,
+                printed: &outcome.printed,
+                instructions: outcome.instructions,
+            };
+            results::outcome(&produced, cli.json);
             ExitCode::SUCCESS
         }
         _ => report::malformed(cli.json),

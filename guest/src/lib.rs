@@ -19,6 +19,7 @@ mod home_store;
 mod io;
 mod limits;
 mod output;
+mod require;
 mod retry;
 mod run;
 mod sandbox;

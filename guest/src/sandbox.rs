@@ -2,9 +2,9 @@
 //!
 //! Scripts get: the base library (with `load` limited to text chunks and no `dofile`/`loadfile`),
 //! `string`, `table`, `math`, `utf8`, `coroutine`, `os.time`/`os.date`/`os.clock`/`os.difftime`,
-//! `debug.traceback`, `require('bigint')` (bigint.rs), and a `require` that returns only built-in
-//! modules. No `io`, no `package`,
-//! nothing that reaches files, processes, the environment or the network. Lua 5.1 names the seed
+//! `debug.traceback`, `require('bigint')` (bigint.rs), `require('home')` (home/module.rs), and a
+//! `require` that finds other modules through the host (require.rs). No `io`, no `package.loadlib`
+//! or C modules, nothing that reaches files, processes, the environment or the network. Lua 5.1 names the seed
 //! documents use (`unpack`, `loadstring`) are kept as aliases. Three globals are cu's own: `null`
 //! (JSON's null), `_io` (the structured input and output, io.rs) and `_home` (persistent tables,
 //! home/), whose `next` replaces Lua's so that it sees stored tables.
@@ -25,12 +25,8 @@ fn opened() -> StdLib {
 /// Base-library globals that reach the file system.
 const REMOVED_GLOBALS: &[&str] = &["dofile", "loadfile"];
 
-/// What `require` can return: libraries already in the sandbox.
+/// The libraries `require` returns: those already in the sandbox.
 const MODULES: &[&str] = &["string", "table", "math", "utf8", "coroutine", "os", "debug"];
-
-/// Modules that are not globals, made on their first `require` (units that never use them do not
-/// pay for them): `bigint`, and `home` (indexes, queries and schemas on `_home`, home/module.rs).
-const LAZY_MODULES: &[&str] = &["bigint", "home"];
 
 /// Creates a Lua state holding exactly the sandbox's libraries, with `print` writing to `printed`;
 /// `memory_limit` (bytes, 0 = none) bounds the digits that bigints hold outside the Lua heap.
@@ -56,7 +52,7 @@ pub fn new_state(printed: &Printed, memory_limit: usize) -> mlua::Result<Lua> {
     keep_only(&lua, &globals, "debug", &["traceback"])?;
 
     bigint::install(&lua, memory_limit)?;
-    globals.raw_set("require", require(&lua, &globals)?)?;
+    require(&lua, &globals)?;
     structured_data(&lua, &globals)?;
     Ok(lua)
 }
@@ -138,14 +134,8 @@ fn clock(lua: &Lua) -> mlua::Result<Function> {
     lua.create_function(move |_, ()| Ok(start.elapsed().as_secs_f64()))
 }
 
-/// `require` for built-in modules only: there are no files or C modules to load. Written in Lua so
-/// that a missing module raises an ordinary string error pointing at the caller's line.
-fn require(lua: &Lua, globals: &Table) -> mlua::Result<Function> {
-    let loaded = lua.create_table()?;
-    crate::retry::internal(&loaded);
-    for name in MODULES {
-        loaded.raw_set(*name, globals.raw_get::<Table>(*name)?)?;
-    }
+/// `require`, with the modules that are not globals made on first use.
+fn require(lua: &Lua, globals: &Table) -> mlua::Result<()> {
     let makers = lua.create_table()?;
     makers.raw_set("bigint", lua.create_function(|lua, ()| bigint::module(lua))?)?;
     makers.raw_set(
@@ -154,29 +144,5 @@ fn require(lua: &Lua, globals: &Table) -> mlua::Result<Function> {
             lua.named_registry_value::<Function>(crate::home::MODULE_MAKER)?.call::<Table>(())
         })?,
     )?;
-    lua.load(
-        r#"
-        local loaded, makers, available, error, tostring = ...
-        return function(name)
-            local module = loaded[name]
-            if module == nil and makers[name] then
-                module = makers[name]()
-                loaded[name] = module
-            end
-            if module == nil then
-                error("module '" .. tostring(name) .. "' not found: cu's require loads only built-in modules ("
-                    .. available .. ")", 2)
-            end
-            return module
-        end
-        "#,
-    )
-    .set_name("=[cu]")
-    .call((
-        loaded,
-        makers,
-        [MODULES, LAZY_MODULES].concat().join(", "),
-        globals.raw_get::<Function>("error")?,
-        globals.raw_get::<Function>("tostring")?,
-    ))
+    crate::require::install(lua, globals, MODULES, makers)
 }

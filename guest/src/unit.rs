@@ -125,9 +125,10 @@ impl Unit {
                 .map(|(i, v)| {
                     state
                         .convert(v)
+                        .map(|value| (value, shown(&state.lua, v)))
                         .map_err(|f| errors::conversion(f, &format!("[{}]", i + 1), self.options.memory_limit))
                 })
-                .collect::<Result<Vec<Value>, Error>>(),
+                .collect::<Result<(Vec<Value>, Vec<Option<String>>), Error>>(),
             Ok(Ended::Raised { error, traceback: Some(traceback) }) => Err(self.raised(state, error, traceback)),
             Ok(Ended::Raised { error, traceback: None }) => Err(errors::unhandled(&error, self.options.memory_limit)),
             Err(error) => Err(self.memory_error(error)),
@@ -149,7 +150,7 @@ impl Unit {
             // What the failed call wrote is dropped now, so the host never reads it either.
             let _ = state.home.start_call();
         }
-        result.map(|values| Outcome { values, printed, instructions })
+        result.map(|(values, shown)| Outcome { values, printed, instructions, shown })
     }
 
     /// The runtime error for an error object a script raised.
@@ -250,6 +251,23 @@ impl Unit {
     }
 }
 
+/// A table with a `__tostring` or `__name` metafield as `tostring` shows it; `None` for any other
+/// value, or when `__tostring` fails or gives no string.
+fn shown(lua: &Lua, value: &LuaValue) -> Option<String> {
+    let LuaValue::Table(table) = value else { return None };
+    let meta = table.metatable()?;
+    // A stored table's proxy names itself for Lua's messages, but is shown as the table it is.
+    let proxies = crate::home::METATABLE.to_str().ok().and_then(|key| lua.named_registry_value::<Table>(key).ok());
+    if proxies.is_some_and(|proxies| proxies == meta) {
+        return None;
+    }
+    if meta.raw_get::<LuaValue>("__tostring").ok()?.is_nil() && meta.raw_get::<LuaValue>("__name").ok()?.is_nil() {
+        return None;
+    }
+    let tostring: mlua::Function = lua.globals().raw_get("tostring").ok()?;
+    tostring.call::<mlua::LuaString>(value.clone()).ok().map(|s| s.to_string_lossy())
+}
+
 /// A non-string error object as text: its `__tostring`, or what Lua's standalone interpreter says.
 fn describe(lua: &Lua, error: &LuaValue) -> String {
     let has_tostring = match error {
@@ -274,7 +292,7 @@ impl GuestUnit for Unit {
         Self { options, state }
     }
 
-    fn compute(&self, code: String, chunk_name: Option<String>) -> Result<Outcome, Error> {
+    fn compute(&self, code: Vec<u8>, chunk_name: Option<String>) -> Result<Outcome, Error> {
         let state = self.state.borrow();
         limits::start_deadline(self.options.time_limit_ms);
         let name = chunk_name.as_deref().unwrap_or(DEFAULT_CHUNK_NAME);

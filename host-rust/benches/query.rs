@@ -118,8 +118,8 @@ fn store_figures(engine: &Engine, store_name: &str, store: Store, runs: usize) -
         }
         unit.home_drop_index("appUsers", "score")?;
         unit.home_drop_index("appUsers", "name")?;
-        plain_writes.push(timed(|| unit.compute(&writes("plain", run)))?);
-        indexed_writes.push(timed(|| unit.compute(&writes("two", run)))?);
+        plain_writes.push(timed(|| unit.compute(writes("plain", run)))?);
+        indexed_writes.push(timed(|| unit.compute(writes("two", run)))?);
     }
     let problems = unit.home_check_indexes()?;
     if !problems.is_empty() {

@@ -108,12 +108,14 @@ impl EngineBuilder {
     }
 }
 
-/// Links WASI — with nothing granted: no files, network, environment or arguments — and the `kv`
-/// store, and checks every import once, so that creating a unit is only instantiation.
+/// Links WASI — with nothing granted: no files, network, environment or arguments — the `kv`
+/// store and the module finder, and checks every import once, so that creating a unit is only instantiation.
 fn pre_instantiate(engine: &wasmtime::Engine, component: &Component) -> Result<CuPre<State>> {
     let mut linker = Linker::<State>::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(Error::Engine)?;
     crate::bindings::cu::unit::kv::add_to_linker::<State, wasmtime::component::HasSelf<State>>(&mut linker, |s| s)
+        .map_err(Error::Engine)?;
+    crate::bindings::cu::unit::modules::add_to_linker::<State, wasmtime::component::HasSelf<State>>(&mut linker, |s| s)
         .map_err(Error::Engine)?;
     let instance_pre = linker.instantiate_pre(component).map_err(Error::Engine)?;
     CuPre::new(instance_pre).map_err(Error::Engine)

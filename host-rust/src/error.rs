@@ -112,6 +112,14 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A module given to a unit cannot be used: a name that is not a module name, or a module
+    /// directory that does not exist.
+    #[error("{message}")]
+    Module {
+        /// A readable explanation naming the module or directory.
+        message: String,
+    },
+
     /// The component stopped abnormally (a WebAssembly trap); the unit was reset to a fresh Lua state.
     #[error("the unit was reset after the component trapped: {message}")]
     Trap {

@@ -101,7 +101,7 @@ impl Unit {
 
     /// Replaces `_io.input` with `input`, runs `code`, and returns what it returned with `_io.output`
     /// and `_io.meta` (which is kept from before the call unless the code changed it).
-    pub fn compute_with_io<T: Serialize + ?Sized>(&mut self, code: &str, input: &T) -> Result<IoOutcome> {
+    pub fn compute_with_io<T: Serialize + ?Sized>(&mut self, code: impl AsRef<[u8]>, input: &T) -> Result<IoOutcome> {
         self.set_input(input)?;
         let Outcome { values, printed, instructions, .. } = self.compute(code)?;
         Ok(IoOutcome { values, output: self.output()?, meta: self.meta()?, printed, instructions })
@@ -113,7 +113,7 @@ impl Unit {
     /// with [`Error::Batch`].
     pub fn process_stream<T, O, I>(
         &mut self,
-        code: &str,
+        code: impl AsRef<[u8]>,
         items: I,
         batch_size: usize,
         mut progress: impl FnMut(StreamProgress),
@@ -136,7 +136,7 @@ impl Unit {
     /// comes instead of collecting them; an error from `each` ends the run.
     pub fn for_each_batch<T, O, I>(
         &mut self,
-        code: &str,
+        code: impl AsRef<[u8]>,
         items: I,
         batch_size: usize,
         mut each: impl FnMut(StreamProgress, O) -> Result<()>,
@@ -146,6 +146,7 @@ impl Unit {
         O: DeserializeOwned,
         I: IntoIterator<Item = T>,
     {
+        let code = code.as_ref();
         let batch_size = batch_size.max(1);
         let mut items = items.into_iter();
         let total = match items.size_hint() {

@@ -20,6 +20,7 @@ mod error;
 mod home;
 mod io;
 mod kv;
+mod modules;
 mod state;
 mod unit;
 mod value;

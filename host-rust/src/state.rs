@@ -1,11 +1,12 @@
 //! What each unit's wasmtime store holds: the WASI context it grants, its `_home` store and its
-//! memory cap.
+//! memory cap, and where its modules come from.
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::modules::Modules;
 use crate::unit::Print;
 use kv_store::Store;
 
@@ -17,12 +18,14 @@ pub(crate) struct State {
     pub(crate) table: ResourceTable,
     /// Where the unit's `_home` lives (kv.rs).
     pub(crate) store: Store,
+    /// Where `require` finds modules through the host (modules.rs).
+    pub(crate) modules: Modules,
     pub(crate) limiter: MemoryCap,
     pub(crate) stderr: MemoryOutputPipe,
 }
 
 impl State {
-    pub(crate) fn new(print: Print, linear_memory_cap: Option<usize>, store: Store) -> Self {
+    pub(crate) fn new(print: Print, linear_memory_cap: Option<usize>, store: Store, modules: Modules) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let mut wasi = WasiCtx::builder();
         wasi.stderr(stderr.clone());
@@ -33,6 +36,7 @@ impl State {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             store,
+            modules,
             limiter: MemoryCap { cap: linear_memory_cap, denied: false },
             stderr,
         }

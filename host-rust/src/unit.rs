@@ -10,6 +10,7 @@ use crate::bindings::cu::unit::types::{Error as WitError, Value as WitValue};
 use crate::bindings::exports::cu::unit::compute::{self as wit, PrintMode};
 use crate::engine::EPOCH_TICK;
 use crate::error::{self, Error, LimitKind, Result};
+use crate::modules::Modules;
 use crate::state::State;
 use crate::{Engine, Value};
 
@@ -51,6 +52,10 @@ pub struct UnitOptions {
     /// the same code on the same data stops at the same point on every host and machine (see
     /// [`Outcome::instructions`]).
     pub instruction_limit: Option<u64>,
+    /// Where `require` looks for module files, after the modules added with
+    /// [`Unit::add_module`]: entries like `lib/?.lua`, in order, each confined to its directory
+    /// (docs/MODULES.md). Empty by default: a unit reads no files unless given a path.
+    pub module_path: Vec<String>,
 }
 
 impl Default for UnitOptions {
@@ -66,6 +71,7 @@ impl Default for UnitOptions {
             audit_label: None,
             retry_conflicts: true,
             instruction_limit: None,
+            module_path: Vec::new(),
         }
     }
 }
@@ -119,6 +125,26 @@ impl UnitOptions {
         self
     }
 
+    /// Lets `require` find modules in `dir`, as `dir/NAME.lua` or `dir/NAME/init.lua` (a dotted
+    /// name's dots are directories), read when first required and never outside `dir`: names
+    /// with `..` and symlinks that lead out are refused. The directory must exist.
+    pub fn module_path(mut self, dir: impl AsRef<std::path::Path>) -> Self {
+        let dir = dir.as_ref().to_string_lossy();
+        // `/` becomes the empty prefix of `/?.lua`; an empty path is the current directory.
+        let dir = if dir.is_empty() { "." } else { dir.trim_end_matches('/') };
+        self.module_path.push(format!("{dir}/?.lua"));
+        self.module_path.push(format!("{dir}/?/init.lua"));
+        self
+    }
+
+    /// Adds module path entries in `LUA_PATH`'s form: templates separated by `;`, each with a `?`
+    /// for the module's name (`lib/?.lua;src/?/init.lua`), confined to the directory before the
+    /// `?`. Empty entries are skipped.
+    pub fn module_pattern(mut self, templates: &str) -> Self {
+        self.module_path.extend(templates.split(';').filter(|t| !t.is_empty()).map(str::to_string));
+        self
+    }
+
     fn time_limit_ms(&self) -> u64 {
         self.time_limit.map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1))
     }
@@ -158,6 +184,10 @@ pub struct Outcome {
     /// for the same code on the same data in every host (of the last attempt, when a conflict
     /// ran the call again).
     pub instructions: u64,
+    /// For each of `values`: how Lua's `tostring` shows it when it is a table with a `__tostring`
+    /// or `__name` metafield (`None` for every other value). The CLI and REPL print this, as the
+    /// `lua` REPL does.
+    pub shown: Vec<Option<String>>,
 }
 
 /// Memory use of a unit, in bytes.
@@ -176,6 +206,7 @@ pub struct MemoryStats {
 pub struct Unit {
     engine: Engine,
     pub(crate) options: UnitOptions,
+    modules: Modules,
     store: Store<State>,
     instance: Cu,
     handle: ResourceAny,
@@ -189,8 +220,9 @@ impl std::fmt::Debug for Unit {
 
 impl Unit {
     pub(crate) fn new(engine: Engine, options: UnitOptions) -> Result<Self> {
-        let (store, instance, handle) = instantiate(&engine, &options)?;
-        Ok(Self { engine, options, store, instance, handle })
+        let modules = Modules::new(&options.module_path, options.memory_limit)?;
+        let (store, instance, handle) = instantiate(&engine, &options, &modules)?;
+        Ok(Self { engine, options, modules, store, instance, handle })
     }
 
     /// The options the unit was created with.
@@ -198,17 +230,26 @@ impl Unit {
         &self.options
     }
 
-    /// Runs a chunk of Lua code and returns all its return values.
-    pub fn compute(&mut self, code: &str) -> Result<Outcome> {
-        self.compute_chunk(code, None)
+    /// Runs a chunk of Lua code and returns all its return values. `code` is text or any bytes
+    /// (`&str`, `&[u8]`, `Vec<u8>`): Lua source may hold bytes that are not UTF-8, such as
+    /// Latin-1 in a string literal. Bytecode is refused.
+    pub fn compute(&mut self, code: impl AsRef<[u8]>) -> Result<Outcome> {
+        self.compute_chunk(code.as_ref(), None)
     }
 
     /// Like [`compute`](Self::compute), naming the chunk in messages (`script.lua:3: ...`).
-    pub fn compute_named(&mut self, name: &str, code: &str) -> Result<Outcome> {
-        self.compute_chunk(code, Some(name))
+    pub fn compute_named(&mut self, name: &str, code: impl AsRef<[u8]>) -> Result<Outcome> {
+        self.compute_chunk(code.as_ref(), Some(name))
     }
 
-    fn compute_chunk(&mut self, code: &str, name: Option<&str>) -> Result<Outcome> {
+    /// Makes the module `name` available to `require` in this unit, before the module path, for
+    /// as long as the unit lives (a reset keeps it). `source` is Lua source, text or bytes. A Lua
+    /// state that required `name` already keeps what it loaded (`package.loaded`).
+    pub fn add_module(&mut self, name: &str, source: impl AsRef<[u8]>) -> Result<()> {
+        self.modules.add(name, source.as_ref())
+    }
+
+    fn compute_chunk(&mut self, code: &[u8], name: Option<&str>) -> Result<Outcome> {
         let outcome =
             self.call_guest(|store, cu, handle| cu.cu_unit_compute().unit().call_compute(store, handle, code, name))?;
         to_outcome(outcome)
@@ -319,7 +360,7 @@ impl Unit {
             }
             Error::Trap { message }
         };
-        match instantiate(&self.engine, &self.options) {
+        match instantiate(&self.engine, &self.options, &self.modules) {
             Ok((store, instance, handle)) => {
                 self.store = store;
                 self.instance = instance;
@@ -331,9 +372,9 @@ impl Unit {
     }
 }
 
-fn instantiate(engine: &Engine, options: &UnitOptions) -> Result<(Store<State>, Cu, ResourceAny)> {
-    let mut store =
-        Store::new(engine.wasmtime(), State::new(options.print, options.linear_memory_cap(), options.store.clone()));
+fn instantiate(engine: &Engine, options: &UnitOptions, modules: &Modules) -> Result<(Store<State>, Cu, ResourceAny)> {
+    let state = State::new(options.print, options.linear_memory_cap(), options.store.clone(), modules.clone());
+    let mut store = Store::new(engine.wasmtime(), state);
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(options.backstop_ticks());
     let instance = engine.pre().instantiate(&mut store).map_err(Error::Engine)?;
@@ -358,7 +399,7 @@ fn instantiate(engine: &Engine, options: &UnitOptions) -> Result<(Store<State>, 
 
 pub(crate) fn to_outcome(outcome: wit::Outcome) -> Result<Outcome> {
     let values = outcome.values.into_iter().map(crate::value::value_of).collect::<Result<_>>()?;
-    Ok(Outcome { values, printed: outcome.printed, instructions: outcome.instructions })
+    Ok(Outcome { values, printed: outcome.printed, instructions: outcome.instructions, shown: outcome.shown })
 }
 
 fn to_stats(stats: wit::MemoryStats) -> MemoryStats {

@@ -15,10 +15,19 @@ fn check(case: &Case) -> Result<(), String> {
         .instruction_limit(case.instruction_limit);
     options.print = cu::Print::Capture;
     let mut unit = common::unit_with(options);
+    for (name, source) in &case.modules {
+        unit.add_module(name, source).map_err(|e| format!("add_module({name}): {e}"))?;
+    }
     let result = unit.compute(&case.code);
     match (&case.error, result) {
         (None, Ok(outcome)) => {
-            let shown: Vec<String> = outcome.values.iter().map(Value::to_string).collect();
+            // As the hosts print them: through `__tostring` where a value has it.
+            let shown: Vec<String> = outcome
+                .values
+                .iter()
+                .zip(&outcome.shown)
+                .map(|(value, shown)| shown.clone().unwrap_or_else(|| value.to_string()))
+                .collect();
             if let Some(expected) = case.returns.as_ref().filter(|expected| **expected != shown) {
                 return Err(format!("returned {shown:?}, expected {expected:?}"));
             }

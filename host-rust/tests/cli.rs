@@ -243,12 +243,41 @@ fn the_sandbox_through_the_cli() {
 }
 
 #[test]
+fn values_print_through_tostring_as_the_lua_repl_prints_them() {
+    let code =
+        "return setmetatable({}, {__tostring = function() return 'T!' end}), setmetatable({}, {__name = 'Point'})";
+    let out = run(&["eval", code]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "T!");
+    assert!(lines[1].starts_with("Point: 0x"), "{}", out.stdout);
+    // JSON shows the data, not the text.
+    assert!(run(&["--json", "eval", code]).stdout.starts_with(r#"{"returns":[{},{}]"#));
+    let out = run_with_stdin(&["repl"], "setmetatable({}, {__tostring = function() return 'from the repl' end})\n");
+    assert_eq!(out.stdout, "from the repl\n", "{}", out.stderr);
+    // Stored tables print as their contents, not as their proxy's name.
+    let out = on_store("memory", &["eval", "_home.t = {1, 2} return _home.t"]);
+    assert_eq!(out.stdout, "{1, 2}\n", "{}", out.stderr);
+}
+
+#[test]
 fn help_is_complete() {
     let out = run(&["--help"]);
     assert_eq!(out.status, 0);
-    for word in
-        ["eval", "run", "repl", "--json", "--timeout", "--memory-limit", "--cache-dir", "--no-cache", "Exit status"]
-    {
+    for word in [
+        "eval",
+        "run",
+        "repl",
+        "--json",
+        "--timeout",
+        "--memory-limit",
+        "--cache-dir",
+        "--no-cache",
+        "--lib-dir",
+        "--path",
+        "require",
+        "Exit status",
+    ] {
         assert!(out.stdout.contains(word), "--help lacks {word}:\n{}", out.stdout);
     }
     for (command, words) in [

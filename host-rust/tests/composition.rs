@@ -68,6 +68,11 @@ fn text(bytes: &[u8]) -> String {
 /// returns for it. Returns what went wrong, if anything.
 fn check(runtime: Runtime, dir: &Path, case: &Case) -> Result<(), String> {
     std::fs::write(dir.join("(compute)"), &case.code).map_err(|e| e.to_string())?;
+    for (name, source) in &case.modules {
+        let file = dir.join(format!("{}.lua", name.replace('.', "/")));
+        std::fs::create_dir_all(file.parent().expect("a directory")).map_err(|e| e.to_string())?;
+        std::fs::write(file, source).map_err(|e| e.to_string())?;
+    }
     let memory = case.memory_limit.unwrap_or(64 << 20).to_string();
     let time = format!("{}ms", case.time_limit_ms.unwrap_or(2000));
     let mut args = vec!["--json".to_string(), "-m".into(), memory, "-t".into(), time];
@@ -94,7 +99,11 @@ fn check(runtime: Runtime, dir: &Path, case: &Case) -> Result<(), String> {
                 .memory_limit(case.memory_limit.unwrap_or(64 << 20))
                 .time_limit(Some(Duration::from_millis(case.time_limit_ms.unwrap_or(2000))))
                 .instruction_limit(case.instruction_limit);
-            let values = common::unit_with(options).compute(&case.code).map_err(|e| format!("{e:?}"))?.values;
+            let mut unit = common::unit_with(options);
+            for (name, source) in &case.modules {
+                unit.add_module(name, source).map_err(|e| e.to_string())?;
+            }
+            let values = unit.compute(&case.code).map_err(|e| format!("{e:?}"))?.values;
             let expected =
                 serde_json::to_value(values.iter().map(Json).collect::<Vec<_>>()).map_err(|e| e.to_string())?;
             (report["returns"] == expected)

@@ -459,7 +459,7 @@ on_every_backend! {
                 keys{ table = 't', field = 'v', operator = '<', value = 100, sort = 'desc', limit = 2 }
         ";
         let expected = vec![Value::from("c,d,a"), Value::from("c"), Value::from("a,d")];
-        assert!(unit.compute(&format!("{code} error('undo')")).is_err(), "a failed call");
+        assert!(unit.compute(format!("{code} error('undo')")).is_err(), "a failed call");
         assert_eq!(run(&mut unit, &format!("{} return {}", "local home = require('home') home.createIndex('t', 'v') home.createIndex('t', 'n.v')", "#home.indexes()")), vec![Value::Integer(2)]);
         // With the indexes, the writes of the call still show.
         assert_eq!(run(&mut unit, code), expected);

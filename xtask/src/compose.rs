@@ -1,5 +1,6 @@
-//! The components beside cu: the kv providers (kv-memory, kv-sqlite), cu-run and cu-http, built
-//! for wasm32-wasip2, and cu-run and cu-http each composed with cu and kv-sqlite by wac
+//! The components beside cu: the kv providers (kv-memory, kv-sqlite), the modules provider
+//! (modules-dir), cu-run and cu-http, built for wasm32-wasip2, and cu-run and cu-http each
+//! composed with cu, kv-sqlite and modules-dir by wac
 //! (compose/*.wac) into target/cu-run.wasm, which stock `wasmtime run` runs, and
 //! target/cu-http.wasm, which `wasmtime serve` serves.
 
@@ -34,7 +35,7 @@ pub fn build(target_dir: &Path, component: &Path) -> Result<Composed> {
     let sysroot = sysroot(target_dir)?;
     cmd::run(
         tasks::wasm_build(target_dir)
-            .args(["-p", "kv-memory", "-p", "kv-sqlite", "-p", "cu-run", "-p", "cu-http"])
+            .args(["-p", "kv-memory", "-p", "kv-sqlite", "-p", "modules-dir", "-p", "cu-run", "-p", "cu-http"])
             // SQLite, compiled into kv-sqlite by rusqlite's `bundled` feature.
             .env("CC_wasm32_wasip2", "clang-22")
             .env("AR_wasm32_wasip2", "llvm-ar-22")
@@ -51,6 +52,7 @@ pub fn build(target_dir: &Path, component: &Path) -> Result<Composed> {
     };
     let kv_memory = copy("kv_memory.wasm", "kv-memory.wasm")?;
     let kv_sqlite = copy("kv_sqlite.wasm", "kv-sqlite.wasm")?;
+    let modules = copy("modules_dir.wasm", "modules-dir.wasm")?;
     let compose = |wac: &str, name: &str, built: &Path, kv: &Path, out: &str| -> Result<PathBuf> {
         let dep = |name: &str, path: &Path| format!("local:{name}={}", path.display());
         let out = target_dir.join(out);
@@ -58,7 +60,7 @@ pub fn build(target_dir: &Path, component: &Path) -> Result<Composed> {
             std::process::Command::new(WAC.ensure()?)
                 .arg("compose")
                 .arg(root().join("compose").join(wac))
-                .args(["--dep", &dep("kv", kv), "--dep", &dep("cu", component)])
+                .args(["--dep", &dep("kv", kv), "--dep", &dep("modules", &modules), "--dep", &dep("cu", component)])
                 .args(["--dep", &dep(name, built), "-o"])
                 .arg(&out),
         )?;

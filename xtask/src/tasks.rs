@@ -80,7 +80,7 @@ pub fn test(extra: &[String]) -> Result<()> {
     let wasmtime = WASMTIME.ensure()?;
     cmd::run(
         cargo()
-            .args(["test", "--release", "--locked", "-p", "host-rust", "-p", "kv-store", "-p", "packed", "-p", "value"])
+            .args(["test", "--release", "--locked", "-p", "host-rust", "-p", "kv-store", "-p", "module-path", "-p", "packed", "-p", "value"])
             .args(extra)
             .env("CU_COMPONENT", &built.component)
             .env("CU_WASMTIME", wasmtime)

@@ -57,6 +57,9 @@ pub const METATABLE: &std::ffi::CStr = c"cu.home.meta";
 /// The registry key of the function that gives `require('home')` (module.rs), for sandbox.rs.
 pub const MODULE_MAKER: &str = "cu.home.module";
 
+/// The registry key of a function that returns the proxy of `_home`, for require.rs.
+pub const ROOT: &str = "cu.home.root";
+
 /// The registry key of the module once made.
 const MODULE: &str = "cu.home.module.made";
 
@@ -234,6 +237,8 @@ impl Home {
         globals.raw_set(GLOBAL, root)?;
         let h = home.clone();
         lua.set_named_registry_value(MODULE_MAKER, lua.create_function(move |_, ()| h.module())?)?;
+        let h = home.clone();
+        lua.set_named_registry_value(ROOT, lua.create_function(move |_, ()| h.root())?)?;
         Ok(home)
     }
 

@@ -5,6 +5,7 @@
 import { Cu as CommonCu, luaWasm } from '../common/cu.js';
 import { MemoryStore } from '../common/memory-store.js';
 import { IndexedDbStore } from './indexeddb-store.js';
+import { browserModules, prefetch } from './module-files.js';
 
 async function fetchBytes(name) {
   const response = await fetch(new URL(`../../generated/${name}`, import.meta.url));
@@ -27,6 +28,8 @@ const platform = {
     memory: () => new MemoryStore(),
     indexeddb: (name) => new IndexedDbStore(name),
   },
+  modules: browserModules,
+  prefetch,
 };
 
 /**

@@ -47,11 +47,12 @@ const MAX_IDLE_MEMORY = 128 * 1024 * 1024;
 
 /**
  * An instance of the component, for one unit at a time: `exports` are the component's exports;
- * `use(store, sinks)` puts `store` behind its kv import (for buckets opened from then on) and
- * sends what it writes to `sinks.stdout` and `sinks.stderr`.
+ * `use(store, sinks, modules)` puts `store` behind its kv import (for buckets opened from then
+ * on) and `modules` behind its modules import, and sends what it writes to `sinks.stdout` and
+ * `sinks.stderr`.
  */
 class Instance {
-  #context = { store: undefined, sinks: undefined };
+  #context = { store: undefined, sinks: undefined, modules: undefined };
   #memory;
 
   constructor() {
@@ -63,9 +64,10 @@ class Instance {
     });
   }
 
-  use(store, sinks) {
+  use(store, sinks, modules) {
     this.#context.store = store;
     this.#context.sinks = sinks;
+    this.#context.modules = modules;
   }
 
   /** Bytes of linear memory the instance holds. */
@@ -79,22 +81,26 @@ function imports(context) {
     stdout: (bytes) => context.sinks.stdout(bytes),
     stderr: (bytes) => context.sinks.stderr(bytes),
   };
-  return { 'cu:unit/kv': { Bucket: bucketClass(() => context.store) }, ...wasiImports(sinks) };
+  return {
+    'cu:unit/kv': { Bucket: bucketClass(() => context.store) },
+    'cu:unit/modules': { find: (name) => context.modules.find(name) },
+    ...wasiImports(sinks),
+  };
 }
 
 /**
- * An instance of the component with `store` behind its kv import; `sinks.stdout` and
- * `sinks.stderr` receive what it writes. Needs `loadComponent` to have finished. Takes a closed
- * unit's instance when one is kept.
+ * An instance of the component with `store` behind its kv import and `modules` (modules.js)
+ * behind its modules import; `sinks.stdout` and `sinks.stderr` receive what it writes. Needs
+ * `loadComponent` to have finished. Takes a closed unit's instance when one is kept.
  */
-export function acquireInstance(store, sinks) {
+export function acquireInstance(store, sinks, modules) {
   const instance = idle.pop() ?? new Instance();
-  instance.use(store, sinks);
+  instance.use(store, sinks, modules);
   return instance;
 }
 
 /** Takes back the instance of a unit that was closed cleanly (it holds no unit any more). */
 export function releaseInstance(instance) {
-  instance.use(undefined, undefined);
+  instance.use(undefined, undefined, undefined);
   if (idle.length < MAX_IDLE && instance.memoryBytes <= MAX_IDLE_MEMORY) idle.push(instance);
 }

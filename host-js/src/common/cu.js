@@ -3,6 +3,7 @@
 
 import { acquireInstance, loadComponent, releaseInstance } from './component.js';
 import { BatchError, CuError, ResetError, StoreError, fromWitError } from './errors.js';
+import { requiredNames, sourceBytes } from './modules.js';
 import { parsePath } from './path.js';
 import { indexInfo, indexTarget, operationOf, queryOf, schemaOf, tablePath } from './storage.js';
 import { fromWit, luaText, toWit } from './values.js';
@@ -41,6 +42,7 @@ export class Cu {
   #unit;
   #busy = false;
   #stderr = [];
+  #modules;
 
   /**
    * @param {object} [options]
@@ -55,8 +57,14 @@ export class Cu {
    *   counted inside the unit: the same code on the same data stops at the same point everywhere
    * @param {boolean} [options.retryConflicts] run a call again when it failed only because another
    *   writer changed `_home` data it read, and it changed nothing outside `_home` (default true)
-   * @param {object} platform the entry point's `{ fetchBytes, defaultPrint, stores }`: `stores`
-   *   maps store kinds to makers, and `stores.default` is the spec of the default store
+   * @param {string | string[]} [options.modulePath] Node: where `require` finds module files, each
+   *   a directory (`DIR/NAME.lua`, `DIR/NAME/init.lua`) or a template with `?` (`lib/?.lua`)
+   * @param {string} [options.moduleBaseUrl] browsers: the URL `require` fetches modules under
+   *   (`BASE/NAME.lua`, `BASE/NAME/init.lua`), before each `compute`
+   * @param {object} platform the entry point's `{ fetchBytes, defaultPrint, stores, modules,
+   *   prefetch? }`: `stores` maps store kinds to makers, and `stores.default` is the spec of the
+   *   default store; `modules(options, limit)` makes the unit's modules (modules.js), and
+   *   `prefetch(modules, names)` fetches what `require` will read
    */
   constructor(options = {}, platform) {
     this.#platform = platform;
@@ -71,6 +79,7 @@ export class Cu {
     };
     /** The store that holds `_home`. */
     this.store = openStore(options.store, platform.stores);
+    this.#modules = platform.modules(options, this.options.memoryLimit);
   }
 
   /** Compiles the component (once per page or process) and opens the store. Resolves to this. */
@@ -93,7 +102,7 @@ export class Cu {
       stdout: (bytes) => this.options.print(textDecoder.decode(bytes)),
       stderr: (bytes) => this.#stderr.push(textDecoder.decode(bytes)),
     };
-    this.#instance = acquireInstance(this.store, sinks);
+    this.#instance = acquireInstance(this.store, sinks, this.#modules);
     const { memoryLimit, timeLimit, home, retryConflicts, instructionLimit } = this.options;
     this.#unit = new this.#instance.exports.compute.Unit({
       memoryLimit: BigInt(memoryLimit),
@@ -139,28 +148,60 @@ export class Cu {
   }
 
   /** A call's outcome as JavaScript (or Lua text), its printed text handed to the printer. */
-  #outcome({ values, printed, instructions }, asText) {
+  #outcome({ values, printed, instructions, shown }, asText) {
     const text = textDecoder.decode(printed);
     if (text !== '') this.options.print(text);
-    return { values: values.map(asText ? luaText : fromWit), printed: text, instructions: Number(instructions) };
+    const converted = asText ? values.map((value, i) => shown[i] ?? luaText(value)) : values.map(fromWit);
+    return { values: converted, printed: text, instructions: Number(instructions) };
   }
 
   /**
    * Runs `code` and returns `{ values, printed, instructions }`: every value it returned, what it
    * printed and the instructions it ran (as `instructionLimit` counts them).
-   * With `text: true` the values are their Lua-like text (`1.0`, `"s"`, `{a = 1}`), as the CLI
-   * shows them.
+   * With `text: true` the values are their Lua-like text (`1.0`, `"s"`, `{a = 1}`, or what
+   * `__tostring` makes of a table that has it), as the CLI shows them.
    */
   computeAll(code, { chunkName, text = false } = {}) {
+    const bytes = sourceBytes(code, 'code');
     return this.#outcome(
-      this.#call((_, unit) => unit.compute(code, chunkName)),
+      this.#call((_, unit) => unit.compute(bytes, chunkName)),
       text,
     );
   }
 
-  /** Runs `code`; resolves to what it returned: undefined, the one value, or an array of several. */
+  /**
+   * Runs `code` (a string, or a Uint8Array of Lua source in any encoding); resolves to what it
+   * returned: undefined, the one value, or an array of several. In browsers it first fetches the
+   * modules `code` requires by name (see `fetchModules`).
+   */
   async compute(code, options) {
+    await this.prefetchFor(code);
     return collapse(this.computeAll(code, options).values);
+  }
+
+  /**
+   * Makes the module `name` available to `require`, before the module path, for as long as the
+   * unit lives (`reset` keeps it). `source` is Lua source: a string or a Uint8Array.
+   */
+  addModule(name, source) {
+    this.#modules.add(name, source);
+  }
+
+  /**
+   * Browsers: fetches the modules `names` from `moduleBaseUrl`, and those they require by name, so
+   * that `require` finds them synchronously; needed only for names that code builds at run time,
+   * since `compute` fetches those it names. Node reads module files when required, so this does
+   * nothing there.
+   */
+  async fetchModules(names) {
+    await this.#platform.prefetch?.(this.#modules, names);
+  }
+
+  /** Fetches, in browsers, the modules `code` requires by name. */
+  async prefetchFor(code) {
+    if (this.#platform.prefetch && this.#modules.path.length > 0) {
+      await this.fetchModules(requiredNames(sourceBytes(code, 'code')));
+    }
   }
 
   /** Runs `code` and returns what it returned, at once (seed 004's `eval`). */
@@ -492,6 +533,7 @@ export class IoWrapper {
 
   /** Sets `_io.input` to `input`, runs `code`; resolves to `{ values, output, meta, printed, instructions }`. */
   async computeWithIo(code, input) {
+    await this.cu.prefetchFor(code);
     this.cu.setInput(input);
     const { values, printed, instructions } = this.cu.computeAll(code);
     return { values, output: this.cu.getOutput(), meta: this.cu.getMetadata(), printed, instructions };
@@ -504,6 +546,7 @@ export class IoWrapper {
    */
   async processStream(code, items, { batchSize = 1000, onProgress } = {}) {
     if (!(batchSize >= 1)) throw new CuError('batchSize must be at least 1', 'conversion');
+    await this.cu.prefetchFor(code);
     const outputs = [];
     for (let first = 0; first < items.length; first += batchSize) {
       const batch = items.slice(first, first + batchSize);

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 
 import { Cu as CommonCu, luaWasm } from '../common/cu.js';
 import { MemoryStore } from '../common/memory-store.js';
+import { nodeModules } from './module-files.js';
 import { SqliteStore } from './sqlite-store.js';
 
 /** Node releases that run WebAssembly exception handling (exnref) without a flag. */
@@ -26,6 +27,7 @@ const platform = {
     memory: () => new MemoryStore(),
     sqlite: (path) => new SqliteStore(path),
   },
+  modules: nodeModules,
 };
 
 /**

@@ -191,6 +191,27 @@ test('the browser quick start runs as written and is the one in the README', asy
   await page.close();
 });
 
+test('modules are fetched from moduleBaseUrl before the call, with those they require', async () => {
+  const page = await openPage();
+  const result = await page.evaluate(async () => {
+    const cu = new window.cuTest.Cu({ store: 'memory', moduleBaseUrl: '/test/browser/lua/', print: () => {} });
+    await cu.load();
+    const area = await cu.compute("return require('geometry').area(6, 7), require('shapes').name");
+    let dynamic;
+    try {
+      await cu.compute("return require('dyn' .. 'amic')");
+    } catch (error) {
+      dynamic = error.message;
+    }
+    await cu.fetchModules(['dynamic']);
+    return { area, dynamic, fetched: await cu.compute("return (require('dyn' .. 'amic'))") };
+  });
+  assert.deepEqual(result.area, ['area 42', 'shapes']);
+  assert.match(result.dynamic, /module 'dynamic' not found:\n\tno field package\.preload\['dynamic'\]\n\tno module 'dynamic' added by the host\n\tno file 'http:\/\/127\.0\.0\.1:\d+\/test\/browser\/lua\/dynamic\.lua'/);
+  assert.equal(result.fetched, 'built at run time');
+  await page.close();
+});
+
 test('no page raised an uncaught error', () => {
   assert.deepEqual(pageErrors, []);
 });

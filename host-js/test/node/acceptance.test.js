@@ -14,7 +14,7 @@ const files = readdirSync(casesDir).filter((name) => name.endsWith('.toml')).sor
 
 const KNOWN = new Set([
   'name', 'code', 'memory_limit', 'time_limit_ms', 'instruction_limit', 'instructions', 'returns', 'printed', 'error', 'message', 'line', 'incomplete',
-  'traceback', 'traceback_excludes', 'value', 'limit', 'path', 'reason',
+  'traceback', 'traceback_excludes', 'value', 'limit', 'path', 'reason', 'modules',
 ]);
 
 /** What is wrong with `error` for `spec`, if anything. */
@@ -50,6 +50,7 @@ function mismatch(spec) {
     instructionLimit: spec.instruction_limit,
     print: () => {},
   });
+  for (const [name, source] of Object.entries(spec.modules ?? {})) unit.addModule(name, source);
   let outcome;
   try {
     outcome = unit.computeAll(spec.code, { text: true });

@@ -28,3 +28,12 @@ test('the storage API example runs as written and is the one in the README', () 
   const out = execFileSync(process.execPath, [storage], { cwd: mkdtempSync(join(tmpdir(), 'cu-storage-')), encoding: 'utf8' });
   assert.equal(out, "[ { key: 'user1', value: { age: 30, name: 'Alice' } } ]\n55\n");
 });
+
+test('the modules example runs as written and is the one in the README', () => {
+  const modules = fileURLToPath(new URL('../../examples/modules.js', import.meta.url));
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const body = readFileSync(modules, 'utf8').split('\n').slice(1).join('\n');
+  assert.ok(readme.includes(body), 'README.md holds examples/modules.js (after its first line)');
+  const out = execFileSync(process.execPath, [modules], { cwd: mkdtempSync(join(tmpdir(), 'cu-modules-')), encoding: 'utf8' });
+  assert.equal(out, "[ 'hi Ada', 49 ]\n");
+});

@@ -46,7 +46,7 @@ function setInput(bytes) {
 }
 
 function compute(code) {
-  return unit.compute(code, undefined).values.map(fromWit);
+  return unit.compute(new TextEncoder().encode(code), undefined).values.map(fromWit);
 }
 
 test('well-formed packed values are built, bigints included', () => {

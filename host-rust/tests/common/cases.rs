@@ -35,6 +35,9 @@ pub struct Case {
     pub limit: Option<String>,
     pub path: Option<String>,
     pub reason: Option<String>,
+    /// Modules the host gives the unit, by name.
+    #[serde(default)]
+    pub modules: std::collections::BTreeMap<String, String>,
 }
 
 pub fn cases_dir() -> PathBuf {

@@ -2,7 +2,7 @@
 //! given. The `cu` crate checks every value it sends (it only writes values it packed itself), so
 //! malformed bytes can reach the component only from another host (a JavaScript or a foreign
 //! embedder, as host-js/test/node does); this is that host, with nothing else: WASI granting
-//! nothing, a `kv` whose every call traps (the tests here do not touch `_home`), and
+//! nothing, a `kv` whose every call traps (the tests here do not touch `_home`), no modules, and
 //! wasmtime's epoch interruption so that a hang ends in a trap the test reports.
 
 use std::sync::OnceLock;
@@ -21,6 +21,7 @@ mod bindings {
 }
 
 use bindings::cu::unit::kv::{self, Bucket, Entry, Expectation, Keys, Page};
+use bindings::cu::unit::modules;
 pub use bindings::cu::unit::types::{Error as WitError, LimitKind as WitLimit, Value as WitValue};
 use bindings::exports::cu::unit::compute::{Options, PrintMode};
 use bindings::{Cu, CuPre};
@@ -51,6 +52,7 @@ fn pre() -> &'static CuPre<State> {
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("links WASI");
         kv::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state).expect("links kv");
+        modules::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state).expect("links modules");
         let weak = engine.weak();
         std::thread::spawn(move || {
             while let Some(engine) = weak.upgrade() {
@@ -132,7 +134,7 @@ impl RawUnit {
     }
 
     pub fn compute(&mut self, code: &str) -> Called<Vec<Vec<u8>>> {
-        self.guard(|s, cu, u| cu.cu_unit_compute().unit().call_compute(s, u, code, None))
+        self.guard(|s, cu, u| cu.cu_unit_compute().unit().call_compute(s, u, code.as_bytes(), None))
             .map(|r| r.map(|outcome| outcome.values.into_iter().map(|v| v.nodes).collect()))
     }
 }
@@ -179,5 +181,11 @@ impl kv::HostBucket for State {
     }
     fn drop(&mut self, _: Resource<Bucket>) -> wasmtime::Result<()> {
         Ok(())
+    }
+}
+
+impl modules::Host for State {
+    fn find(&mut self, _name: String) -> wasmtime::Result<Result<modules::Found, String>> {
+        Ok(Ok(modules::Found::Missing(Vec::new())))
     }
 }

@@ -15,7 +15,8 @@ pub use crate::limits::{Size, Timeout};
     long_about = "Run Lua 5.4 in the cu sandbox: a WebAssembly component with time and memory limits.\n\n\
         Scripts get Lua's base, string, table, math, utf8 and coroutine libraries, os.time, os.date, \
         os.clock and debug.traceback. They cannot reach files, the network, the environment or other \
-        processes.",
+        processes. `require` loads modules from the script's directory, --lib-dir and --path (read \
+        by cu, never by the script) and from _home.modules.",
     after_help = "Exit status: 0 success; 1 the Lua code failed (error, limit, unconvertible value); \
         2 usage error, unreadable script or input; 3 the engine failed.\n\n\
         Examples:\n  cu eval 'return 2 + 2, \"two\", {a = 1}'\n  cu run script.lua one two\n  \
@@ -84,6 +85,19 @@ pub struct Cli {
     )]
     pub store: Store,
 
+    /// A directory where `require` finds modules, as DIR/NAME.lua or DIR/NAME/init.lua (dots in
+    /// NAME are directories); searched after the script's own directory (the current directory
+    /// for eval, repl and a script from standard input), in the order given. Repeatable. Files are
+    /// read only when required, and never outside DIR
+    #[arg(short = 'L', long = "lib-dir", global = true, value_name = "DIR")]
+    pub lib_dir: Vec<PathBuf>,
+
+    /// More places for `require`, in LUA_PATH's form and searched after --lib-dir: templates
+    /// separated by ';', each with a '?' for the module name, e.g. 'src/?.lua;vendor/?/init.lua'.
+    /// Each is confined to the directory before its '?'
+    #[arg(long = "path", global = true, value_name = "TEMPLATES")]
+    pub lua_path: Option<String>,
+
     /// The label of this run's entries in `_home`'s audit log (e.g. who runs it)
     #[arg(long, global = true, env = "CU_AUDIT_LABEL", value_name = "LABEL")]
     pub audit_label: Option<String>,
@@ -94,7 +108,7 @@ pub enum Command {
     /// Run Lua code given on the command line and print what it returns, one value per line
     Eval {
         /// The Lua code, e.g. 'return 2 + 2'
-        code: String,
+        code: std::ffi::OsString,
     },
     /// Run a Lua script; its arguments are in the global table `arg` (arg[0] is the script)
     Run {

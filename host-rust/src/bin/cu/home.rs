@@ -63,13 +63,13 @@ pub fn home(unit: &mut Unit, action: &HomeAction, json: bool) -> ExitCode {
                 unit.audit_log(since, None, *limit).map(|entries| print_audit(&entries, json))
             }
         },
-        HomeAction::Persist { table, name, file } => match input::script(file) {
-            Ok((_, code)) => unit.persist_function(table, name, &code),
+        HomeAction::Persist { table, name, file } => match text(file) {
+            Ok(code) => unit.persist_function(table, name, &code),
             Err(message) => return usage(&message),
         },
         HomeAction::Validate { file } => {
-            let (_, code) = match input::script(file) {
-                Ok(script) => script,
+            let code = match text(file) {
+                Ok(code) => code,
                 Err(message) => return usage(&message),
             };
             return match unit.validate_function(&code) {
@@ -328,4 +328,10 @@ fn print_snapshots(verb: &str, snapshots: &[Snapshot], json: bool) {
             println!("{verb}{}: {} keys, {} bytes", s.name, s.keys, s.bytes);
         }
     }
+}
+
+/// A function's code for `persist` and `validate`, which the stored-function API takes as text.
+fn text(file: &str) -> Result<String, String> {
+    let (name, code) = input::script(file)?;
+    String::from_utf8(code).map_err(|e| format!("{name} is not UTF-8 text ({e}): a stored function's code must be"))
 }

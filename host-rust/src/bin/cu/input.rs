@@ -7,17 +7,17 @@ use value::Value;
 
 /// The script's name for messages and its code. `-` reads standard input. A first line starting
 /// with `#` (a shebang) is turned into a comment, as the `lua` interpreter skips it.
-pub fn script(file: &str) -> Result<(String, String), String> {
+pub fn script(file: &str) -> Result<(String, Vec<u8>), String> {
     let (name, mut code) = if file == "-" {
-        let mut code = String::new();
-        std::io::stdin().read_to_string(&mut code).map_err(|e| format!("cannot read standard input: {e}"))?;
+        let mut code = Vec::new();
+        std::io::stdin().read_to_end(&mut code).map_err(|e| format!("cannot read standard input: {e}"))?;
         ("stdin".to_string(), code)
     } else {
-        let code = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        let code = std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))?;
         (file.to_string(), code)
     };
-    if code.starts_with('#') {
-        code.insert_str(0, "--");
+    if code.starts_with(b"#") {
+        code.splice(0..0, *b"--");
     }
     Ok((name, code))
 }

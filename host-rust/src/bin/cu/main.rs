@@ -21,6 +21,19 @@ use common::EXIT_USAGE;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let (Command::Run { file, .. } | Command::Stream { file, .. }, Some(input)) = (&cli.command, &cli.input)
+        && file == "-"
+        && input == "-"
+    {
+        return usage("the script and --input cannot both come from standard input");
+    }
+    let script = match &cli.command {
+        Command::Run { file, .. } | Command::Stream { file, .. } => match input::script(file) {
+            Ok(script) => Some(script),
+            Err(message) => return usage(&message),
+        },
+        Command::Eval { .. } | Command::Repl | Command::Home { .. } | Command::Snapshot { .. } => None,
+    };
     let engine = match engine(&cli) {
         Ok(engine) => engine,
         Err(error) => return report::failure(&error, cli.json),
@@ -37,28 +50,17 @@ fn main() -> ExitCode {
         Some(label) => options.audit_label(label.as_str()),
         None => options,
     };
+    let options = module_path(options, &cli);
     let mut unit = match engine.unit(options) {
         Ok(unit) => unit,
+        Err(cu::Error::Module { message }) => return usage(&message),
         Err(error) => return report::failure(&error, cli.json),
-    };
-    if let (Command::Run { file, .. } | Command::Stream { file, .. }, Some(input)) = (&cli.command, &cli.input)
-        && file == "-"
-        && input == "-"
-    {
-        return usage("the script and --input cannot both come from standard input");
-    }
-    let script = match &cli.command {
-        Command::Run { file, .. } | Command::Stream { file, .. } => match input::script(file) {
-            Ok(script) => Some(script),
-            Err(message) => return usage(&message),
-        },
-        Command::Eval { .. } | Command::Repl | Command::Home { .. } | Command::Snapshot { .. } => None,
     };
     if let Err(exit) = load_io(&mut unit, &cli) {
         return exit;
     }
     match &cli.command {
-        Command::Eval { code } => run_chunk(&mut unit, "(eval)", code, cli.json),
+        Command::Eval { code } => run_chunk(&mut unit, "(eval)", code.as_encoded_bytes(), cli.json),
         Command::Run { args, .. } => {
             let (name, code) = script.unwrap_or_default();
             if let Err(error) = unit.set_global("arg", &input::arg_table(&name, args)) {
@@ -80,6 +82,21 @@ fn main() -> ExitCode {
         Command::Repl => repl::run(&mut unit, cli.json, std::io::stdin().is_terminal()),
         Command::Home { action } => home::home(&mut unit, action, cli.json),
         Command::Snapshot { action } => home::snapshot(&mut unit, action, cli.json),
+    }
+}
+
+/// Where `require` looks: the script's directory (or the current one), then --lib-dir, then --path.
+fn module_path(options: UnitOptions, cli: &Cli) -> UnitOptions {
+    let script_dir = match &cli.command {
+        Command::Run { file, .. } | Command::Stream { file, .. } if file != "-" => {
+            std::path::Path::new(file).parent().map(std::path::Path::to_path_buf).unwrap_or_default()
+        }
+        _ => std::path::PathBuf::new(),
+    };
+    let options = cli.lib_dir.iter().fold(options.module_path(script_dir), |options, dir| options.module_path(dir));
+    match &cli.lua_path {
+        Some(templates) => options.module_pattern(templates),
+        None => options,
     }
 }
 
@@ -123,10 +140,22 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-fn run_chunk(unit: &mut Unit, name: &str, code: &str, json: bool) -> ExitCode {
+/// Prints a call's outcome and `_io.output`, as text or JSON.
+pub(crate) fn print_outcome(outcome: &cu::Outcome, output: &Value, json: bool) {
+    let produced = results::Produced {
+        values: &outcome.values,
+        shown: &outcome.shown,
+        output,
+        printed: &outcome.printed,
+        instructions: outcome.instructions,
+    };
+    results::outcome(&produced, json);
+}
+
+fn run_chunk(unit: &mut Unit, name: &str, code: &[u8], json: bool) -> ExitCode {
     match unit.compute_named(name, code).and_then(|outcome| Ok((outcome, unit.output::<Value>()?))) {
         Ok((outcome, output)) => {
-            results::outcome(&outcome.values, &output, &outcome.printed, outcome.instructions, json);
+            print_outcome(&outcome, &output, json);
             ExitCode::SUCCESS
         }
         Err(error) => report::failure(&error, json),

@@ -11,7 +11,7 @@ use cu::{Error, Unit};
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
-use crate::{report, results};
+use crate::report;
 
 const CHUNK_NAME: &str = "stdin";
 const PROMPT: &str = "> ";
@@ -99,16 +99,14 @@ fn entry(unit: &mut Unit, input: &str, json: bool) -> Step {
         return Step::Done;
     }
     let result = match input.strip_prefix('=') {
-        Some(expression) => unit.compute_named(CHUNK_NAME, &format!("return {expression}")),
-        None => match unit.compute_named(CHUNK_NAME, &format!("return {input}")) {
+        Some(expression) => unit.compute_named(CHUNK_NAME, format!("return {expression}")),
+        None => match unit.compute_named(CHUNK_NAME, format!("return {input}")) {
             Err(Error::Syntax { .. }) => unit.compute_named(CHUNK_NAME, input),
             other => other,
         },
     };
     match result.and_then(|outcome| Ok((outcome, unit.output::<cu::Value>()?))) {
-        Ok((outcome, output)) => {
-            results::outcome(&outcome.values, &output, &outcome.printed, outcome.instructions, json)
-        }
+        Ok((outcome, output)) => crate::print_outcome(&outcome, &output, json),
         Err(Error::Syntax { incomplete: true, .. }) => return Step::More,
         Err(error) => {
             eprintln!("{}", report::describe(&error));

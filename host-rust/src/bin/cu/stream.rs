@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::report;
 
-pub fn run(unit: &mut Unit, code: &str, items: Vec<Value>, batch: usize, json: bool) -> ExitCode {
+pub fn run(unit: &mut Unit, code: &[u8], items: Vec<Value>, batch: usize, json: bool) -> ExitCode {
     // On a terminal only: indicatif draws nothing when stderr is a pipe or file.
     let bar = ProgressBar::new(items.len() as u64);
     if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} items · {per_sec} · {eta} left") {

@@ -1,0 +1,3 @@
+return {
+    line = function(name, area) return string.format('%s: %d square metres', name, area) end,
+}

@@ -1,0 +1,1 @@
+return 'built at run time'

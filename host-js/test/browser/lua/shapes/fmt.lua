@@ -1,0 +1,1 @@
+return { show = function(n) return 'area ' .. n end }
