@@ -135,6 +135,14 @@ const PATCHES: &[(&str, &str, &str)] = &[
         "    luaL_error(ms->L, \"pattern too complex\");\n",
         "    luaL_error(ms->L, \"pattern too complex\");\n  cu_tick(ms->L);\n",
     ),
+    // `load` reads text only, whatever mode it is given: bytecode can break Lua's safety checks.
+    // Refused in C rather than by a wrapper in Lua, whose upvalue would hand the full `load` to
+    // code that may use the `debug` library.
+    (
+        "lbaselib.c",
+        "  const char *mode = luaL_optstring(L, 3, \"bt\");\n",
+        "  const char *mode = strchr(luaL_optstring(L, 3, \"bt\"), 't') ? \"t\" : \"\";\n",
+    ),
     ("ltablib.c", "#include \"lualib.h\"\n", "#include \"lualib.h\"\n#include \"cu_limits.h\"\n"),
     (
         "ltablib.c",

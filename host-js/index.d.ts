@@ -124,6 +124,12 @@ export interface CuOptions {
    */
   modulePath?: string | string[];
   /**
+   * What the sandbox adds for code you trust: `'debug'`, the whole debug library (for test
+   * frameworks and profilers). Code can then break its own unit's internals; the limits and the
+   * refusal of bytecode still hold.
+   */
+  allow?: 'debug'[];
+  /**
    * Browsers: the URL `require` fetches modules under (`BASE/NAME.lua`, `BASE/NAME/init.lua`);
    * `compute` fetches those its code names before it runs (see `fetchModules`).
    */

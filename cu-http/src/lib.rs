@@ -16,7 +16,7 @@ mod limits;
 mod request;
 mod response;
 
-use bindings::cu::unit::compute::{Options, PrintMode, Unit};
+use bindings::cu::unit::compute::{Allowances, Options, PrintMode, Unit};
 use bindings::cu::unit::types::{Error, Value as Packed};
 use value::Value;
 use wasip2::http::types::{IncomingRequest, ResponseOutparam};
@@ -78,6 +78,7 @@ fn serve(request: IncomingRequest) -> Response {
         home: "home".into(),
         retry_conflicts: true,
         instruction_limit: 0,
+        allow: Allowances::empty(),
     });
     let request = match value::to_packed(&request, "request") {
         Ok(nodes) => Packed { nodes },

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use value::Value;
 
-use bindings::cu::unit::compute::{Options, PrintMode, Unit};
+use bindings::cu::unit::compute::{Allowances, Options, PrintMode, Unit};
 use bindings::cu::unit::io_table;
 use bindings::cu::unit::types::{ConversionError, Error, Value as Packed};
 use common::EXIT_USAGE;
@@ -77,6 +77,10 @@ struct Cli {
     /// step of a library loop); `--json` reports the count [default: no limit]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     instructions: Option<u64>,
+    /// Give the script what the sandbox leaves out, for code you trust: `debug`, the whole debug
+    /// library (the limits and the refusal of bytecode still hold). Repeatable
+    #[arg(long, value_name = "WHAT")]
+    allow: Vec<common::Allowance>,
 }
 
 fn main() -> ExitCode {
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
         home: "home".into(),
         retry_conflicts: !cli.no_retry,
         instruction_limit: cli.instructions.unwrap_or(0),
+        allow: if cli.allow.contains(&common::Allowance::Debug) { Allowances::DEBUG } else { Allowances::empty() },
     });
     if let Some(text) = &cli.meta {
         match input::json_text(text) {

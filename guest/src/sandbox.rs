@@ -1,8 +1,9 @@
 //! The sandbox's library set, decided here and nowhere else.
 //!
-//! Scripts get: the base library (with `load` limited to text chunks and no `dofile`/`loadfile`),
+//! Scripts get: the base library (with `load` limited to text chunks in C, build.rs, and no
+//! `dofile`/`loadfile`),
 //! `string`, `table`, `math`, `utf8`, `coroutine`, `os.time`/`os.date`/`os.clock`/`os.difftime`,
-//! `debug.traceback`, `require('bigint')` (bigint.rs), `require('home')` (home/module.rs), and a
+//! `debug.traceback` (the whole `debug` library when the host allows it), `require('bigint')` (bigint.rs), `require('home')` (home/module.rs), and a
 //! `require` that finds other modules through the host (require.rs). No `io`, no `package.loadlib`
 //! or C modules, nothing that reaches files, processes, the environment or the network. Lua 5.1 names the seed
 //! documents use (`unpack`, `loadstring`) are kept as aliases. Three globals are cu's own: `null`
@@ -30,9 +31,12 @@ const MODULES: &[&str] = &["string", "table", "math", "utf8", "coroutine", "os",
 
 /// Creates a Lua state holding exactly the sandbox's libraries, with `print` writing to `printed`;
 /// `memory_limit` (bytes, 0 = none) bounds the digits that bigints hold outside the Lua heap.
-pub fn new_state(printed: &Printed, memory_limit: usize) -> mlua::Result<Lua> {
-    // SAFETY: `debug` is unsafe because of what it can reach; all of it but `traceback` is removed
-    // below, before any script runs.
+/// `allow_debug` keeps the whole `debug` library but `debug.debug` (which reads standard input),
+/// for trusted code (docs/MODULES.md, "The debug library").
+pub fn new_state(printed: &Printed, memory_limit: usize, allow_debug: bool) -> mlua::Result<Lua> {
+    // SAFETY: `debug` is unsafe because of what it can reach: all of it but `traceback` is removed
+    // below, before any script runs, unless the host allowed it for trusted code. Bytecode stays
+    // refused either way (`load` is patched in C, build.rs).
     let lua = unsafe { Lua::unsafe_new_with(opened(), LuaOptions::new()) };
     let globals = lua.globals();
 
@@ -41,7 +45,6 @@ pub fn new_state(printed: &Printed, memory_limit: usize) -> mlua::Result<Lua> {
     }
     let tostring: Function = globals.raw_get("tostring")?;
     globals.raw_set("print", printed.print_function(&lua, tostring)?)?;
-    globals.raw_set("load", text_only_load(&lua, globals.raw_get("load")?)?)?;
     globals.raw_set("loadstring", globals.raw_get::<Function>("load")?)?;
     let table: Table = globals.raw_get("table")?;
     globals.raw_set("unpack", table.raw_get::<Function>("unpack")?)?;
@@ -49,7 +52,12 @@ pub fn new_state(printed: &Printed, memory_limit: usize) -> mlua::Result<Lua> {
     keep_only(&lua, &globals, "os", &["time", "date", "difftime"])?;
     let os: Table = globals.raw_get("os")?;
     os.raw_set("clock", clock(&lua)?)?;
-    keep_only(&lua, &globals, "debug", &["traceback"])?;
+    if allow_debug {
+        let debug: Table = globals.raw_get("debug")?;
+        debug.raw_remove("debug")?;
+    } else {
+        keep_only(&lua, &globals, "debug", &["traceback"])?;
+    }
 
     bigint::install(&lua, memory_limit)?;
     require(&lua, &globals)?;
@@ -108,24 +116,6 @@ fn keep_only(lua: &Lua, globals: &Table, name: &str, keep: &[&str]) -> mlua::Res
         trimmed.raw_set(*field, full.raw_get::<Value>(*field)?)?;
     }
     globals.raw_set(name, trimmed)
-}
-
-/// `load` that refuses binary chunks: bytecode can break out of Lua's safety checks.
-fn text_only_load(lua: &Lua, load: Function) -> mlua::Result<Function> {
-    lua.load(
-        r##"
-        local load, select = ...
-        return function(chunk, chunkname, _, ...)
-            -- An explicit nil environment differs from none: pass it on only when given.
-            if select("#", ...) > 0 then
-                return load(chunk, chunkname, "t", (...))
-            end
-            return load(chunk, chunkname, "t")
-        end
-        "##,
-    )
-    .set_name("=[cu]")
-    .call((load, lua.globals().raw_get::<Function>("select")?))
 }
 
 /// `os.clock`: WASI has no process CPU time, so this is wall time since the unit was created.

@@ -6,7 +6,7 @@ use mlua::chunk::ChunkMode;
 use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 
 use crate::bindings::cu::unit::types::{Error, Value};
-use crate::bindings::exports::cu::unit::compute::{GuestUnit, MemoryStats, Options, Outcome};
+use crate::bindings::exports::cu::unit::compute::{Allowances, GuestUnit, MemoryStats, Options, Outcome};
 use crate::convert::Failure;
 use crate::home::Home;
 use crate::output::Printed;
@@ -39,7 +39,7 @@ impl State {
     fn try_new(options: &Options) -> mlua::Result<Self> {
         let heap_limit = limits::heap_limit(options.memory_limit);
         let printed = Printed::new(options.print_mode, heap_limit);
-        let lua = sandbox::new_state(&printed, heap_limit)?;
+        let lua = sandbox::new_state(&printed, heap_limit, options.allow.contains(Allowances::DEBUG))?;
         let home = Home::install(&lua, options.home.clone(), sandbox::builtins)?;
         let runner = Runner::new(&lua)?;
         let output_key = io::output_key(&lua)?;

@@ -38,5 +38,5 @@ pub use kv_store::{
     Backend, Entries, Expectation, KeyRange, MAX_KEY, MAX_VALUE, PackedEntries, Page, Store, StoreError, Write,
 };
 pub use num_bigint::BigInt;
-pub use unit::{MemoryStats, Outcome, Print, Unit, UnitOptions};
+pub use unit::{Allow, MemoryStats, Outcome, Print, Unit, UnitOptions};
 pub use value::{BIGINT_MARKER, Json, MAX_DEPTH, Value, from_value, to_value};

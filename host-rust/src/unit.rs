@@ -28,6 +28,17 @@ pub enum Print {
     Stdout,
 }
 
+/// What the sandbox leaves out unless the host allows it, for code it trusts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Allow {
+    /// The whole `debug` library (but `debug.debug`), for test frameworks and profilers. Code can
+    /// then reach the unit's internals through upvalues, the registry and metatables, and break
+    /// its own `_home` proxies, `require`'s cache or the exactness of retried calls; limits and the
+    /// refusal of bytecode still hold (docs/MODULES.md, "The debug library").
+    Debug,
+}
+
 /// Limits and settings of a [`Unit`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -56,6 +67,8 @@ pub struct UnitOptions {
     /// [`Unit::add_module`]: entries like `lib/?.lua`, in order, each confined to its directory
     /// (docs/MODULES.md). Empty by default: a unit reads no files unless given a path.
     pub module_path: Vec<String>,
+    /// What the sandbox adds for trusted code (nothing by default).
+    pub allow: Vec<Allow>,
 }
 
 impl Default for UnitOptions {
@@ -72,6 +85,7 @@ impl Default for UnitOptions {
             retry_conflicts: true,
             instruction_limit: None,
             module_path: Vec::new(),
+            allow: Vec::new(),
         }
     }
 }
@@ -142,6 +156,12 @@ impl UnitOptions {
     /// `?`. Empty entries are skipped.
     pub fn module_pattern(mut self, templates: &str) -> Self {
         self.module_path.extend(templates.split(';').filter(|t| !t.is_empty()).map(str::to_string));
+        self
+    }
+
+    /// Gives the unit's code what `allow` names, which the sandbox otherwise leaves out.
+    pub fn allow(mut self, allow: Allow) -> Self {
+        self.allow.push(allow);
         self
     }
 
@@ -388,6 +408,12 @@ fn instantiate(engine: &Engine, options: &UnitOptions, modules: &Modules) -> Res
         home: options.home.clone(),
         retry_conflicts: options.retry_conflicts,
         instruction_limit: options.instruction_limit.unwrap_or(0),
+        allow: options.allow.iter().fold(wit::Allowances::empty(), |flags, allow| {
+            flags
+                | match allow {
+                    Allow::Debug => wit::Allowances::DEBUG,
+                }
+        }),
     };
     let handle = instance.cu_unit_compute().unit().call_constructor(&mut store, &wit_options).map_err(Error::Engine)?;
     if let Some(label) = &options.audit_label {

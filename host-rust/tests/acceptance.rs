@@ -2,18 +2,12 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::cases::{Case, cases_dir, check_error, load_cases};
-use cu::{UnitOptions, Value};
+use cu::Value;
 
 /// Checks one case; returns what went wrong, if anything.
 fn check(case: &Case) -> Result<(), String> {
-    let mut options = UnitOptions::default()
-        .memory_limit(case.memory_limit.unwrap_or(64 << 20))
-        .time_limit(Some(Duration::from_millis(case.time_limit_ms.unwrap_or(2000))))
-        .instruction_limit(case.instruction_limit);
-    options.print = cu::Print::Capture;
+    let options = case.options().print(cu::Print::Capture);
     let mut unit = common::unit_with(options);
     for (name, source) in &case.modules {
         unit.add_module(name, source).map_err(|e| format!("add_module({name}): {e}"))?;

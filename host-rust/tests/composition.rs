@@ -77,6 +77,7 @@ fn check(runtime: Runtime, dir: &Path, case: &Case) -> Result<(), String> {
     let time = format!("{}ms", case.time_limit_ms.unwrap_or(2000));
     let mut args = vec!["--json".to_string(), "-m".into(), memory, "-t".into(), time];
     args.extend(case.instruction_limit.map(|limit| format!("--instructions={limit}")));
+    args.extend(case.allow.iter().map(|allow| format!("--allow={allow}")));
     args.push("(compute)".into());
     let out = runtime.run(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let report: serde_json::Value =
@@ -95,11 +96,7 @@ fn check(runtime: Runtime, dir: &Path, case: &Case) -> Result<(), String> {
                 return Err(format!("ran {ran:?} instructions, expected {expected}"));
             }
             // The case checks the Rust API's values (acceptance.rs); here they must be the same.
-            let options = UnitOptions::default()
-                .memory_limit(case.memory_limit.unwrap_or(64 << 20))
-                .time_limit(Some(Duration::from_millis(case.time_limit_ms.unwrap_or(2000))))
-                .instruction_limit(case.instruction_limit);
-            let mut unit = common::unit_with(options);
+            let mut unit = common::unit_with(case.options());
             for (name, source) in &case.modules {
                 unit.add_module(name, source).map_err(|e| e.to_string())?;
             }

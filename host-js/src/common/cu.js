@@ -32,6 +32,20 @@ function openStore(spec, kinds) {
   return make(argument);
 }
 
+/** What the sandbox can add for trusted code, by the names `allow` takes. */
+const ALLOWANCES = ['debug'];
+
+/** `allow: ['debug']` as the component's flags; throws on a name it does not know. */
+function allowances(names) {
+  if (!Array.isArray(names)) throw new TypeError(`allow must be an array of names (${ALLOWANCES.join(', ')})`);
+  for (const name of names) {
+    if (!ALLOWANCES.includes(name)) {
+      throw new TypeError(`allow: unknown ${JSON.stringify(name)}; the sandbox can add ${ALLOWANCES.join(', ')}`);
+    }
+  }
+  return Object.fromEntries(ALLOWANCES.map((name) => [name, names.includes(name)]));
+}
+
 function numbers(record) {
   return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, Number(value)]));
 }
@@ -57,6 +71,8 @@ export class Cu {
    *   counted inside the unit: the same code on the same data stops at the same point everywhere
    * @param {boolean} [options.retryConflicts] run a call again when it failed only because another
    *   writer changed `_home` data it read, and it changed nothing outside `_home` (default true)
+   * @param {string[]} [options.allow] what the sandbox adds for trusted code: `['debug']`, the
+   *   whole debug library (docs/MODULES.md, "The debug library")
    * @param {string | string[]} [options.modulePath] Node: where `require` finds module files, each
    *   a directory (`DIR/NAME.lua`, `DIR/NAME/init.lua`) or a template with `?` (`lib/?.lua`)
    * @param {string} [options.moduleBaseUrl] browsers: the URL `require` fetches modules under
@@ -76,6 +92,7 @@ export class Cu {
       auditLabel: options.auditLabel,
       retryConflicts: options.retryConflicts ?? true,
       instructionLimit: options.instructionLimit ?? 0,
+      allow: allowances(options.allow ?? []),
     };
     /** The store that holds `_home`. */
     this.store = openStore(options.store, platform.stores);
@@ -103,7 +120,7 @@ export class Cu {
       stderr: (bytes) => this.#stderr.push(textDecoder.decode(bytes)),
     };
     this.#instance = acquireInstance(this.store, sinks, this.#modules);
-    const { memoryLimit, timeLimit, home, retryConflicts, instructionLimit } = this.options;
+    const { memoryLimit, timeLimit, home, retryConflicts, instructionLimit, allow } = this.options;
     this.#unit = new this.#instance.exports.compute.Unit({
       memoryLimit: BigInt(memoryLimit),
       timeLimitMs: BigInt(timeLimit),
@@ -111,6 +128,7 @@ export class Cu {
       home,
       retryConflicts,
       instructionLimit: BigInt(instructionLimit),
+      allow,
     });
     if (this.options.auditLabel !== undefined) {
       this.#instance.exports.homeStore.setAuditLabel(this.#unit, this.options.auditLabel);

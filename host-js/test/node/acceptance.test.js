@@ -14,7 +14,7 @@ const files = readdirSync(casesDir).filter((name) => name.endsWith('.toml')).sor
 
 const KNOWN = new Set([
   'name', 'code', 'memory_limit', 'time_limit_ms', 'instruction_limit', 'instructions', 'returns', 'printed', 'error', 'message', 'line', 'incomplete',
-  'traceback', 'traceback_excludes', 'value', 'limit', 'path', 'reason', 'modules',
+  'traceback', 'traceback_excludes', 'value', 'limit', 'path', 'reason', 'modules', 'allow',
 ]);
 
 /** What is wrong with `error` for `spec`, if anything. */
@@ -48,6 +48,7 @@ function mismatch(spec) {
     memoryLimit: spec.memory_limit ?? 64 * 1024 * 1024,
     timeLimit: spec.time_limit_ms ?? 2000,
     instructionLimit: spec.instruction_limit,
+    allow: spec.allow,
     print: () => {},
   });
   for (const [name, source] of Object.entries(spec.modules ?? {})) unit.addModule(name, source);

@@ -86,3 +86,12 @@ test('text results go through __tostring, as the lua REPL prints them', async ()
   assert.match(values[1], /^Point: 0x[0-9a-f]+$/);
   assert.equal(values[2], '{1}');
 });
+
+test('allow gives the debug library, and refuses names it does not know', async () => {
+  const trusted = await unit({ allow: ['debug'] });
+  assert.equal(await trusted.compute("return debug.getinfo(1, 'S').what"), 'main');
+  const sandboxed = await unit();
+  assert.equal(await sandboxed.compute('return debug.getinfo'), undefined);
+  assert.throws(() => new Cu({ allow: ['io'] }), /allow: unknown "io"; the sandbox can add debug/);
+  assert.throws(() => new Cu({ allow: 'debug' }), /allow must be an array of names/);
+});

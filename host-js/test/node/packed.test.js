@@ -31,6 +31,7 @@ before(async () => {
     home: 'home',
     retryConflicts: true,
     instructionLimit: 0n,
+    allow: { debug: false },
   });
 });
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cu::{Error, LimitKind, Value};
+use cu::{Error, LimitKind, UnitOptions, Value};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -35,6 +35,9 @@ pub struct Case {
     pub limit: Option<String>,
     pub path: Option<String>,
     pub reason: Option<String>,
+    /// What the sandbox adds for the case (`debug`).
+    #[serde(default)]
+    pub allow: Vec<String>,
     /// Modules the host gives the unit, by name.
     #[serde(default)]
     pub modules: std::collections::BTreeMap<String, String>,
@@ -117,4 +120,18 @@ pub fn check_error(case: &Case, kind: &str, error: &Error) -> Result<(), String>
         _ => return Err(format!("expected a {kind} error, got {error:?}")),
     }
     Ok(())
+}
+
+impl Case {
+    /// The case's unit options (64 MiB and 2 s unless it says otherwise).
+    pub fn options(&self) -> UnitOptions {
+        let options = UnitOptions::default()
+            .memory_limit(self.memory_limit.unwrap_or(64 << 20))
+            .time_limit(Some(std::time::Duration::from_millis(self.time_limit_ms.unwrap_or(2000))))
+            .instruction_limit(self.instruction_limit);
+        self.allow.iter().fold(options, |options, allow| match allow.as_str() {
+            "debug" => options.allow(cu::Allow::Debug),
+            other => panic!("{}: unknown allow {other:?}", self.name),
+        })
+    }
 }

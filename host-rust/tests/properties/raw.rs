@@ -23,7 +23,7 @@ mod bindings {
 use bindings::cu::unit::kv::{self, Bucket, Entry, Expectation, Keys, Page};
 use bindings::cu::unit::modules;
 pub use bindings::cu::unit::types::{Error as WitError, LimitKind as WitLimit, Value as WitValue};
-use bindings::exports::cu::unit::compute::{Options, PrintMode};
+use bindings::exports::cu::unit::compute::{Allowances, Options, PrintMode};
 use bindings::{Cu, CuPre};
 
 pub struct State {
@@ -89,6 +89,7 @@ impl RawUnit {
             home: "home".into(),
             retry_conflicts: true,
             instruction_limit: 0,
+            allow: Allowances::empty(),
         };
         let unit = cu.cu_unit_compute().unit().call_constructor(&mut store, &options).expect("a unit");
         RawUnit { store, cu, unit }

@@ -98,6 +98,13 @@ pub struct Cli {
     #[arg(long = "path", global = true, value_name = "TEMPLATES")]
     pub lua_path: Option<String>,
 
+    /// Give the script what the sandbox leaves out, for code you trust: `debug`, the whole debug
+    /// library (for test frameworks and profilers). Code can then reach the unit's internals and
+    /// break its own `_home` proxies, require's cache and the exactness of retried calls; the time,
+    /// memory and instruction limits and the refusal of bytecode still hold. Repeatable
+    #[arg(long, global = true, value_name = "WHAT")]
+    pub allow: Vec<crate::common::Allowance>,
+
     /// The label of this run's entries in `_home`'s audit log (e.g. who runs it)
     #[arg(long, global = true, env = "CU_AUDIT_LABEL", value_name = "LABEL")]
     pub audit_label: Option<String>,
@@ -288,3 +295,4 @@ pub enum SnapshotAction {
     /// Delete the snapshot NAME
     Delete { name: String },
 }
+

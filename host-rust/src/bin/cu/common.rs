@@ -1,4 +1,5 @@
-//! The exit statuses of `cu`, which the cu-run component (including this file) shares.
+//! The exit statuses of `cu` and what `--allow` gives, which the cu-run component (including
+//! this file) shares.
 
 /// Exit status when Lua code failed: an error, a limit, or a value that cannot be converted.
 pub const EXIT_LUA: u8 = 1;
@@ -6,3 +7,10 @@ pub const EXIT_LUA: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status when the engine itself failed (the component could not be loaded).
 pub const EXIT_ENGINE: u8 = 3;
+
+/// What `--allow` can give.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Allowance {
+    /// The whole `debug` library
+    Debug,
+}

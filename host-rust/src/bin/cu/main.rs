@@ -50,7 +50,9 @@ fn main() -> ExitCode {
         Some(label) => options.audit_label(label.as_str()),
         None => options,
     };
-    let options = module_path(options, &cli);
+    let options = cli.allow.iter().fold(module_path(options, &cli), |options, allow| match allow {
+        common::Allowance::Debug => options.allow(cu::Allow::Debug),
+    });
     let mut unit = match engine.unit(options) {
         Ok(unit) => unit,
         Err(cu::Error::Module { message }) => return usage(&message),
