@@ -128,12 +128,16 @@ pub fn install(lua: &Lua, globals: &Table, libraries: &[&str], makers: Table) ->
     globals.raw_set("require", require)
 }
 
-/// `load(source, origin)` for modules: the loader, or nil and the compiler's message. Running out
-/// of memory is raised as it is, so that it stays the unit's memory limit error.
+/// `load(source, origin)` for modules: the loader, or nil and the compiler's message. A first line
+/// starting with `#` is skipped, as Lua's `require` skips it in a file. Running out of memory is
+/// raised as it is, so that it stays the unit's memory limit error.
 fn compiler(lua: &Lua) -> mlua::Result<Function> {
     lua.create_function(|lua, (source, origin): (LuaString, LuaString)| {
         let name = format!("@{}", origin.to_string_lossy());
-        match lua.load(source.as_bytes().as_ref()).set_name(name).set_mode(ChunkMode::Text).into_function() {
+        let bytes = source.as_bytes();
+        // Commented out rather than cut, so that line numbers stay those of the file.
+        let source = if bytes.starts_with(b"#") { [b"--".as_slice(), &bytes].concat() } else { bytes.to_vec() };
+        match lua.load(source).set_name(name).set_mode(ChunkMode::Text).into_function() {
             Ok(loader) => Ok((Value::Function(loader), Value::Nil)),
             Err(mlua::Error::SyntaxError { message, .. }) => {
                 Ok((Value::Nil, Value::String(lua.create_string(message)?)))

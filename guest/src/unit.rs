@@ -299,7 +299,7 @@ impl GuestUnit for Unit {
         let function = state
             .lua
             .load(code)
-            .set_name(format!("={name}"))
+            .set_name(format!("@{name}"))
             .set_mode(ChunkMode::Text)
             .into_function()
             .map_err(|e| self.memory_error(e))?;

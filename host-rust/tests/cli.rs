@@ -261,6 +261,21 @@ fn values_print_through_tostring_as_the_lua_repl_prints_them() {
 }
 
 #[test]
+fn execute_runs_before_the_script_and_allow_gives_the_debug_library() {
+    let out = run(&["-e", "GREETING = 'hi'", "-e", "GREETING = GREETING .. '!'", "eval", "return GREETING"]);
+    assert_eq!(out.stdout, "\"hi!\"\n", "{}", out.stderr);
+    let out = run(&["-e", "error('early')", "eval", "return 1"]);
+    assert_eq!(out.status, 1);
+    assert!(out.stderr.starts_with("cu: error: (command line):1: early"), "{}", out.stderr);
+    assert_eq!(run(&["eval", "return debug.getinfo"]).stdout, "nil\n");
+    let out = run(&["--allow", "debug", "eval", "return debug.getinfo(1, 'S').source"]);
+    assert_eq!(out.stdout, "\"@(eval)\"\n", "{}", out.stderr);
+    let out = run(&["--allow", "io", "eval", "return 1"]);
+    assert_eq!(out.status, 2);
+    assert!(out.stderr.contains("invalid value 'io' for '--allow <WHAT>'"), "{}", out.stderr);
+}
+
+#[test]
 fn help_is_complete() {
     let out = run(&["--help"]);
     assert_eq!(out.status, 0);

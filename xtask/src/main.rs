@@ -8,6 +8,7 @@
 
 mod cmd;
 mod compose;
+mod conformance;
 mod fuzz;
 mod js;
 mod optimize;
@@ -34,7 +35,8 @@ Commands:
              48.0.8 (built once per machine into ~/.cache/cu-tools: about 10 minutes) and
              cu-run under jco, then
              the JavaScript package's in Node (installs Debian's redis-server, which the Redis
-             store's tests start, if missing)
+             store's tests start, if missing), then Lua's test suite as `conformance` runs it,
+             which must give docs/CONFORMANCE.md's results
   bench      build and run the benchmarks: Lua programs and structured data against native
              Lua 5.4, `_home` on memory, SQLite and Redis, queries and indexes on 100,000
              records, bigints against Python's int (Lua 5.4, python3 and redis-server are
@@ -54,6 +56,12 @@ Commands:
   fuzz       build and run the property tests (host-rust/tests/properties.rs) from fresh
              random seeds for --time (default 10m; e.g. 90s, 1h), every property at once,
              then print the cases run per property (`cargo xtask test` runs a fixed number)
+  conformance
+             build, fetch Lua 5.4's own test suite into target/conformance (from PyPI: lupa
+             2.8's source package holds Lua 5.4.8's testes/), build native Lua 5.4.9 from the
+             sources the guest uses, and run each file of the suite natively, under cu in
+             wasmtime (`cu --allow debug`) and under cu in Node (the JavaScript package), as
+             all.lua runs a port's tests (_soft, _port); prints docs/CONFORMANCE.md's table
   help       show this text
 
 Outputs: target/cu.wasm (the component), target/release/cu (the CLI),
@@ -84,6 +92,7 @@ fn run() -> Result<()> {
         "bench" => tasks::bench(rest),
         "chaos" => tasks::chaos(time(rest, 120, "chaos")?),
         "fuzz" => fuzz::fuzz(time(rest, 600, "fuzz")?),
+        "conformance" => conformance::conformance(),
         "help" | "-h" | "--help" => {
             println!("{HELP}");
             Ok(())

@@ -8,9 +8,9 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
 use crate::cmd::{self, cargo, root};
-use crate::compose;
 use crate::setup::{self, BENCH_PACKAGES, BUILD_PACKAGES, TEST_PACKAGES, WASM_TARGET};
 use crate::tools::WASMTIME;
+use crate::{compose, conformance};
 use crate::{js, optimize};
 
 /// The Cargo profile of the guest (see the root Cargo.toml).
@@ -80,13 +80,28 @@ pub fn test(extra: &[String]) -> Result<()> {
     let wasmtime = WASMTIME.ensure()?;
     cmd::run(
         cargo()
-            .args(["test", "--release", "--locked", "-p", "host-rust", "-p", "kv-store", "-p", "module-path", "-p", "packed", "-p", "value"])
+            .args([
+                "test",
+                "--release",
+                "--locked",
+                "-p",
+                "host-rust",
+                "-p",
+                "kv-store",
+                "-p",
+                "module-path",
+                "-p",
+                "packed",
+                "-p",
+                "value",
+            ])
             .args(extra)
             .env("CU_COMPONENT", &built.component)
             .env("CU_WASMTIME", wasmtime)
             .env("CU_NODE", &built.node),
     )?;
-    js::test(&built.node)
+    js::test(&built.node)?;
+    conformance::check(&built)
 }
 
 /// Builds, installs a Redis server, and runs the chaos run (host-rust/tests/chaos.rs) for
@@ -218,13 +233,13 @@ fn reproducible(component: &Path, node: &Path) -> Result<()> {
     Ok(())
 }
 
-fn sha256(path: &Path) -> Result<String> {
+pub fn sha256(path: &Path) -> Result<String> {
     let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The sources of Lua 5.4 that guest/build.rs patches: the `lua-src` package the lock file pins.
-fn lua_src_dir() -> Result<PathBuf> {
+pub fn lua_src_dir() -> Result<PathBuf> {
     let json = cmd::output(cargo().args(["metadata", "--format-version", "1", "--locked"]))?;
     let metadata: serde_json::Value = serde_json::from_str(&json).context("reading cargo metadata")?;
     let manifest = metadata["packages"]

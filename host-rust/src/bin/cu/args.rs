@@ -85,6 +85,11 @@ pub struct Cli {
     )]
     pub store: Store,
 
+    /// Lua code to run before the command's own, as `lua -e` runs it (e.g. -e 'DEBUG = true');
+    /// repeatable, in order
+    #[arg(short = 'e', long = "execute", global = true, value_name = "CODE")]
+    pub execute: Vec<std::ffi::OsString>,
+
     /// A directory where `require` finds modules, as DIR/NAME.lua or DIR/NAME/init.lua (dots in
     /// NAME are directories); searched after the script's own directory (the current directory
     /// for eval, repl and a script from standard input), in the order given. Repeatable. Files are
@@ -295,4 +300,3 @@ pub enum SnapshotAction {
     /// Delete the snapshot NAME
     Delete { name: String },
 }
-

@@ -61,6 +61,11 @@ fn main() -> ExitCode {
     if let Err(exit) = load_io(&mut unit, &cli) {
         return exit;
     }
+    for code in &cli.execute {
+        if let Err(error) = unit.compute_named("(command line)", code.as_encoded_bytes()) {
+            return report::failure(&error, cli.json);
+        }
+    }
     match &cli.command {
         Command::Eval { code } => run_chunk(&mut unit, "(eval)", code.as_encoded_bytes(), cli.json),
         Command::Run { args, .. } => {
