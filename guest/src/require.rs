@@ -10,9 +10,7 @@ use crate::bindings::cu::unit::modules::{self, Found};
 /// Written in Lua so that errors point at the caller's line and a module's own error keeps its
 /// traceback: a to-be-closed guard, not a `pcall`, forgets a module that failed while loading.
 const REQUIRE: &str = r#"
-local loaded, preload, makers, find, home_root, load, error, type, ipairs, format, concat, find_in, sub, setmetatable = ...
--- The modules whose loaders are running, in order, to name a cycle.
-local loading = {}
+local loaded, loading, preload, makers, find, home_root, load, error, type, ipairs, format, concat, find_in, sub, setmetatable = ...
 
 local function valid(name)
     return name ~= "" and not find_in(name, "[/\\%z]") and not find_in(name, "%.%.")
@@ -109,8 +107,13 @@ pub fn install(lua: &Lua, globals: &Table, libraries: &[&str], makers: Table) ->
 
     let string: Table = globals.raw_get("string")?;
     let table: Table = globals.raw_get("table")?;
+    // The modules whose loaders are running, in order, to name a cycle: emptied again by the
+    // end of every call, so that writing it is not a change a retried call would see twice.
+    let loading = lua.create_table()?;
+    crate::retry::internal(&loading);
     let require: Function = lua.load(REQUIRE).set_name("=[cu]").call((
         loaded,
+        loading,
         package.raw_get::<Table>("preload")?,
         makers,
         host_finder(lua)?,

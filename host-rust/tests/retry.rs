@@ -66,6 +66,23 @@ fn a_conflicted_call_runs_again_as_if_once() {
 }
 
 #[test]
+fn a_call_that_loads_a_module_runs_again() {
+    let (store, commits) = contended(1);
+    let mut unit = unit_on(&store);
+    unit.add_module("counter", "local M = {} function M.bump() _home.n = _home.n + 1 return _home.n end return M")
+        .expect("adds");
+    let outcome = unit.compute("return require('counter').bump()").expect("runs");
+    assert_eq!(outcome.values, [int(101)], "run again after the other writer's commit");
+    assert_eq!(commits.load(Ordering::SeqCst), 2, "the conflict, then the commit");
+    // A module that sets a global while it loads changes state outside `_home`: not run again.
+    let (store, _) = contended(1);
+    let mut unit = unit_on(&store);
+    unit.add_module("noisy", "LOADED_AT = _home.n return {}").expect("adds");
+    let message = conflict(unit.compute("require('noisy') _home.n = _home.n + 1"));
+    assert!(message.contains("not run again: it changed state outside _home"), "{message}");
+}
+
+#[test]
 fn a_call_with_arguments_runs_again_on_fresh_copies() {
     let (store, commits) = contended(1);
     let mut unit = unit_on(&store);

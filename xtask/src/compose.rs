@@ -27,6 +27,8 @@ pub struct Composed {
     pub kv_memory: PathBuf,
     /// The kv provider on a SQLite file of a preopened directory.
     pub kv_sqlite: PathBuf,
+    /// The modules provider over WASI's preopened directories.
+    pub modules: PathBuf,
 }
 
 /// Builds the providers, cu-run and cu-http into `target_dir`, and composes the last two with
@@ -71,7 +73,7 @@ pub fn build(target_dir: &Path, component: &Path) -> Result<Composed> {
     // The same command on the memory provider: `_home` lives as long as the run.
     compose("cu-run.wac", "run", &run, &kv_memory, "cu-run-memory.wasm")?;
     let cu_http = compose("cu-http.wac", "http", &built.join("cu_http.wasm"), &kv_sqlite, "cu-http.wasm")?;
-    Ok(Composed { cu_run, cu_http, kv_memory, kv_sqlite })
+    Ok(Composed { cu_run, cu_http, kv_memory, kv_sqlite, modules })
 }
 
 /// A sysroot for clang in which wasi-libc's headers are where clang looks for wasm32-wasip2's

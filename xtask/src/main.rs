@@ -68,7 +68,8 @@ Outputs: target/cu.wasm (the component), target/release/cu (the CLI),
 host-js/generated/ (the transpiled component the JavaScript package loads), target/cu-run.wasm
 (`wasmtime run --dir . target/cu-run.wasm script.lua`), target/cu-http.wasm (`wasmtime serve -S
 cli --dir . target/cu-http.wasm` serves app.lua), target/kv-memory.wasm and
-target/kv-sqlite.wasm (kv providers; docs/COMPOSITION.md).";
+target/kv-sqlite.wasm (kv providers), target/modules-dir.wasm (the modules provider;
+docs/COMPOSITION.md).";
 
 fn main() {
     if let Err(error) = run() {

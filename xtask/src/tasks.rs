@@ -43,12 +43,14 @@ pub fn all() -> Result<Built> {
     let size =
         |path: &Path| -> Result<String> { Ok(format!("{} ({} bytes)", path.display(), fs::metadata(path)?.len())) };
     eprintln!(
-        "xtask: built {}, {}, {}, the kv providers {} and {}, {} and the JavaScript package in {}",
+        "xtask: built {}, {}, {}, the kv providers {} and {}, the modules provider {}, {} and the JavaScript \
+         package in {}",
         size(&component)?,
         size(&composed.cu_run)?,
         size(&composed.cu_http)?,
         size(&composed.kv_memory)?,
         size(&composed.kv_sqlite)?,
+        size(&composed.modules)?,
         cu.display(),
         js::package_dir().display()
     );
