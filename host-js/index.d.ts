@@ -98,7 +98,8 @@ export interface CuOptions {
   home?: string;
   /**
    * Where `_home` is kept: a Store, or "memory"; in browsers "indexeddb" (the default) or
-   * "indexeddb:NAME"; in Node "sqlite:PATH" ("memory" is Node's default).
+   * "indexeddb:NAME"; in Node "sqlite:PATH" (the default: "sqlite:.cu/home.sqlite", or what the
+   * environment's CU_STORE names).
    */
   store?: string | Store;
   /** Receives each call's `print` output (default: the console, or standard output in Node). */

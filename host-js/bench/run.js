@@ -47,7 +47,7 @@ const ENGINES = [
     name: 'cu',
     async open() {
       // No time limit, as the Rust bench's units have none: wasmoon and fengari have none either.
-      const cu = new Cu({ timeLimit: 0, print: discard });
+      const cu = new Cu({ timeLimit: 0, print: discard, store: 'memory' });
       await cu.load();
       cu.init();
       return cu;

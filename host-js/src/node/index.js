@@ -1,6 +1,7 @@
-// cu for Node: the component's files are read from generated/, `_home` is kept in memory unless
-// a store is given (`new Cu({ store: new SqliteStore('.cu/home.sqlite') })`), and `print` writes
-// to standard output.
+// cu for Node: the component's files are read from generated/, `_home` is kept in
+// `.cu/home.sqlite` under the current directory (the file the `cu` CLI uses there), unless a
+// store is given or `CU_STORE` names another (`memory`, `sqlite:PATH`), and `print` writes to
+// standard output.
 
 import { readFile } from 'node:fs/promises';
 
@@ -23,7 +24,8 @@ const platform = {
   fetchBytes: (name) => readFile(new URL(`../../generated/${name}`, import.meta.url)),
   defaultPrint: (text) => process.stdout.write(text),
   stores: {
-    default: 'memory',
+    // As the CLI: state survives a restart unless asked otherwise.
+    default: process.env.CU_STORE ?? 'sqlite:.cu/home.sqlite',
     memory: () => new MemoryStore(),
     sqlite: (path) => new SqliteStore(path),
   },
@@ -31,9 +33,10 @@ const platform = {
 };
 
 /**
- * One unit: a Lua state with its limits, `_io` and `_home`. `options.store` is `"memory"` (the
- * default), `"sqlite:PATH"` (a file, shared with other processes and with the `cu` CLI) or a
- * store object.
+ * One unit: a Lua state with its limits, `_io` and `_home`. `options.store` is `"sqlite:PATH"` (a
+ * file, shared with other processes and with the `cu` CLI; the default is
+ * `sqlite:.cu/home.sqlite`, made when `_home` is first used, or what `CU_STORE` names),
+ * `"memory"` (gone with the process) or a store object.
  */
 export class Cu extends CommonCu {
   constructor(options = {}) {

@@ -46,3 +46,26 @@ test('Node and the Rust CLI share one SQLite file', () => {
   inNewProcess(path, '_home.from = "node"');
   assert.equal(cu('return _home.next(), _home.from'), '12\n"node"\n');
 });
+
+test("the default unit keeps _home in .cu/home.sqlite, as the CLI does: the seed's saveState and loadState across processes", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cu-default-'));
+  const env = { ...process.env };
+  delete env.CU_STORE;
+  const run = (body) =>
+    execFileSync(process.execPath, ['--input-type=module', '-e', `import cu from ${JSON.stringify(entry)};\nawait cu.load();\n${body}`], {
+      cwd: dir,
+      env,
+      encoding: 'utf8',
+    });
+  assert.equal(run("await cu.compute('_home.visits = 41'); console.log(await cu.saveState());"), 'true\n');
+  assert.equal(run("console.log(await cu.loadState()); console.log(await cu.compute('_home.visits = _home.visits + 1 return _home.visits'));"), 'true\n42\n');
+  // The file is the CLI's: `cu` in the same directory reads what Node wrote.
+  assert.equal(execFileSync(cuBinary, ['eval', 'return _home.visits'], { cwd: dir, env, encoding: 'utf8' }), '42\n');
+  // CU_STORE=memory keeps nothing.
+  const memory = (body) => execFileSync(process.execPath, ['--input-type=module', '-e', `import cu from ${JSON.stringify(entry)};\nawait cu.load();\n${body}`], {
+    cwd: dir,
+    env: { ...env, CU_STORE: 'memory' },
+    encoding: 'utf8',
+  });
+  assert.equal(memory("console.log(await cu.compute('return _home.visits'))"), 'undefined\n');
+});
