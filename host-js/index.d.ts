@@ -242,8 +242,6 @@ export class Cu {
   addModule(name: string, source: string | Uint8Array): void;
   /** Browsers: fetches modules (and those they require by name) for `require`; Node: nothing. */
   fetchModules(names: string[]): Promise<void>;
-  /** Browsers: fetches the modules `code` requires by name, as `compute` does first. */
-  prefetchFor(code: string | Uint8Array): Promise<void>;
   /** Calls a global Lua function (or `table.function`). */
   call(name: string, ...args: LuaValue[]): Promise<LuaValue | LuaValue[]>;
   callAll(name: string, args?: LuaValue[]): Outcome<LuaValue>;

@@ -45,12 +45,22 @@ export function browserModules(options, limit) {
   return new Modules({ path, files: new FetchedFiles(), limit });
 }
 
+/** Per unit's modules, the names already looked for (fetched, or found nowhere). */
+const looked = new WeakMap();
+
 /**
  * Fetches the modules `names` and every module they name in turn, wherever the path finds
- * each first. Names that are not module names are left for `require` to refuse.
+ * each first; null, at once, when every name was looked for before. Names that are not module
+ * names are left for `require` to refuse.
  */
-export async function prefetch(modules, names) {
-  const seen = new Set();
+export function prefetch(modules, names) {
+  if (!looked.has(modules)) looked.set(modules, new Set());
+  const seen = looked.get(modules);
+  const fresh = names.filter((name) => validName(name) && !seen.has(name));
+  return fresh.length === 0 ? null : fetchAll(modules, fresh, seen);
+}
+
+async function fetchAll(modules, names, seen) {
   const queue = [...names];
   while (queue.length > 0) {
     const name = queue.shift();

@@ -46,6 +46,9 @@ function allowances(names) {
   return Object.fromEntries(ALLOWANCES.map((name) => [name, names.includes(name)]));
 }
 
+/** The method of `Cu` that runs work once the modules a chunk names are fetched (IoWrapper's too). */
+const whenFetched = Symbol('whenFetched');
+
 function numbers(record) {
   return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, Number(value)]));
 }
@@ -189,12 +192,13 @@ export class Cu {
 
   /**
    * Runs `code` (a string, or a Uint8Array of Lua source in any encoding); resolves to what it
-   * returned: undefined, the one value, or an array of several. In browsers it first fetches the
-   * modules `code` requires by name (see `fetchModules`).
+   * returned: undefined, the one value, or an array of several. It runs at once, so that what it
+   * did is there on the next line even when it is not awaited (`cu.compute(code); cu.getOutput()`),
+   * unless, in browsers, `code` requires modules by name that are not fetched yet: then it runs
+   * once they are (see `fetchModules`).
    */
-  async compute(code, options) {
-    await this.prefetchFor(code);
-    return collapse(this.computeAll(code, options).values);
+  compute(code, options) {
+    return this[whenFetched](code, () => collapse(this.computeAll(code, options).values));
   }
 
   /**
@@ -215,11 +219,21 @@ export class Cu {
     await this.#platform.prefetch?.(this.#modules, names);
   }
 
-  /** Fetches, in browsers, the modules `code` requires by name. */
-  async prefetchFor(code) {
-    if (this.#platform.prefetch && this.#modules.path.length > 0) {
-      await this.fetchModules(requiredNames(sourceBytes(code, 'code')));
+  /**
+   * A promise of `work()`: run at once when the modules `code` names need no fetching, else once
+   * they are fetched. An error `work` throws rejects the promise.
+   */
+  [whenFetched](code, work) {
+    const names = this.#platform.prefetch && this.#modules.path.length > 0 ? requiredNames(sourceBytes(code, 'code')) : [];
+    const fetching = names.length > 0 ? this.#platform.prefetch(this.#modules, names) : null;
+    if (fetching === null) {
+      try {
+        return Promise.resolve(work());
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
+    return fetching.then(work);
   }
 
   /** Runs `code` and returns what it returned, at once (seed 004's `eval`). */
@@ -549,12 +563,16 @@ export class IoWrapper {
     this.cu = cu;
   }
 
-  /** Sets `_io.input` to `input`, runs `code`; resolves to `{ values, output, meta, printed, instructions }`. */
-  async computeWithIo(code, input) {
-    await this.cu.prefetchFor(code);
-    this.cu.setInput(input);
-    const { values, printed, instructions } = this.cu.computeAll(code);
-    return { values, output: this.cu.getOutput(), meta: this.cu.getMetadata(), printed, instructions };
+  /**
+   * Sets `_io.input` to `input`, runs `code`; resolves to `{ values, output, meta, printed,
+   * instructions }`. It runs at once, as `compute` does.
+   */
+  computeWithIo(code, input) {
+    return this.cu[whenFetched](code, () => {
+      this.cu.setInput(input);
+      const { values, printed, instructions } = this.cu.computeAll(code);
+      return { values, output: this.cu.getOutput(), meta: this.cu.getMetadata(), printed, instructions };
+    });
   }
 
   /**
@@ -564,7 +582,7 @@ export class IoWrapper {
    */
   async processStream(code, items, { batchSize = 1000, onProgress } = {}) {
     if (!(batchSize >= 1)) throw new CuError('batchSize must be at least 1', 'conversion');
-    await this.cu.prefetchFor(code);
+    await this.cu[whenFetched](code, () => {});
     const outputs = [];
     for (let first = 0; first < items.length; first += batchSize) {
       const batch = items.slice(first, first + batchSize);

@@ -304,3 +304,19 @@ test('importing cu on an old Node fails with that message', { skip: oldNode === 
   const run = () => execFileSync(oldNode, ['--input-type=module', '-e', `await import(${JSON.stringify(entry)})`], { stdio: 'pipe' });
   assert.throws(run, (error) => /cu needs Node \^22\.19\.0 \|\| >=24\.15\.0/.test(error.stderr));
 });
+
+test('compute and computeWithIo run at once: un-awaited, their effect is there on the next line', async () => {
+  const unit = new Cu({ store: 'memory', print: () => {} });
+  await unit.load();
+  const pending = unit.compute('_io.output = { done = true } return 7');
+  assert.deepEqual(unit.getOutput(), { done: true }, 'ran before the promise was awaited');
+  assert.equal(await pending, 7);
+  const io = new IoWrapper(unit);
+  const wrapped = io.computeWithIo('_io.output = _io.input * 2', 21);
+  assert.equal(unit.getOutput(), 42);
+  assert.equal((await wrapped).output, 42);
+  // An error rejects the promise rather than throwing, so `.catch` sees it.
+  const failing = unit.compute("error('late')");
+  assert.ok(failing instanceof Promise);
+  await assert.rejects(failing, /late/);
+});
