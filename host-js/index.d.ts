@@ -228,6 +228,8 @@ export class Cu {
   readonly store: Store;
   /** Compiles the component (once per page or process) and opens the store. */
   load(): Promise<this>;
+  /** Seed 001's name for `load`. */
+  loadLuaWasm(): Promise<this>;
   /** Starts a fresh Lua state; returns 0. */
   init(): number;
   /** Runs Lua code; resolves to undefined, the one returned value, or an array of several. */
@@ -293,7 +295,8 @@ export class Cu {
 
 /** The seeds' IoWrapper: `_io` round trips over a Cu. */
 export class IoWrapper {
-  constructor(cu: Cu);
+  /** `cu` defaults to the default unit. */
+  constructor(cu?: Cu);
   readonly cu: Cu;
   computeWithIo(code: string, input: LuaValue): Promise<Outcome<LuaValue> & { output: LuaValue; meta: LuaValue }>;
   processStream(

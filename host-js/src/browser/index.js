@@ -2,7 +2,7 @@
 // IndexedDB (the database "cu" of the page's origin) unless a store is given, and `print` writes
 // to the console.
 
-import { Cu as CommonCu, luaWasm } from '../common/cu.js';
+import { Cu as CommonCu, IoWrapper as CommonIoWrapper, luaWasm } from '../common/cu.js';
 import { MemoryStore } from '../common/memory-store.js';
 import { IndexedDbStore } from './indexeddb-store.js';
 import { browserModules, prefetch } from './module-files.js';
@@ -46,7 +46,6 @@ export class Cu extends CommonCu {
 /** Seed 004's entry point: `const lua = await LuaWASM.init(options)`, a loaded unit. */
 export const LuaWASM = luaWasm(Cu);
 
-export { IoWrapper } from '../common/cu.js';
 export * from '../common/errors.js';
 export { MemoryStore } from '../common/memory-store.js';
 export { float, luaText } from '../common/values.js';
@@ -55,3 +54,10 @@ export { IndexedDbStore };
 /** The default unit, as in the seeds: `await cu.load(); cu.init(); await cu.compute('return 1')`. */
 const cu = new Cu();
 export default cu;
+
+/** The seeds' `IoWrapper`: `_io` round trips over a unit, the default one unless given one. */
+export class IoWrapper extends CommonIoWrapper {
+  constructor(unit = cu) {
+    super(unit);
+  }
+}

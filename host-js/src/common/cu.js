@@ -109,6 +109,11 @@ export class Cu {
     return this;
   }
 
+  /** Seed 001's name for `load`. */
+  loadLuaWasm() {
+    return this.load();
+  }
+
   /** Starts the unit: a fresh Lua state. Returns 0, as the seeds' `init` does. */
   init() {
     this.close();
