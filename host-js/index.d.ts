@@ -125,6 +125,12 @@ export interface CuOptions {
    */
   modulePath?: string | string[];
   /**
+   * Where the component's `.wasm` files are (a directory, such as a CDN's copy of `generated/`);
+   * by default next to the package, as bundlers copy them. The first unit that loads in a page or
+   * process compiles them for every unit.
+   */
+  wasmUrl?: string | URL;
+  /**
    * What the sandbox adds for code you trust: `'debug'`, the whole debug library (for test
    * frameworks and profilers). Code can then break its own unit's internals; the limits and the
    * refusal of bytecode still hold.

@@ -8,7 +8,7 @@
 // that a burst of load hits all of them alike. A figure is one whole program, compiled and run, in
 // a fresh Lua state; making the state is not part of it.
 
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
@@ -122,6 +122,24 @@ async function main() {
   const { runs, only } = parseArgs(process.argv.slice(2));
   await benchmark(readPrograms(only), runs);
   await startup(runs);
+  packageSizes();
+}
+
+/** The npm tarball of the package beside wasmoon's and fengari's, as `npm pack` makes them. */
+function packageSizes() {
+  const packed = (dir) => JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: dir, encoding: 'utf8' }))[0];
+  const here = new URL('..', import.meta.url);
+  const sizes = {
+    cu: packed(fileURLToPath(here)),
+    wasmoon: packed(fileURLToPath(new URL('node_modules/wasmoon/', here))),
+    fengari: packed(fileURLToPath(new URL('node_modules/fengari/', here))),
+  };
+  const kb = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
+  console.log('\n| npm package (`npm pack`) | cu | wasmoon | fengari |');
+  console.log('|---|---:|---:|---:|');
+  console.log(`| tarball | ${Object.values(sizes).map((p) => kb(p.size)).join(' | ')} |`);
+  console.log(`| unpacked | ${Object.values(sizes).map((p) => kb(p.unpackedSize)).join(' | ')} |`);
+  console.log(`\ncu's tarball is ${(sizes.cu.size / sizes.wasmoon.size).toFixed(2)}× wasmoon's.`);
 }
 
 function parseArgs(args) {

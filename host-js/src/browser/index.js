@@ -1,4 +1,5 @@
-// cu for browsers: the component's files are fetched next to this module, `_home` is kept in
+// cu for browsers: the component's files are fetched next to this module (or from `wasmUrl`),
+// `_home` is kept in
 // IndexedDB (the database "cu" of the page's origin) unless a store is given, and `print` writes
 // to the console.
 
@@ -7,8 +8,22 @@ import { MemoryStore } from '../common/memory-store.js';
 import { IndexedDbStore } from './indexeddb-store.js';
 import { browserModules, prefetch } from './module-files.js';
 
-async function fetchBytes(name) {
-  const response = await fetch(new URL(`../../generated/${name}`, import.meta.url));
+/**
+ * The component's core modules, each written out as `new URL('…', import.meta.url)`: the form
+ * Vite and webpack 5 find and copy into a build (test/node/files.test.js checks that the list is
+ * jco's output).
+ */
+const FILES = {
+  'guest.core.wasm': new URL('../../generated/guest.core.wasm', import.meta.url),
+  'guest.core2.wasm': new URL('../../generated/guest.core2.wasm', import.meta.url),
+  'guest.core3.wasm': new URL('../../generated/guest.core3.wasm', import.meta.url),
+};
+
+/** One core module, from `wasmUrl` (a directory holding generated/'s files) when one is given. */
+async function fetchBytes(name, wasmUrl) {
+  const url = wasmUrl === undefined ? FILES[name] : new URL(name, new URL(`${wasmUrl}`.replace(/\/?$/, '/'), globalThis.location?.href));
+  if (url === undefined) throw new Error(`cu does not know the file ${name} of its component`);
+  const response = await fetch(url);
   if (!response.ok) throw new Error(`cu could not fetch ${response.url}: ${response.status} ${response.statusText}`);
   const bytes = await response.arrayBuffer();
   if (!WebAssembly.validate(bytes)) {

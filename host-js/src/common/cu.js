@@ -74,6 +74,9 @@ export class Cu {
    *   counted inside the unit: the same code on the same data stops at the same point everywhere
    * @param {boolean} [options.retryConflicts] run a call again when it failed only because another
    *   writer changed `_home` data it read, and it changed nothing outside `_home` (default true)
+   * @param {string | URL} [options.wasmUrl] where the component's `.wasm` files are (a directory,
+   *   such as a CDN's copy of generated/); by default, next to the package. The first unit to
+   *   `load` in a page or process compiles them for all.
    * @param {string[]} [options.allow] what the sandbox adds for trusted code: `['debug']`, the
    *   whole debug library (docs/MODULES.md, "The debug library")
    * @param {string | string[]} [options.modulePath] Node: where `require` finds module files, each
@@ -96,6 +99,7 @@ export class Cu {
       retryConflicts: options.retryConflicts ?? true,
       instructionLimit: options.instructionLimit ?? 0,
       allow: allowances(options.allow ?? []),
+      wasmUrl: options.wasmUrl,
     };
     /** The store that holds `_home`. */
     this.store = openStore(options.store, platform.stores);
@@ -104,7 +108,7 @@ export class Cu {
 
   /** Compiles the component (once per page or process) and opens the store. Resolves to this. */
   async load() {
-    await loadComponent(this.#platform.fetchBytes);
+    await loadComponent((name) => this.#platform.fetchBytes(name, this.options.wasmUrl));
     await this.store.load?.(this.options.home);
     return this;
   }

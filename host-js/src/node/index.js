@@ -21,7 +21,7 @@ export function checkNode(version = process.versions.node) {
 }
 
 const platform = {
-  fetchBytes: (name) => readFile(new URL(`../../generated/${name}`, import.meta.url)),
+  fetchBytes: (name, wasmUrl) => readFile(new URL(name, wasmUrl ?? new URL('../../generated/', import.meta.url))),
   defaultPrint: (text) => process.stdout.write(text),
   stores: {
     // As the CLI: state survives a restart unless asked otherwise.

@@ -212,6 +212,22 @@ test('modules are fetched from moduleBaseUrl before the call, with those they re
   await page.close();
 });
 
+test('wasmUrl loads the component from another place, and a wrong one says which file it could not fetch', async () => {
+  const page = await context.newPage();
+  await page.goto(`${base}/test/browser/bare.html`);
+  await page.waitForFunction(() => window.cuTest !== undefined);
+  const result = await page.evaluate(async () => {
+    const { Cu } = window.cuTest;
+    const wrong = await new Cu({ store: 'memory', wasmUrl: '/nowhere/' }).load().then(() => 'loaded', (error) => error.message);
+    const unit = new Cu({ store: 'memory', wasmUrl: new URL('/generated', location.href).href });
+    await unit.load();
+    return { wrong, value: await unit.compute('return 6 * 7') };
+  });
+  assert.match(result.wrong, /^cu could not fetch http:\/\/127\.0\.0\.1:\d+\/nowhere\/guest\.core\d?\.wasm: 404 Not Found$/);
+  assert.equal(result.value, 42);
+  await page.close();
+});
+
 test('no page raised an uncaught error', () => {
   assert.deepEqual(pageErrors, []);
 });
