@@ -125,6 +125,14 @@ export interface CuOptions {
    */
   modulePath?: string | string[];
   /**
+   * Run the unit in a Worker (a worker_threads Worker in Node): every method returns a promise
+   * (type the unit as `WorkerCu`), and a call that runs past `timeLimit` without the component
+   * stopping it (one long C call) is stopped by terminating the Worker: it rejects with a
+   * `LimitError` whose `reset` is true, and a fresh Worker takes over with `_home` intact and the
+   * globals gone. The store must be given by name.
+   */
+  worker?: boolean;
+  /**
    * Where the component's `.wasm` files are (a directory, such as a CDN's copy of `generated/`);
    * by default next to the package, as bundlers copy them. The first unit that loads in a page or
    * process compiles them for every unit.
@@ -328,6 +336,8 @@ export class LuaRuntimeError extends CuError {
 }
 export class LimitError extends CuError {
   readonly limit: 'time' | 'memory' | 'instructions';
+  /** True when the host stopped a Worker unit's Worker: the unit's globals are gone. */
+  readonly reset?: boolean;
 }
 export class ConversionError extends CuError {
   readonly path: string;
@@ -354,3 +364,8 @@ export const LuaWASM: { init(options?: CuOptions): Promise<Cu> };
 /** The default unit, as in the seeds. */
 declare const cu: Cu;
 export default cu;
+
+/** A unit made with `worker: true`: `Cu`'s methods, each returning a promise. */
+export type WorkerCu = {
+  [K in keyof Cu]: Cu[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : Cu[K];
+};

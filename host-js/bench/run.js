@@ -122,7 +122,50 @@ async function main() {
   const { runs, only } = parseArgs(process.argv.slice(2));
   await benchmark(readPrograms(only), runs);
   await startup(runs);
+  await workerCosts(runs);
   packageSizes();
+}
+
+/**
+ * What `worker: true` adds, beside a direct unit, interleaved: a `return 1` call (SAMPLES of each
+ * after warm-up), and a fresh loaded unit (`runs` of each: a Worker compiles the component in its
+ * own realm).
+ */
+async function workerCosts(runs) {
+  const direct = new Cu({ store: 'memory', timeLimit: 0, print: discard });
+  const worker = new Cu({ store: 'memory', timeLimit: 0, print: discard, worker: true });
+  await direct.load();
+  await worker.load();
+  const call = { direct: [], worker: [] };
+  for (let i = 0; i < 100; i++) {
+    await direct.compute('return 1');
+    await worker.compute('return 1');
+  }
+  for (let i = 0; i < SAMPLES; i++) {
+    for (const [name, unit] of rotate([['direct', direct], ['worker', worker]], i)) {
+      const start = performance.now();
+      await unit.compute('return 1');
+      call[name].push(performance.now() - start);
+    }
+  }
+  worker.close();
+  direct.close();
+  const fresh = { direct: [], worker: [] };
+  for (let run = 0; run < runs; run++) {
+    for (const name of rotate(['direct', 'worker'], run)) {
+      const start = performance.now();
+      const unit = new Cu({ store: 'memory', print: discard, worker: name === 'worker' });
+      await unit.load();
+      await unit.compute('return 1');
+      fresh[name].push(performance.now() - start);
+      unit.close();
+    }
+  }
+  const [c, f] = [call, fresh].map((t) => ({ direct: median(t.direct), worker: median(t.worker) }));
+  console.log('\n| `worker: true` (medians) | direct | in a Worker | ratio |');
+  console.log('|---|---:|---:|---:|');
+  console.log(`| \`await unit.compute('return 1')\` (of ${SAMPLES}) | ${(c.direct * 1e3).toFixed(1)} µs | ${(c.worker * 1e3).toFixed(1)} µs | ${(c.worker / c.direct).toFixed(1)}× |`);
+  console.log(`| new unit, \`load\`, \`return 1\` (of ${runs}) | ${f.direct.toFixed(1)} ms | ${f.worker.toFixed(1)} ms | ${(f.worker / f.direct).toFixed(1)}× |`);
 }
 
 /** The npm tarball of the package beside wasmoon's and fengari's, as `npm pack` makes them. */

@@ -45,6 +45,7 @@ const platform = {
   },
   modules: browserModules,
   prefetch,
+  makeWorker: () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }),
 };
 
 /**

@@ -4,6 +4,7 @@
 import { acquireInstance, loadComponent, releaseInstance } from './component.js';
 import { BatchError, CuError, ResetError, StoreError, fromWitError } from './errors.js';
 import { requiredNames, sourceBytes } from './modules.js';
+import { WorkerUnit } from './worker-unit.js';
 import { parsePath } from './path.js';
 import { indexInfo, indexTarget, operationOf, queryOf, schemaOf, tablePath } from './storage.js';
 import { fromWit, luaText, toWit } from './values.js';
@@ -77,6 +78,9 @@ export class Cu {
    * @param {string | URL} [options.wasmUrl] where the component's `.wasm` files are (a directory,
    *   such as a CDN's copy of generated/); by default, next to the package. The first unit to
    *   `load` in a page or process compiles them for all.
+   * @param {boolean} [options.worker] run the unit in a Worker (a worker_threads Worker in Node):
+   *   every method is async, and a call that runs past its time limit without the component
+   *   stopping it (one long C call) is stopped by terminating the Worker (worker-unit.js)
    * @param {string[]} [options.allow] what the sandbox adds for trusted code: `['debug']`, the
    *   whole debug library (docs/MODULES.md, "The debug library")
    * @param {string | string[]} [options.modulePath] Node: where `require` finds module files, each
@@ -89,6 +93,8 @@ export class Cu {
    *   `prefetch(modules, names)` fetches what `require` will read
    */
   constructor(options = {}, platform) {
+    // A unit in a Worker has the same methods, all async (worker-unit.js).
+    if (options.worker) return new WorkerUnit(options, platform);
     this.#platform = platform;
     this.options = {
       memoryLimit: options.memoryLimit ?? 256 * 1024 * 1024,

@@ -4,6 +4,7 @@
 // standard output.
 
 import { readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 
 import { Cu as CommonCu, IoWrapper as CommonIoWrapper, luaWasm } from '../common/cu.js';
 import { MemoryStore } from '../common/memory-store.js';
@@ -30,7 +31,23 @@ const platform = {
     sqlite: (path) => new SqliteStore(path),
   },
   modules: nodeModules,
+  makeWorker,
 };
+
+/** A worker_threads Worker running worker.js, with a Web Worker's message interface. */
+function makeWorker() {
+  const worker = new Worker(new URL('./worker.js', import.meta.url));
+  worker.unref();
+  return {
+    postMessage: (message) => worker.postMessage(message),
+    terminate: () => worker.terminate(),
+    ref: () => worker.ref(),
+    unref: () => worker.unref(),
+    set onmessage(listener) {
+      worker.on('message', (data) => listener({ data }));
+    },
+  };
+}
 
 /**
  * One unit: a Lua state with its limits, `_io` and `_home`. `options.store` is `"sqlite:PATH"` (a

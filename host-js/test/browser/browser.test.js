@@ -228,6 +228,32 @@ test('wasmUrl loads the component from another place, and a wrong one says which
   await page.close();
 });
 
+test('a Worker unit stops a gigabyte string.rep at its time limit while the page keeps running', async () => {
+  const page = await openPage();
+  const result = await page.evaluate(async () => {
+    const unit = new window.cuTest.Cu({ worker: true, store: 'indexeddb:cu-worker', timeLimit: 200, memoryLimit: 3 * 2 ** 30 });
+    await unit.load();
+    await unit.compute('kept_global = 1 _home.kept = "yes"');
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const started = performance.now();
+    const error = await unit.compute("return #string.rep('x', 1 << 30)").then(() => undefined, (e) => e);
+    const took = performance.now() - started;
+    clearInterval(timer);
+    const after = await unit.compute('return kept_global, _home.kept');
+    unit.close();
+    return { name: error?.name, limit: error?.limit, reset: error?.reset, took, ticks, after };
+  });
+  assert.equal(result.name, 'LimitError');
+  assert.equal(result.limit, 'time');
+  assert.equal(result.reset, true);
+  assert.ok(result.took < 2000, `stopped after ${result.took} ms`);
+  assert.ok(result.ticks >= 5, `the page's timer ticked ${result.ticks} times`);
+  assert.equal(result.after[0] ?? null, null, 'the globals are gone');
+  assert.equal(result.after[1], 'yes', '_home is intact');
+  await page.close();
+});
+
 test('no page raised an uncaught error', () => {
   assert.deepEqual(pageErrors, []);
 });

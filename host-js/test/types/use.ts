@@ -1,6 +1,6 @@
 // Compiled (not run) by test/node/types.test.js: the README's uses of the API type-check
 // against index.d.ts.
-import cu, { Cu, IoWrapper, LimitError, float } from 'cu';
+import cu, { Cu, IoWrapper, LimitError, float, type WorkerCu } from 'cu';
 
 await cu.load();
 cu.init();
@@ -38,3 +38,10 @@ try {
   if (error instanceof SchemaError) console.log(error.path, error.rule);
 }
 console.log(four, index.type, hits.map((hit) => hit.key), isValid, times);
+
+// A unit in a Worker: every method returns a promise.
+const worker = new Cu({ worker: true, store: 'memory', timeLimit: 200 }) as unknown as WorkerCu;
+await worker.load();
+const workerTexts: string[] = (await worker.computeAll('return 1', { text: true })).values;
+const workerOutput = await worker.getOutput();
+console.log(workerTexts, workerOutput);
