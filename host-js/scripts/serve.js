@@ -20,17 +20,20 @@ const TYPES = {
   '.lua': 'text/plain; charset=utf-8',
 };
 
-/** The file under ROOT that `url` names (`/dir/` is `/dir/index.html`), or undefined outside it. */
-function fileFor(url) {
+/** The file under `root` that `url` names (`/dir/` is `/dir/index.html`), or undefined outside it. */
+function fileFor(root, url) {
   const path = decodeURIComponent(new URL(url, 'http://localhost').pathname);
-  const file = normalize(join(ROOT, path.endsWith('/') ? `${path}index.html` : path));
-  return file.startsWith(ROOT.endsWith(sep) ? ROOT : ROOT + sep) ? file : undefined;
+  const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
+  return file.startsWith(root.endsWith(sep) ? root : root + sep) ? file : undefined;
 }
 
-/** Starts serving on 127.0.0.1:`port` (0: any free port); resolves to the server and its URL. */
-export function serve(port = 0) {
+/**
+ * Starts serving `root` (default: the package) on 127.0.0.1:`port` (0: any free port); resolves
+ * to the server and its URL.
+ */
+export function serve(port = 0, root = ROOT) {
   const server = createServer(async (req, res) => {
-    const file = fileFor(req.url);
+    const file = fileFor(root, req.url);
     const found = file && (await stat(file).catch(() => undefined));
     if (!found?.isFile()) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

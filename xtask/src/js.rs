@@ -93,8 +93,10 @@ pub fn build(node: &Path, component: &Path, cu_run: &Path) -> Result<()> {
             .arg("transpile")
             .arg(component)
             .args(["--out-dir", "generated", "--name", "guest"])
-            // The component throws WebAssembly exceptions; imports are supplied by the package.
-            .args(["--bindgen-enable-wasm-exnref", "--instantiation", "async", "--quiet"]),
+            // The component throws WebAssembly exceptions; imports are supplied by the package,
+            // and so are the compiled core modules: without jco's own loader for Node (an
+            // `import('node:fs/promises')`), webpack and esbuild bundle it for browsers.
+            .args(["--bindgen-enable-wasm-exnref", "--instantiation", "async", "--no-nodejs-compat", "--quiet"]),
     )?;
     cmd::run(
         in_package(node, &jco)?
