@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
+import { buildPlayground } from '../../scripts/playground.js';
 import { serve } from '../../scripts/serve.js';
 import { checkSeed004 } from '../seed004.js';
 
@@ -159,10 +160,13 @@ test('the IndexedDB store keeps every promise, durably', async () => {
 });
 
 test('the playground runs code, shows _home and saves a snapshot', async () => {
+  await buildPlayground();
   const page = await context.newPage();
   await page.goto(`${base}/examples/playground/`);
   await page.waitForSelector('#status:text("ready")');
-  await page.fill('#code', 'local count = 0\nfunction _home.next() count = count + 1 return count end\n_home.greeting = "hello"\nprint("stored")\nreturn _home.next(), {a = 1}');
+  await page.evaluate(() => {
+    window.playground.code = 'local count = 0\nfunction _home.next() count = count + 1 return count end\n_home.greeting = "hello"\nprint("stored")\nreturn _home.next(), {a = 1}';
+  });
   await page.click('#run');
   await page.waitForSelector('#result:text("1")');
   assert.equal(await page.textContent('#result'), '1\n{a = 1}');
@@ -171,6 +175,38 @@ test('the playground runs code, shows _home and saves a snapshot', async () => {
   await page.fill('#snapshot-name', 'first');
   await page.click('#save');
   await page.waitForSelector('#snapshots :text("first")');
+  await page.close();
+});
+
+test("the playground's editor numbers lines, highlights Lua, offers the seeds' examples, marks an error's line and takes limits", async () => {
+  await buildPlayground();
+  const page = await context.newPage();
+  await page.goto(`${base}/examples/playground/`);
+  await page.waitForSelector('#status:text("ready")');
+  assert.ok(await page.isVisible('.cm-lineNumbers'), 'line numbers');
+  const styled = await page.$$eval('.cm-line span', (spans) => spans.filter((s) => s.textContent === 'return').length);
+  assert.ok(styled > 0, 'Lua keywords are highlighted');
+  const names = await page.$$eval('#examples option', (options) => options.map((o) => o.textContent));
+  assert.ok(names.length >= 8 && names.some((name) => name.includes('bigint')), names.join(', '));
+
+  await page.selectOption('#examples', { label: 'An error, shown at its line' });
+  await page.click('#run');
+  await page.waitForSelector('#error:text("cannot divide by zero")');
+  assert.match(await page.textContent('#error'), /^playground:2: cannot divide by zero/);
+  assert.match(await page.textContent('.cm-errorLine'), /error\("cannot divide by zero"\)/);
+
+  await page.evaluate(() => {
+    window.playground.code = 'local x = 1\nreturn x +';
+  });
+  await page.click('#run');
+  await page.waitForSelector('#error:text("syntax error")');
+  assert.match(await page.textContent('.cm-errorLine'), /return x \+/);
+
+  await page.fill('#time-limit', '100');
+  await page.selectOption('#examples', { label: 'A runaway loop, stopped by the time limit' });
+  await page.click('#run');
+  await page.waitForSelector('#error:text("time limit")');
+  assert.match(await page.textContent('#error'), /100 ms/);
   await page.close();
 });
 
