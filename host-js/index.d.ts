@@ -244,6 +244,11 @@ export class Cu {
   load(): Promise<this>;
   /** Seed 001's name for `load`. */
   loadLuaWasm(): Promise<this>;
+  /**
+   * Changes the options of a unit before it loads (the default unit's, mostly); with
+   * `worker: true` it moves into a Worker and its methods all become async (type it as `WorkerCu`).
+   */
+  configure(options: CuOptions): this;
   /** Starts a fresh Lua state; returns 0. */
   init(): number;
   /** Runs Lua code; resolves to undefined, the one returned value, or an array of several. */

@@ -96,11 +96,19 @@ export class Cu {
     // A unit in a Worker has the same methods, all async (worker-unit.js).
     if (options.worker) return new WorkerUnit(options, platform);
     this.#platform = platform;
+    this.#setUp(options);
+  }
+
+  /** The options given, kept for `configure`. */
+  #given;
+
+  #setUp(options) {
+    this.#given = options;
     this.options = {
       memoryLimit: options.memoryLimit ?? 256 * 1024 * 1024,
       timeLimit: options.timeLimit ?? 5000,
       home: options.home ?? 'home',
-      print: options.print ?? platform.defaultPrint,
+      print: options.print ?? this.#platform.defaultPrint,
       auditLabel: options.auditLabel,
       retryConflicts: options.retryConflicts ?? true,
       instructionLimit: options.instructionLimit ?? 0,
@@ -108,16 +116,43 @@ export class Cu {
       wasmUrl: options.wasmUrl,
     };
     /** The store that holds `_home`. */
-    this.store = openStore(options.store, platform.stores);
-    this.#modules = platform.modules(options, this.options.memoryLimit);
+    this.store = openStore(options.store, this.#platform.stores);
+    this.#modules = this.#platform.modules(options, this.options.memoryLimit);
+  }
+
+  /**
+   * Changes the options of a unit that has not started (the default unit's, mostly:
+   * `cu.configure({ worker: true, timeLimit: 1000 })`) before `load`. With `worker: true` the
+   * unit moves into a Worker, and its methods all become async. Returns the unit.
+   */
+  configure(options) {
+    if (this.#instance !== undefined || this.#loaded) {
+      throw new CuError('configure a unit before it loads: this one has loaded already', 'conversion');
+    }
+    const next = { ...this.#given, ...options };
+    if (!next.worker) {
+      this.#setUp(next);
+      return this;
+    }
+    const worker = new WorkerUnit(next, this.#platform);
+    for (const name of [...Object.getOwnPropertyNames(WorkerUnit.prototype), 'close']) {
+      if (name !== 'constructor') this[name] = (...args) => worker[name](...args);
+    }
+    this.options = worker.options;
+    this.store = undefined;
+    return this;
   }
 
   /** Compiles the component (once per page or process) and opens the store. Resolves to this. */
   async load() {
+    this.#loaded = true;
     await loadComponent((name) => this.#platform.fetchBytes(name, this.options.wasmUrl));
     await this.store.load?.(this.options.home);
     return this;
   }
+
+  /** Whether `load` was called (a unit cannot be configured afterwards). */
+  #loaded = false;
 
   /** Seed 001's name for `load`. */
   loadLuaWasm() {
@@ -561,11 +596,12 @@ function withTotals(stats) {
  */
 export function luaWasm(PlatformCu) {
   return {
+    /** A loaded unit; with `worker: true`, one in a Worker (every method then async). */
     async init(options = {}) {
       const lua = new PlatformCu(options);
       await lua.load();
-      lua.init();
-      lua.computeAll('Memory = _home');
+      await lua.init();
+      await lua.computeAll('Memory = _home');
       return lua;
     },
   };

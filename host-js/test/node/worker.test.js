@@ -64,3 +64,30 @@ test('a call the component cannot stop is stopped with its Worker; _home stays, 
 test('a Worker unit takes its store by name', () => {
   assert.throws(() => new Cu({ worker: true, store: new MemoryStore() }), /a store object cannot move into a Worker/);
 });
+
+test("seed 004's LuaWASM.init gives a Worker unit with worker: true", async () => {
+  const { LuaWASM } = await import('../../src/node/index.js');
+  const lua = await LuaWASM.init({ worker: true, store: sqlite() });
+  try {
+    await lua.compute('Memory.greeting = "hi"');
+    assert.equal(await lua.eval('return _home.greeting'), 'hi');
+  } finally {
+    lua.close();
+  }
+});
+
+test('the default unit moves into a Worker with configure, before it loads', async () => {
+  const { default: cu } = await import('../../src/node/index.js');
+  cu.configure({ worker: true, store: sqlite(), timeLimit: 200, memoryLimit: 3 * 2 ** 30 });
+  try {
+    await cu.load();
+    assert.equal(await cu.compute('return 40 + 2'), 42);
+    await assert.rejects(cu.compute("return #string.rep('x', 1 << 30)"), (error) => error instanceof LimitError && error.reset === true);
+    assert.equal(await cu.compute('return 1'), 1);
+  } finally {
+    cu.close();
+  }
+  const loaded = new Cu({ store: 'memory' });
+  await loaded.load();
+  assert.throws(() => loaded.configure({ timeLimit: 1 }), /configure a unit before it loads/);
+});
