@@ -84,7 +84,29 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    exit(run())
+}
+
+/// Ends the run with `status`. WASI 0.2's `exit` says only success or failure, so a failure
+/// goes through `wasi:cli/exit.exit-with-code`, which `wasmtime run` 48 and jco's shim always
+/// provide, for `cu`'s exact 1, 2 or 3.
+fn exit(status: u8) -> ExitCode {
+    if status != 0 {
+        wasip2::cli::exit::exit_with_code(status);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Runs the script as `cu run` does; returns `cu`'s exit status.
+fn run() -> u8 {
+    // Not `Cli::parse`, whose exit would reach WASI as a plain failure.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return u8::try_from(error.exit_code()).unwrap_or(EXIT_USAGE);
+        }
+    };
     if cli.file == "-" && cli.input.as_deref() == Some("-") {
         return usage("the script and --input cannot both come from standard input");
     }
@@ -132,7 +154,7 @@ fn main() -> ExitCode {
                 instructions: outcome.instructions,
             };
             results::outcome(&produced, cli.json);
-            ExitCode::SUCCESS
+            0
         }
         _ => report::malformed(cli.json),
     }
@@ -149,9 +171,9 @@ macro_rules! try_or_exit {
 }
 use try_or_exit;
 
-fn usage(message: &str) -> ExitCode {
+fn usage(message: &str) -> u8 {
     eprintln!("cu: {message}");
-    ExitCode::from(EXIT_USAGE)
+    EXIT_USAGE
 }
 
 /// A value in the unit's form; one that cannot cross (JSON nested too deep) fails as the unit

@@ -1,8 +1,6 @@
 //! Reporting the unit's errors as `cu` reports its own (host-rust/src/bin/cu/report.rs): the same
 //! text on stderr, the same JSON on stdout with `--json`, the same exit statuses.
 
-use std::process::ExitCode;
-
 use serde_json::json;
 use value::{Json, Value};
 
@@ -10,22 +8,22 @@ use crate::bindings::cu::unit::types::{Error, LimitKind, StoreErrorKind};
 use crate::common::{EXIT_ENGINE, EXIT_LUA};
 
 /// Reports `error` and gives the exit status: every error of the unit is the Lua code's.
-pub fn failure(error: &Error, json: bool) -> ExitCode {
+pub fn failure(error: &Error, json: bool) -> u8 {
     eprintln!("{}", describe(error));
     if json {
         println!("{}", json!({ "error": to_json(error) }));
     }
-    ExitCode::from(EXIT_LUA)
+    EXIT_LUA
 }
 
 /// Reports a value from the unit that cannot be read: the unit is not sound.
-pub fn malformed(json: bool) -> ExitCode {
+pub fn malformed(json: bool) -> u8 {
     let message = "the unit returned a malformed value";
     eprintln!("cu: internal error: {message}");
     if json {
         println!("{}", json!({ "error": { "kind": "engine", "message": message } }));
     }
-    ExitCode::from(EXIT_ENGINE)
+    EXIT_ENGINE
 }
 
 fn describe(error: &Error) -> String {

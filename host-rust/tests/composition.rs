@@ -279,6 +279,25 @@ fn on_the_memory_provider_home_lives_as_long_as_the_run() {
     assert!(!dir.path().join(".cu").exists(), "nothing written to the directory");
 }
 
+#[test]
+fn cu_run_exits_with_cus_exact_statuses_under_wasmtime_and_jco() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join("ok.lua"), "return 1").expect("writes");
+    std::fs::write(dir.path().join("fails.lua"), "error('no')").expect("writes");
+    for runtime in [Runtime::Wasmtime, Runtime::Jco] {
+        let status = |args: &[&str]| {
+            let out = runtime.run(dir.path(), args);
+            (out.status.code(), text(&out.stderr))
+        };
+        assert_eq!(status(&["ok.lua"]).0, Some(0), "{runtime:?}");
+        assert_eq!(status(&["fails.lua"]).0, Some(1), "{runtime:?}: a Lua error is 1, as with cu");
+        let (code, stderr) = status(&["missing.lua"]);
+        assert_eq!(code, Some(2), "{runtime:?}: an unreadable script is 2, as with cu: {stderr}");
+        assert!(stderr.contains("cannot read missing.lua"), "{stderr}");
+        assert_eq!(status(&["--timeout", "soon", "ok.lua"]).0, Some(2), "{runtime:?}: a bad option is 2");
+    }
+}
+
 /// Starts a run that opens `_home` and then holds it for a while, and waits until `mark` shows
 /// it has the file open.
 fn holding(start: impl FnOnce() -> std::process::Child, mark: &Path) -> std::process::Child {

@@ -111,7 +111,11 @@ pub fn build(node: &Path, component: &Path, cu_run: &Path) -> Result<()> {
 /// Runs the package's tests on `node`: in Node, then in headless Chromium.
 pub fn test(node: &Path) -> Result<()> {
     // Units that name no store keep `_home` in memory, so that tests never share a file by chance.
-    cmd::run(in_package(node, node)?.args(["--test", "test/node/*.test.js", "test/browser/*.test.js"]).env("CU_STORE", "memory"))
+    cmd::run(
+        in_package(node, node)?
+            .args(["--test", "test/node/*.test.js", "test/browser/*.test.js"])
+            .env("CU_STORE", "memory"),
+    )
 }
 
 /// Runs the package's benchmark on `node`: the Lua programs against wasmoon and fengari, then the
