@@ -3,7 +3,7 @@
 // IndexedDB (the database "cu" of the page's origin) unless a store is given, and `print` writes
 // to the console.
 
-import { Cu as CommonCu, IoWrapper as CommonIoWrapper, luaWasm } from '../common/cu.js';
+import { Cu as CommonCu, ioWrapperOver, luaWasm } from '../common/cu.js';
 import { MemoryStore } from '../common/memory-store.js';
 import { IndexedDbStore } from './indexeddb-store.js';
 import { browserModules, prefetch } from './module-files.js';
@@ -72,8 +72,5 @@ const cu = new Cu();
 export default cu;
 
 /** The seeds' `IoWrapper`: `_io` round trips over a unit, the default one unless given one. */
-export class IoWrapper extends CommonIoWrapper {
-  constructor(unit = cu) {
-    super(unit);
-  }
-}
+export const IoWrapper = ioWrapperOver(cu);
+

@@ -607,8 +607,20 @@ export function luaWasm(PlatformCu) {
   };
 }
 
+/** The seeds' `IoWrapper` of an entry point: over `defaultUnit` when given no unit. */
+export function ioWrapperOver(defaultUnit) {
+  // Made as a property, so that the class is named `IoWrapper` too.
+  return {
+    IoWrapper: class extends IoWrapper {
+      constructor(unit = defaultUnit) {
+        super(unit);
+      }
+    },
+  }.IoWrapper;
+}
+
 /** The seeds' `IoWrapper`: `_io` round trips over a `Cu`. */
-export class IoWrapper {
+class IoWrapper {
   /** @param {Cu} cu the unit to run in */
   constructor(cu) {
     this.cu = cu;

@@ -103,7 +103,6 @@ export class WorkerUnit {
 
   /** Starts the Worker and loads the component and store in it; resolves to this. */
   async load() {
-    if (this.#worker === undefined) this.#start();
     await this.#request('load', []);
     this.#loaded = true;
     return this;

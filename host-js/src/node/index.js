@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 
-import { Cu as CommonCu, IoWrapper as CommonIoWrapper, luaWasm } from '../common/cu.js';
+import { Cu as CommonCu, ioWrapperOver, luaWasm } from '../common/cu.js';
 import { MemoryStore } from '../common/memory-store.js';
 import { nodeModules } from './module-files.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -75,8 +75,5 @@ const cu = new Cu();
 export default cu;
 
 /** The seeds' `IoWrapper`: `_io` round trips over a unit, the default one unless given one. */
-export class IoWrapper extends CommonIoWrapper {
-  constructor(unit = cu) {
-    super(unit);
-  }
-}
+export const IoWrapper = ioWrapperOver(cu);
+
