@@ -37,6 +37,9 @@ impl State {
     }
 
     fn try_new(options: &Options) -> mlua::Result<Self> {
+        // The deadline is the instance's, not a unit's: one that tripped in the instance's last
+        // call (of a unit since dropped) would stop this setup at its first check.
+        limits::start_deadline(0);
         let heap_limit = limits::heap_limit(options.memory_limit);
         let printed = Printed::new(options.print_mode, heap_limit);
         let lua = sandbox::new_state(&printed, heap_limit, options.allow.contains(Allowances::DEBUG))?;

@@ -44,6 +44,15 @@ test("a closed unit's instance goes to the next unit, which starts with nothing 
   second.close();
 });
 
+test('a unit made in the instance of one stopped by its time limit starts and runs', async () => {
+  const slow = await unit({ timeLimit: 100 });
+  await assert.rejects(slow.compute('while true do end'), /time limit/);
+  slow.close();
+  const next = await unit({ timeLimit: 1000 });
+  assert.equal(await next.compute('local n = 0 for i = 1, 1e5 do n = n + i end return n'), 5000050000);
+  next.close();
+});
+
 test('an instance whose memory grew past 128 MiB is not kept', async () => {
   const big = await unit({ memoryLimit: 0 });
   await big.compute('local t = {} for i = 1, 9 do t[i] = string.rep("x", 16 * 1024 * 1024) .. i end');
