@@ -16,6 +16,8 @@ mod limits;
 mod request;
 mod response;
 
+use std::cell::RefCell;
+
 use bindings::cu::unit::compute::{Allowances, Options, PrintMode, Unit};
 use bindings::cu::unit::types::{Error, Value as Packed};
 use value::Value;
@@ -32,16 +34,28 @@ mod bindings {
 
 /// The app's file in the preopened directory, unless `CU_APP` names another.
 const APP: &str = "app.lua";
-/// Lua heap per request, unless `CU_MEMORY_LIMIT` says otherwise (e.g. `128M`).
+/// Lua heap per unit, unless `CU_MEMORY_LIMIT` says otherwise (e.g. `128M`).
 const MEMORY_LIMIT: &str = "64M";
-/// Time per request (loading the app, then its `handle`), unless `CU_TIMEOUT` says otherwise
-/// (e.g. `500ms`).
+/// Time per call (loading the app; each `handle`), unless `CU_TIMEOUT` says otherwise (e.g.
+/// `500ms`).
 const TIMEOUT: &str = "5s";
+/// The largest request body, unless `CU_MAX_BODY` says otherwise; a larger one is refused with 413.
+const MAX_BODY: &str = "1M";
 
 /// A setting from the environment, or its default; a setting that does not parse is an error.
 fn setting<T: std::str::FromStr<Err = String>>(name: &str, default: &str) -> Result<T, Response> {
     let text = std::env::var(name).unwrap_or_else(|_| default.to_string());
     text.parse().map_err(|e| Response::text(500, &format!("{name}={text}: {e}")))
+}
+
+thread_local! {
+    /// With `CU_WARM=1`, the unit with the app loaded, kept for the next request this instance
+    /// serves, which then skips loading the app: for hosts that reuse instances (`cu serve` sets
+    /// it). Off by default, since a kept unit keeps its `kv` bucket open, and kv-sqlite holds the
+    /// SQLite file while a bucket is open: under `wasmtime serve`, which makes an instance per
+    /// request, the next request's instance would wait for the file until this one is dropped.
+    /// A request that fails leaves nothing here, so the next one loads the app into a fresh unit.
+    static LOADED: RefCell<Option<Unit>> = const { RefCell::new(None) };
 }
 
 struct Handler;
@@ -56,21 +70,39 @@ wasip2::http::proxy::export!(Handler);
 
 /// The response to one request: the app's, or the error that kept it from answering.
 fn serve(request: IncomingRequest) -> Response {
-    let request = match request::read(&request) {
+    let request = setting::<Size>("CU_MAX_BODY", MAX_BODY).and_then(|max| request::read(&request, max.0));
+    let request = match request {
+        Ok(request) => value::to_packed(&request, "request").map(|nodes| Packed { nodes }),
+        Err(response) => return response,
+    };
+    let request = match request {
         Ok(request) => request,
+        Err(e) => return Response::text(500, &e.to_string()),
+    };
+    let unit = match LOADED.take().map_or_else(load, Ok) {
+        Ok(unit) => unit,
         Err(response) => return response,
     };
+    match unit.call("handle", &[request]) {
+        Ok(outcome) => match outcome.values.first().map(|v| Value::from_packed(&v.nodes)) {
+            Some(Ok(value)) => {
+                if std::env::var("CU_WARM").is_ok_and(|warm| warm == "1") {
+                    LOADED.set(Some(unit));
+                }
+                response::from_lua(&value)
+            }
+            _ => Response::text(500, "handle(request) returned no response table"),
+        },
+        Err(error) => failure(&error),
+    }
+}
+
+/// A new unit with the app loaded into it.
+fn load() -> Result<Unit, Response> {
     let path = std::env::var("CU_APP").unwrap_or_else(|_| APP.to_string());
-    let code = match std::fs::read(&path) {
-        Ok(code) => code,
-        Err(e) => return Response::text(500, &format!("cannot read the app {path}: {e}")),
-    };
-    let limits = setting::<Size>("CU_MEMORY_LIMIT", MEMORY_LIMIT)
-        .and_then(|m| Ok((m, setting::<Timeout>("CU_TIMEOUT", TIMEOUT)?)));
-    let (memory, time) = match limits {
-        Ok(limits) => limits,
-        Err(response) => return response,
-    };
+    let code = std::fs::read(&path).map_err(|e| Response::text(500, &format!("cannot read the app {path}: {e}")))?;
+    let memory = setting::<Size>("CU_MEMORY_LIMIT", MEMORY_LIMIT)?;
+    let time = setting::<Timeout>("CU_TIMEOUT", TIMEOUT)?;
     let unit = Unit::new(&Options {
         memory_limit: memory.0,
         time_limit_ms: time.0.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
@@ -80,18 +112,8 @@ fn serve(request: IncomingRequest) -> Response {
         instruction_limit: 0,
         allow: Allowances::empty(),
     });
-    let request = match value::to_packed(&request, "request") {
-        Ok(nodes) => Packed { nodes },
-        Err(e) => return Response::text(500, &e.to_string()),
-    };
-    let answer = unit.compute(&code, Some(&path)).and_then(|_| unit.call("handle", &[request]));
-    match answer {
-        Ok(outcome) => match outcome.values.first().map(|v| Value::from_packed(&v.nodes)) {
-            Some(Ok(value)) => response::from_lua(&value),
-            _ => Response::text(500, "handle(request) returned no response table"),
-        },
-        Err(error) => failure(&error),
-    }
+    unit.compute(&code, Some(&path)).map_err(|error| failure(&error))?;
+    Ok(unit)
 }
 
 /// The response for an error of the app: its message (never a traceback), 503 for a limit.

@@ -6,13 +6,10 @@ use wasip2::io::streams::StreamError;
 
 use crate::response::Response;
 
-/// The largest body a request may have; a larger one is refused with 413.
-pub const MAX_BODY: usize = 1 << 20;
-
 /// The request as a Lua table: `method` (`"GET"`), `path` (`"/users/7"`), `query` (the text after
 /// `?`, or `""`), `headers` (names in lower case; repeated headers joined by `, `) and `body`
-/// (the bytes, as a Lua string). A body past [`MAX_BODY`] is refused.
-pub fn read(request: &IncomingRequest) -> Result<Value, Response> {
+/// (the bytes, as a Lua string). A body past `max_body` bytes (0: no limit) is refused with 413.
+pub fn read(request: &IncomingRequest, max_body: u64) -> Result<Value, Response> {
     let target = request.path_with_query().unwrap_or_else(|| "/".into());
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
@@ -26,7 +23,7 @@ pub fn read(request: &IncomingRequest) -> Result<Value, Response> {
             None => headers.push((name, value)),
         }
     }
-    let body = body(request)?;
+    let body = body(request, max_body)?;
     let field = |name: &str, value: Value| (Value::from(name), value);
     Ok(Value::Map(vec![
         field("method", Value::from(method(&request.method()))),
@@ -52,8 +49,8 @@ fn method(method: &Method) -> String {
     }
 }
 
-/// The whole body, up to [`MAX_BODY`].
-fn body(request: &IncomingRequest) -> Result<Vec<u8>, Response> {
+/// The whole body, up to `max` bytes (0: no limit).
+fn body(request: &IncomingRequest, max: u64) -> Result<Vec<u8>, Response> {
     let unreadable = || Response::text(400, "the request body cannot be read");
     let incoming = request.consume().map_err(|()| unreadable())?;
     let stream = incoming.stream().map_err(|()| unreadable())?;
@@ -64,8 +61,8 @@ fn body(request: &IncomingRequest) -> Result<Vec<u8>, Response> {
             Err(StreamError::Closed) => break,
             Err(StreamError::LastOperationFailed(_)) => return Err(unreadable()),
         }
-        if body.len() > MAX_BODY {
-            return Err(Response::text(413, &format!("the request body is larger than {MAX_BODY} bytes")));
+        if max > 0 && body.len() as u64 > max {
+            return Err(Response::text(413, &format!("the request body is larger than {max} bytes")));
         }
     }
     Ok(body)

@@ -27,6 +27,7 @@ pub struct Engine {
 struct Inner {
     wasmtime: wasmtime::Engine,
     pre: CuPre<State>,
+    cache_dir: Option<PathBuf>,
     cache_file: Option<PathBuf>,
 }
 
@@ -104,7 +105,8 @@ impl EngineBuilder {
         if self.backstop {
             start_epoch_ticker(&wasmtime);
         }
-        Ok(Engine { inner: Arc::new(Inner { wasmtime, pre, cache_file }) })
+        let cache_dir = self.cache_dir;
+        Ok(Engine { inner: Arc::new(Inner { wasmtime, pre, cache_dir, cache_file }) })
     }
 }
 
@@ -156,6 +158,11 @@ impl Engine {
     /// The file the compiled component is cached in, if caching is on.
     pub fn cache_file(&self) -> Option<&Path> {
         self.inner.cache_file.as_deref()
+    }
+
+    /// Where compiled components are kept, if caching is on.
+    pub(crate) fn cache_dir(&self) -> Option<&Path> {
+        self.inner.cache_dir.as_deref()
     }
 
     pub(crate) fn wasmtime(&self) -> &wasmtime::Engine {

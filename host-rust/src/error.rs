@@ -127,6 +127,13 @@ pub enum Error {
         message: String,
     },
 
+    /// `cu serve` cannot start: the app's file, the address to listen on, the server's runtime.
+    #[error("{message}")]
+    Serve {
+        /// A readable explanation naming the file or address.
+        message: String,
+    },
+
     /// The engine could not compile or instantiate the component.
     #[error("engine: {0:#}")]
     Engine(#[source] wasmtime::Error),

@@ -21,6 +21,7 @@ mod home;
 mod io;
 mod kv;
 mod modules;
+pub mod serve;
 mod state;
 mod unit;
 mod value;

@@ -4,7 +4,7 @@
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::modules::Modules;
 use crate::unit::Print;
@@ -26,8 +26,19 @@ pub(crate) struct State {
 
 impl State {
     pub(crate) fn new(print: Print, linear_memory_cap: Option<usize>, store: Store, modules: Modules) -> Self {
+        Self::with_wasi(WasiCtx::builder(), print, linear_memory_cap, store, modules)
+    }
+
+    /// A state whose WASI context grants what `wasi` does (`cu serve` gives its handler the app's
+    /// directory and settings) besides stdout and stderr.
+    pub(crate) fn with_wasi(
+        mut wasi: WasiCtxBuilder,
+        print: Print,
+        linear_memory_cap: Option<usize>,
+        store: Store,
+        modules: Modules,
+    ) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
-        let mut wasi = WasiCtx::builder();
         wasi.stderr(stderr.clone());
         if print == Print::Stdout {
             wasi.stdout(std::io::stdout());

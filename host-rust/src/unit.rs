@@ -172,7 +172,7 @@ impl UnitOptions {
     /// The Lua heap, plus a value on its way in (at most the heap limit, see [`Unit::encode`]) or
     /// out (its buffer held twice while it grows), plus headroom. Inside this a large input fails with Lua's own
     /// memory error instead of stopping the component.
-    fn linear_memory_cap(&self) -> Option<usize> {
+    pub(crate) fn linear_memory_cap(&self) -> Option<usize> {
         (self.memory_limit > 0).then(|| {
             let cap = self.memory_limit.saturating_mul(3).saturating_add(LINEAR_MEMORY_HEADROOM);
             usize::try_from(cap).unwrap_or(usize::MAX)
@@ -181,7 +181,7 @@ impl UnitOptions {
 
     /// Epoch ticks before the host stops a call the guest failed to stop itself: half the limit
     /// again plus two ticks, since the guest's own check fires at the limit.
-    fn backstop_ticks(&self) -> u64 {
+    pub(crate) fn backstop_ticks(&self) -> u64 {
         match self.time_limit {
             None => u64::MAX / 2,
             Some(limit) => {

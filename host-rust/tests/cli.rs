@@ -353,39 +353,11 @@ fn repl_on_a_terminal() {
     std::fs::remove_dir_all(&data).expect("cleans up");
 }
 
-/// Splits a command line the way a POSIX shell would for the simple quoting the README uses.
-fn shell_words(line: &str) -> Vec<String> {
-    let (mut words, mut word, mut quote, mut started) = (Vec::new(), String::new(), None, false);
-    for c in line.chars() {
-        match (quote, c) {
-            (None, '\'' | '"') => (quote, started) = (Some(c), true),
-            (Some(q), c) if c == q => quote = None,
-            (None, ' ') if started => {
-                words.push(std::mem::take(&mut word));
-                started = false;
-            }
-            (None, ' ') => {}
-            (_, c) => {
-                word.push(c);
-                started = true;
-            }
-        }
-    }
-    if started {
-        words.push(word);
-    }
-    words
-}
-
-fn readme() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md")
-}
-
 /// Every `$ cu ...` line in the README's console blocks, run as written: what it prints (stdout,
 /// then stderr) must be exactly the lines that follow it.
 #[test]
 fn readme_console_examples_run_as_written() {
-    let text = readme();
+    let text = common::readme();
     let mut examples: Vec<(String, String)> = Vec::new();
     let mut in_block = false;
     for line in text.lines() {
@@ -405,7 +377,7 @@ fn readme_console_examples_run_as_written() {
     }
     assert!(examples.len() >= 7, "the README's examples were not found");
     for (command, expected) in examples {
-        let words = shell_words(&command);
+        let words = common::shell_words(&command);
         assert_eq!(words[0], "cu", "{command}");
         let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
         let out = run(&args);
@@ -416,7 +388,7 @@ fn readme_console_examples_run_as_written() {
 /// The README's REPL session, typed into `cu repl` (its prompts are not printed from a pipe).
 #[test]
 fn readme_repl_example_runs_as_written() {
-    let text = readme();
+    let text = common::readme();
     let start = text.find("```text\n> ").expect("the README has a REPL example") + "```text\n".len();
     let session = &text[start..start + text[start..].find("```").expect("the block ends")];
     let (mut input, mut expected) = (String::new(), String::new());
@@ -665,7 +637,7 @@ fn index_query_schema_and_audit_commands() {
 /// `_home` holds the tables they name.
 #[test]
 fn readme_storage_commands_run_as_written() {
-    let text = readme();
+    let text = common::readme();
     let block = text
         .split("## Indexes, queries, schemas and an audit log on `_home`")
         .nth(1)
@@ -685,7 +657,7 @@ fn readme_storage_commands_run_as_written() {
     let mut ran = 0;
     for line in block.lines() {
         let command = line.split(" # ").next().unwrap_or(line).trim();
-        let words = shell_words(command);
+        let words = common::shell_words(command);
         assert_eq!(words[0], "cu", "{line}");
         let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
         let out = cu_in(dir.path(), &args, None, cache_dir());

@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::cases::{Case, check_error, load_cases};
-use cu::{Error, Json, LimitKind, UnitOptions, Value};
+use cu::{Error, Json, LimitKind, Value};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -353,38 +353,9 @@ fn cu_and_a_wasmtime_run_never_share_the_file_at_once() {
     assert_eq!(cu(dir.path(), "return _home.n"), "21\n", "neither refused call wrote anything");
 }
 
-/// The app of the HTTP tests: a counter in `_home`, an echo, an error and an endless loop.
-const APP: &str = r#"
-function handle(request)
-  if request.path == "/count" then
-    _home.count = (_home.count or 0) + 1
-    return { body = { count = _home.count } }
-  elseif request.path == "/echo" then
-    return {
-      status = 201,
-      headers = { ["x-seen"] = request.headers["x-test"], ["content-type"] = "text/plain" },
-      body = request.method .. " " .. request.query .. " " .. request.body,
-    }
-  elseif request.path == "/json" then
-    return { body = { method = request.method, length = #request.body, tags = { "a", "b" } } }
-  elseif request.path == "/boom" then
-    error("boom")
-  elseif request.path == "/loop" then
-    while true do end
-  elseif request.path == "/nothing" then
-    return nil
-  elseif request.path == "/bad-header" then
-    return { headers = { ["not a name"] = "x" }, body = "?" }
-  elseif request.path == "/bad-status" then
-    return { status = 42 }
-  end
-  return { status = 404, body = "no " .. request.path }
-end
-"#;
-
 #[test]
 fn an_http_app_under_wasmtime_serve() {
-    let server = common::http::Server::start(APP, &[("CU_TIMEOUT", "500ms")]);
+    let server = common::http::Server::start(common::http::APP, &[("CU_TIMEOUT", "500ms")]);
     let echo = server.request("POST", "/echo?x=1&y=2", &[("x-test", "yes")], b"{\"a\": 1}");
     assert_eq!((echo.status, echo.text().as_str()), (201, "POST x=1&y=2 {\"a\": 1}"));
     assert_eq!((echo.header("x-seen"), echo.header("content-type")), (Some("yes"), Some("text/plain")));

@@ -2,7 +2,8 @@
 //! (modules-dir), cu-run and cu-http, built for wasm32-wasip2, and cu-run and cu-http each
 //! composed with cu, kv-sqlite and modules-dir by wac
 //! (compose/*.wac) into target/cu-run.wasm, which stock `wasmtime run` runs, and
-//! target/cu-http.wasm, which `wasmtime serve` serves.
+//! target/cu-http.wasm, which `wasmtime serve` serves; and cu-http composed with cu alone into
+//! target/cu-http-open.wasm, which the `cu` binary embeds for `cu serve`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,8 @@ pub struct Composed {
     pub cu_run: PathBuf,
     /// cu-http composed with cu and kv-sqlite: a wasi:http handler.
     pub cu_http: PathBuf,
+    /// cu-http composed with cu alone, `kv` and `modules` still imports: what `cu serve` runs.
+    pub cu_http_open: PathBuf,
     /// The kv provider in the instance's memory.
     pub kv_memory: PathBuf,
     /// The kv provider on a SQLite file of a preopened directory.
@@ -55,25 +58,25 @@ pub fn build(target_dir: &Path, component: &Path) -> Result<Composed> {
     let kv_memory = copy("kv_memory.wasm", "kv-memory.wasm")?;
     let kv_sqlite = copy("kv_sqlite.wasm", "kv-sqlite.wasm")?;
     let modules = copy("modules_dir.wasm", "modules-dir.wasm")?;
-    let compose = |wac: &str, name: &str, built: &Path, kv: &Path, out: &str| -> Result<PathBuf> {
-        let dep = |name: &str, path: &Path| format!("local:{name}={}", path.display());
+    let compose = |wac: &str, deps: &[(&str, &Path)], out: &str| -> Result<PathBuf> {
         let out = target_dir.join(out);
-        cmd::run(
-            std::process::Command::new(WAC.ensure()?)
-                .arg("compose")
-                .arg(root().join("compose").join(wac))
-                .args(["--dep", &dep("kv", kv), "--dep", &dep("modules", &modules), "--dep", &dep("cu", component)])
-                .args(["--dep", &dep(name, built), "-o"])
-                .arg(&out),
-        )?;
+        let mut wac_cmd = std::process::Command::new(WAC.ensure()?);
+        wac_cmd.arg("compose").arg(root().join("compose").join(wac));
+        for (name, path) in deps.iter().chain([&("cu", component)]) {
+            wac_cmd.arg("--dep").arg(format!("local:{name}={}", path.display()));
+        }
+        cmd::run(wac_cmd.arg("-o").arg(&out))?;
         Ok(out)
     };
-    let run = built.join("cu-run.wasm");
-    let cu_run = compose("cu-run.wac", "run", &run, &kv_sqlite, "cu-run.wasm")?;
+    let (run, http) = (built.join("cu-run.wasm"), built.join("cu_http.wasm"));
+    let with = |name, built, kv| [(name, built), ("kv", kv), ("modules", modules.as_path())];
+    let cu_run = compose("cu-run.wac", &with("run", &run, &kv_sqlite), "cu-run.wasm")?;
     // The same command on the memory provider: `_home` lives as long as the run.
-    compose("cu-run.wac", "run", &run, &kv_memory, "cu-run-memory.wasm")?;
-    let cu_http = compose("cu-http.wac", "http", &built.join("cu_http.wasm"), &kv_sqlite, "cu-http.wasm")?;
-    Ok(Composed { cu_run, cu_http, kv_memory, kv_sqlite, modules })
+    compose("cu-run.wac", &with("run", &run, &kv_memory), "cu-run-memory.wasm")?;
+    let cu_http = compose("cu-http.wac", &with("http", &http, &kv_sqlite), "cu-http.wasm")?;
+    // `cu serve`'s handler: `kv` and `modules` left for the Rust host to fill.
+    let cu_http_open = compose("cu-http-open.wac", &[("http", &http)], "cu-http-open.wasm")?;
+    Ok(Composed { cu_run, cu_http, cu_http_open, kv_memory, kv_sqlite, modules })
 }
 
 /// A sysroot for clang in which wasi-libc's headers are where clang looks for wasm32-wasip2's

@@ -37,17 +37,20 @@ pub fn all() -> Result<Built> {
     let target = root().join("target");
     let component = guest(&target, &node, false)?;
     let composed = compose::build(&target, &component)?;
+    // host-rust's build script finds target/cu-http-open.wasm itself, as every later cargo
+    // command here leaves CU_HTTP_COMPONENT unset: setting it here alone would rebuild the crate.
     cmd::run(cargo().args(["build", "--release", "--locked", "-p", "host-rust"]).env("CU_COMPONENT", &component))?;
     let cu = root().join("target/release/cu");
     js::build(&node, &component, &composed.cu_run)?;
     let size =
         |path: &Path| -> Result<String> { Ok(format!("{} ({} bytes)", path.display(), fs::metadata(path)?.len())) };
     eprintln!(
-        "xtask: built {}, {}, {}, the kv providers {} and {}, the modules provider {}, {} and the JavaScript \
+        "xtask: built {}, {}, {} and {} (for `cu serve`), the kv providers {} and {}, the modules provider {}, {} and the JavaScript \
          package in {}",
         size(&component)?,
         size(&composed.cu_run)?,
         size(&composed.cu_http)?,
+        size(&composed.cu_http_open)?,
         size(&composed.kv_memory)?,
         size(&composed.kv_sqlite)?,
         size(&composed.modules)?,

@@ -1,6 +1,6 @@
-//! target/cu-http.wasm served by the stock wasmtime CLI (`wasmtime serve`, CU_WASMTIME) on a free
-//! loopback port, in a directory of its own holding the app, and a plain HTTP/1.1 client for it.
-//! The benchmarks include this file too.
+//! An HTTP app served on a free loopback port, in a directory of its own holding the app: by the
+//! stock wasmtime CLI (`wasmtime serve` of target/cu-http.wasm, CU_WASMTIME) or by `cu serve`;
+//! and a plain HTTP/1.1 client for it. The benchmarks include this file too.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// A running `wasmtime serve` of the composed handler.
+/// A running server of an app.
 pub struct Server {
     child: Child,
     port: u16,
@@ -34,18 +34,76 @@ impl Response {
     }
 }
 
+/// The app of the HTTP tests: a counter in `_home`, an echo, an error, an endless loop, a
+/// memory bomb, a module, and a request that takes a while.
+pub const APP: &str = r#"
+function handle(request)
+  if request.path == "/count" then
+    _home.count = (_home.count or 0) + 1
+    return { body = { count = _home.count } }
+  elseif request.path == "/echo" then
+    return {
+      status = 201,
+      headers = { ["x-seen"] = request.headers["x-test"], ["content-type"] = "text/plain" },
+      body = request.method .. " " .. request.query .. " " .. request.body,
+    }
+  elseif request.path == "/json" then
+    return { body = { method = request.method, length = #request.body, tags = { "a", "b" } } }
+  elseif request.path == "/boom" then
+    error("boom")
+  elseif request.path == "/loop" then
+    while true do end
+  elseif request.path == "/nothing" then
+    return nil
+  elseif request.path == "/bad-header" then
+    return { headers = { ["not a name"] = "x" }, body = "?" }
+  elseif request.path == "/bad-status" then
+    return { status = 42 }
+  elseif request.path == "/greet" then
+    return { body = require("greet")(request.query) }
+  elseif request.path == "/memory" then
+    local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1000) .. i end
+  elseif request.path == "/slow" then
+    local until_ = os.clock() + tonumber(request.query) / 1000
+    while os.clock() < until_ do end
+    return { body = "slept " .. request.query }
+  end
+  return { status = 404, body = "no " .. request.path }
+end
+"#;
+
+/// The module `/greet` requires, beside the app.
+pub const GREET: (&str, &str) = ("greet.lua", "return function(who) return 'hello ' .. who end");
+
+/// A directory holding app.lua and `files` (name, text).
+fn app_dir(app: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (name, text) in [("app.lua", app)].iter().chain(files) {
+        std::fs::write(dir.path().join(name), text).expect("writes the app's files");
+    }
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
 impl Server {
-    /// Serves `app` (the text of app.lua) with `env` in the handler's environment, once the
-    /// server answers (the first start compiles the component).
+    /// `wasmtime serve` of `app` (the text of app.lua) with `env` in the handler's environment.
     pub fn start(app: &str, env: &[(&str, &str)]) -> Server {
+        Self::wasmtime(app, &[], env)
+    }
+
+    /// `wasmtime serve` of `app` and `files` beside it, with `env` in the handler's environment,
+    /// once the server answers (the first start compiles the component).
+    pub fn wasmtime(app: &str, files: &[(&str, &str)], env: &[(&str, &str)]) -> Server {
         let wasmtime: PathBuf = std::env::var_os("CU_WASMTIME")
             .expect("CU_WASMTIME is not set: run this through `cargo xtask test` or `cargo xtask bench`")
             .into();
         let component = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/cu-http.wasm");
         assert!(component.is_file(), "{} is missing: `cargo xtask build` makes it", component.display());
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        std::fs::write(dir.path().join("app.lua"), app).expect("writes the app");
-        let port = TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).expect("a free port").port();
+        let dir = app_dir(app, files);
+        let port = free_port();
         let mut command = Command::new(wasmtime);
         // The lean wasmtime CLI xtask builds has no pooling allocator, which `serve` uses by default.
         command.args(["serve", "-O", "pooling-allocator=n", "-S", "cli", "--dir", ".", "--addr"]);
@@ -53,20 +111,47 @@ impl Server {
         for (name, value) in env {
             command.args(["--env", &format!("{name}={value}")]);
         }
-        let child = command
-            .arg(component)
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("wasmtime serve starts");
+        command.arg(component).current_dir(dir.path()).stdout(Stdio::null()).stderr(Stdio::null());
+        Self::started(command, port, dir)
+    }
+
+    /// `cu serve app.lua` (`cu`, the binary built with the tests) with `args`, on a free port, in
+    /// a directory holding the app and `files`; its standard error goes to `stderr` there.
+    pub fn cu(cu: &Path, app: &str, files: &[(&str, &str)], args: &[&str]) -> Server {
+        let dir = app_dir(app, files);
+        Self::cu_in(cu, dir, &[&["app.lua"], args].concat())
+    }
+
+    /// `cu serve ARGS` in `dir`, which holds the app already, on a free port.
+    pub fn cu_in(cu: &Path, dir: tempfile::TempDir, args: &[&str]) -> Server {
+        let port = free_port();
+        let stderr = std::fs::File::create(dir.path().join("stderr")).expect("a log file");
+        let mut command = Command::new(cu);
+        command.env("CU_CACHE_DIR", std::env::temp_dir().join("cu-test-cache")).env_remove("CU_STORE");
+        command.arg("serve").args(args).args(["--host", "127.0.0.1", "--port", &port.to_string()]);
+        command.current_dir(dir.path()).stdout(Stdio::null()).stderr(stderr);
+        Self::started(command, port, dir)
+    }
+
+    fn started(mut command: Command, port: u16, dir: tempfile::TempDir) -> Server {
+        let child = command.spawn().expect("the server starts");
         let server = Server { child, port, dir };
         let deadline = Instant::now() + Duration::from_secs(120);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "wasmtime serve did not start listening");
+            assert!(Instant::now() < deadline, "the server did not start listening");
             thread::sleep(Duration::from_millis(50));
         }
         server
+    }
+
+    /// The server's process.
+    pub fn child(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    /// What `cu serve` wrote to its standard error so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir().join("stderr")).unwrap_or_default()
     }
 
     /// The directory the server runs in: app.lua, and .cu/home.sqlite once `_home` is used.
@@ -80,20 +165,36 @@ impl Server {
 
     /// Sends one request on a connection of its own.
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connects");
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-length: {}\r\n",
-            body.len()
-        );
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body)).expect("sends");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).expect("reads the response");
-        parse(&raw)
+        request(self.port, method, path, headers, body).expect("the server answers")
     }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+/// Sends one request to `port` on a connection of its own; an error when the connection fails.
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    Ok(parse(&raw))
 }
 
 impl Drop for Server {

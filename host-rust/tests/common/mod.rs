@@ -52,3 +52,31 @@ pub fn cu_command(cache: &Path) -> Command {
     command.env("CU_CACHE_DIR", cache).env_remove("CU_STORE");
     command
 }
+
+/// Splits a command line the way a POSIX shell would for the simple quoting the README uses.
+pub fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quote, mut started) = (Vec::new(), String::new(), None, false);
+    for c in line.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => (quote, started) = (Some(c), true),
+            (Some(q), c) if c == q => quote = None,
+            (None, ' ') if started => {
+                words.push(std::mem::take(&mut word));
+                started = false;
+            }
+            (None, ' ') => {}
+            (_, c) => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        words.push(word);
+    }
+    words
+}
+
+pub fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md")
+}

@@ -23,7 +23,8 @@ pub use crate::limits::{Size, Timeout};
         cu run filter.lua --input data.json --json | jq .output\n  \
         cu stream double.lua --input items.json --batch 1000 --json\n  cu repl\n  \
         cu eval 'function _home.greet(n) return \"hi \" .. n end'   # kept in .cu/home.sqlite\n  \
-        cu home keys\n  cu snapshot save before-import"
+        cu home keys\n  cu snapshot save before-import\n  \
+        cu serve app.lua --port 8080 --store redis://localhost:6379/0"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -139,6 +140,35 @@ pub enum Command {
         /// Items per batch
         #[arg(short, long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
         batch: u32,
+    },
+    /// Serve a Lua HTTP app: FILE defines `function handle(request)` and returns { status, headers,
+    /// body } (docs/SERVE.md). The same app runs under `wasmtime serve` with target/cu-http.wasm.
+    /// Requests run in a pool of warm instances, each with --timeout and --memory-limit; `_home`
+    /// is --store, which several `cu serve` processes may share (a SQLite file on one machine, a
+    /// Redis server across machines). SIGTERM or Ctrl-C stops taking requests and finishes those
+    /// in flight
+    Serve {
+        /// The app: a Lua file defining `handle(request)`; modules are found beside it
+        file: PathBuf,
+        /// The port to listen on (0 takes a free one, printed at start)
+        #[arg(short, long, default_value_t = 8080)]
+        port: u16,
+        /// The address to listen on
+        #[arg(long, default_value = "0.0.0.0", value_name = "ADDR")]
+        host: std::net::IpAddr,
+        /// Requests served at once, each in its own instance [default: the number of CPUs]
+        #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        workers: Option<u32>,
+        /// The largest request body; a larger one gets 413 without running Lua (0 for none)
+        #[arg(long, default_value = "1M", value_name = "SIZE")]
+        max_body: Size,
+        /// A path the server answers itself without running Lua: 200 "ok" while it serves, 503
+        /// once it is stopping (for a load balancer's health check)
+        #[arg(long, default_value = "/healthz", value_name = "PATH")]
+        health_path: String,
+        /// No log line per request (method, path, status, time) on standard error
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Start an interactive session: globals persist between lines, `=expr` prints an expression,
     /// unfinished statements continue on the next line, Ctrl-C clears the input, Ctrl-D quits

@@ -8,6 +8,7 @@ mod limits;
 mod repl;
 mod report;
 mod results;
+mod serve;
 mod stream;
 
 use std::io::IsTerminal;
@@ -32,7 +33,11 @@ fn main() -> ExitCode {
             Ok(script) => Some(script),
             Err(message) => return usage(&message),
         },
-        Command::Eval { .. } | Command::Repl | Command::Home { .. } | Command::Snapshot { .. } => None,
+        Command::Eval { .. }
+        | Command::Repl
+        | Command::Home { .. }
+        | Command::Snapshot { .. }
+        | Command::Serve { .. } => None,
     };
     let engine = match engine(&cli) {
         Ok(engine) => engine,
@@ -53,6 +58,11 @@ fn main() -> ExitCode {
     let options = cli.allow.iter().fold(module_path(options, &cli), |options, allow| match allow {
         common::Allowance::Debug => options.allow(cu::Allow::Debug),
     });
+    if let Command::Serve { file, port, host, workers, max_body, health_path, quiet } = &cli.command {
+        let addr = std::net::SocketAddr::new(*host, *port);
+        let serve = serve::Serve { file, addr, workers: *workers, max_body: *max_body, health_path, quiet: *quiet };
+        return serve::run(&engine, options.print(Print::Stdout), &serve);
+    }
     let mut unit = match engine.unit(options) {
         Ok(unit) => unit,
         Err(cu::Error::Module { message }) => return usage(&message),
@@ -89,15 +99,18 @@ fn main() -> ExitCode {
         Command::Repl => repl::run(&mut unit, cli.json, std::io::stdin().is_terminal()),
         Command::Home { action } => home::home(&mut unit, action, cli.json),
         Command::Snapshot { action } => home::snapshot(&mut unit, action, cli.json),
+        Command::Serve { .. } => unreachable!("`cu serve` returned before a unit was made"),
     }
 }
 
-/// Where `require` looks: the script's directory (or the current one), then --lib-dir, then --path.
+/// Where `require` looks: the script's (or app's) directory, or the current one, then --lib-dir,
+/// then --path.
 fn module_path(options: UnitOptions, cli: &Cli) -> UnitOptions {
     let script_dir = match &cli.command {
         Command::Run { file, .. } | Command::Stream { file, .. } if file != "-" => {
             std::path::Path::new(file).parent().map(std::path::Path::to_path_buf).unwrap_or_default()
         }
+        Command::Serve { file, .. } => file.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
         _ => std::path::PathBuf::new(),
     };
     let options = cli.lib_dir.iter().fold(options.module_path(script_dir), |options, dir| options.module_path(dir));

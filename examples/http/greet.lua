@@ -1,0 +1,4 @@
+return function(who)
+  if who == "" then who = "world" end
+  return "hello " .. who
+end
