@@ -472,13 +472,17 @@ fn increments_from_two_handles_lose_none(f: &Fixture) {
 fn store_specs() {
     for spec in
         ["memory", "sqlite:some/where.sqlite", "redis://127.0.0.1:1/0", "redis://localhost", "redis+unix:///tmp/r.sock"]
+            .into_iter()
+            .chain(["redis://alice:secret@127.0.0.1:1/2", "redis://:secret@localhost", "rediss://cache.example:6380/0"])
     {
         assert!(Store::open(spec).is_ok(), "{spec} opens (nothing is reached before first use)");
     }
     for (spec, message) in [
-        ("nowhere", "unknown store `nowhere`: use `memory`, `sqlite:PATH` or `redis://HOST:PORT/DB`"),
+        ("nowhere", "unknown store `nowhere`: use `memory`, `sqlite:PATH`, `redis://HOST:PORT/DB` or `rediss://…`"),
         ("sqlite:", "`sqlite:` needs a file path"),
         ("redis://127.0.0.1:1/x", "is not a Redis URL"),
+        // A password in a URL that does not parse is not repeated in the message.
+        ("redis://alice:s3cret@127.0.0.1:1/x", "`redis://alice:***@127.0.0.1:1/x` is not a Redis URL"),
         ("", "unknown store ``"),
     ] {
         match Store::open(spec) {

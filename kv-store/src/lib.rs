@@ -213,8 +213,11 @@ impl Store {
         Self::from_backend(sqlite::Sqlite::new(path.into()))
     }
 
-    /// A Redis server at `url` (`redis://HOST:PORT/DB`, `redis+unix:///PATH?db=DB`), connected to
-    /// on first use and again after a failure. Fails only when `url` is not a Redis URL.
+    /// A Redis server at `url`: `redis://[USER:PASSWORD@]HOST:PORT/DB`, `rediss://…` for TLS
+    /// (the server's certificate checked against the system's roots, or the file SSL_CERT_FILE
+    /// names), or `redis+unix:///PATH?db=DB`. Connected to on first use and again after a failure,
+    /// with a connection for each operation under way at once. Fails only when `url` is not a
+    /// Redis URL.
     #[cfg(feature = "redis")]
     pub fn redis(url: &str) -> Result<Self, String> {
         redis::Redis::new(url).map(Self::from_backend)
@@ -240,13 +243,13 @@ impl Store {
             #[cfg(not(feature = "sqlite"))]
             return Err(format!("`{spec}`: this build has no SQLite store"));
         }
-        if spec.starts_with("redis://") || spec.starts_with("redis+unix://") {
+        if ["redis://", "rediss://", "redis+unix://"].iter().any(|scheme| spec.starts_with(scheme)) {
             #[cfg(feature = "redis")]
             return Self::redis(spec);
             #[cfg(not(feature = "redis"))]
             return Err(format!("`{spec}`: this build has no Redis store"));
         }
-        Err(format!("unknown store `{spec}`: use `memory`, `sqlite:PATH` or `redis://HOST:PORT/DB`"))
+        Err(format!("unknown store `{spec}`: use `memory`, `sqlite:PATH`, `redis://HOST:PORT/DB` or `rediss://…`"))
     }
 
     /// The value of `key`, if it has one.

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use ::redis::{Client, Connection, RedisError, Script};
 
-use super::connection::Lazy;
+use super::connection::Pool;
 use super::{Backend, Expectation, KeyRange, Page, StoreError, Write};
 
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections kept for the next operations; more are made while more operations run at once.
+const MAX_IDLE: usize = 64;
 /// How long one reply may take. Host calls cannot be interrupted by a unit's deadline, so a server
 /// that stopped answering must not hold the unit forever.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -73,7 +75,7 @@ return 1
 #[derive(Debug)]
 pub(super) struct Redis {
     client: Client,
-    connection: Lazy<Connection>,
+    connections: Pool<Connection>,
     scan: Script,
     commit: Script,
 }
@@ -81,8 +83,8 @@ pub(super) struct Redis {
 impl Redis {
     /// Checks the URL; connects on first use.
     pub(super) fn new(url: &str) -> Result<Self, String> {
-        let client = Client::open(url).map_err(|e| format!("`{url}` is not a Redis URL: {e}"))?;
-        Ok(Self { client, connection: Lazy::new(), scan: Script::new(SCAN), commit: Script::new(COMMIT) })
+        let client = Client::open(url).map_err(|e| format!("`{}` is not a Redis URL: {e}", redacted(url)))?;
+        Ok(Self { client, connections: Pool::new(MAX_IDLE), scan: Script::new(SCAN), commit: Script::new(COMMIT) })
     }
 
     fn failed(&self, error: RedisError) -> StoreError {
@@ -97,7 +99,7 @@ impl Redis {
     }
 
     fn with<R>(&self, operation: impl FnOnce(&mut Connection) -> Result<R, RedisError>) -> Result<R, StoreError> {
-        self.connection.with(|| self.connect(), |c| operation(c).map_err(|e| self.failed(e)))
+        self.connections.with(|| self.connect(), |c| operation(c).map_err(|e| self.failed(e)))
     }
 
     /// One page of the scan script with `command` and its two bounds.
@@ -109,6 +111,19 @@ impl Redis {
         let mut flat = flat.into_iter();
         let entries = std::iter::from_fn(|| Some((flat.next()?, flat.next()?))).collect();
         Ok(Page::from_overread(entries, limit))
+    }
+}
+
+/// `url` with its password, if any, replaced by `***`, for messages.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split_once(':').map_or("", |(user, _)| user);
+            format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
+        }
+        None => url.to_string(),
     }
 }
 
@@ -169,7 +184,7 @@ impl Backend for Redis {
         }
         // Once the script is sent, a lost connection hides whether the server ran it: say so,
         // rather than let the caller take the failure for a commit that wrote nothing.
-        let applied = self.connection.with(
+        let applied = self.connections.with(
             || self.connect(),
             |c| {
                 call.invoke::<i64>(c).map_err(|error| {

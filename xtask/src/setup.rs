@@ -16,9 +16,10 @@ pub const BUILD_PACKAGES: &[&str] = &["clang-22", "llvm-22", "wasi-libc"];
 
 /// Debian packages the tests need: a Redis server, which the tests of the Redis store start on
 /// free ports of their own, and Chromium, which the JavaScript package's browser tests drive
-/// headless (through playwright-core, which downloads no browser of its own), and curl, which
-/// fetches Lua's test suite (conformance.rs).
-pub const TEST_PACKAGES: &[&str] = &["redis-server", "chromium", "curl"];
+/// headless (through playwright-core, which downloads no browser of its own), curl, which
+/// fetches Lua's test suite (conformance.rs) and runs the README's `cu serve` session, and openssl,
+/// which makes the certificates of the Redis tests over TLS.
+pub const TEST_PACKAGES: &[&str] = &["redis-server", "chromium", "curl", "openssl"];
 
 /// Debian packages the benchmarks need: native Lua 5.4 and Python 3, the references.
 pub const BENCH_PACKAGES: &[&str] = &["lua5.4", "python3"];

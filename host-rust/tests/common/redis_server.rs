@@ -12,6 +12,9 @@ pub struct RedisServer {
     child: Child,
     port: u16,
     persistent: bool,
+    /// More of redis-server's settings (passwords, users); for TLS, its port and certificates.
+    settings: Vec<String>,
+    tls: bool,
     dir: tempfile::TempDir,
 }
 
@@ -28,12 +31,23 @@ impl RedisServer {
     }
 
     fn start_with(persistent: bool) -> Self {
+        Self::configured(persistent, &[], false)
+    }
+
+    /// A server with more `settings` (e.g. `["--requirepass", "secret"]`) that, with `tls`, takes
+    /// only TLS connections, with a certificate for 127.0.0.1 signed by a CA of its own
+    /// ([`ca_file`](Self::ca_file)).
+    pub fn configured(persistent: bool, settings: &[&str], tls: bool) -> Self {
         // Another process may take the free port before the server binds it: then try another.
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("a temporary directory");
+            if tls {
+                certificates(dir.path());
+            }
             let port = free_port();
-            if let Some(child) = spawn(port, persistent, dir.path()) {
-                return RedisServer { child, port, persistent, dir };
+            let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
+            if let Some(child) = spawn(port, persistent, &settings, tls, dir.path()) {
+                return RedisServer { child, port, persistent, settings, tls, dir };
             }
         }
         panic!("redis-server did not start on any of 5 free ports");
@@ -43,8 +57,17 @@ impl RedisServer {
     pub fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(self.port, self.persistent, self.dir.path())
+        self.child = spawn(self.port, self.persistent, &self.settings, self.tls, self.dir.path())
             .unwrap_or_else(|| panic!("redis-server did not start again on port {}", self.port));
+    }
+
+    /// The certificate of the CA that signed a TLS server's certificate.
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Closes every client's connection, as a server restart or a network failure would.
@@ -59,7 +82,8 @@ impl RedisServer {
 
     /// The URL of its database `db`.
     pub fn url(&self, db: u32) -> String {
-        format!("redis://127.0.0.1:{}/{db}", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}/{db}", self.port)
     }
 }
 
@@ -73,19 +97,41 @@ impl Drop for RedisServer {
 
 /// Starts a server on `port` with its data in `dir` and waits until it accepts connections;
 /// `None` if it exited (another process had the port).
-fn spawn(port: u16, persistent: bool, dir: &Path) -> Option<Child> {
+fn spawn(port: u16, persistent: bool, settings: &[String], tls: bool, dir: &Path) -> Option<Child> {
     let log = dir.join("redis.log");
     // Its own log says when it listens: a connection could reach another server on the port.
     let _ = std::fs::remove_file(&log);
     let persistence: &[&str] =
         if persistent { &["--appendonly", "yes", "--appendfsync", "always"] } else { &["--appendonly", "no"] };
+    let port = port.to_string();
+    let listen: &[&str] = if tls {
+        &[
+            "--port",
+            "0",
+            "--tls-port",
+            &port,
+            "--tls-cert-file",
+            "server.pem",
+            "--tls-key-file",
+            "server.key",
+            "--tls-ca-cert-file",
+            "ca.pem",
+            "--tls-auth-clients",
+            "no",
+        ]
+    } else {
+        &["--port", &port]
+    };
     let mut child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+        .args(listen)
+        .args(["--bind", "127.0.0.1", "--save", ""])
         .args(persistence)
+        .args(settings)
         .arg("--dir")
         .arg(dir)
         .arg("--logfile")
         .arg(&log)
+        .current_dir(dir)
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server starts: install Debian's redis-server (cargo xtask test does)");
@@ -103,6 +149,38 @@ fn spawn(port: u16, persistent: bool, dir: &Path) -> Option<Child> {
     let _ = child.kill();
     let _ = child.wait();
     panic!("redis-server on port {port} did not accept connections within 10 s");
+}
+
+/// A CA (ca.pem) and a certificate for 127.0.0.1 it signed (server.pem, server.key) in `dir`, made
+/// by openssl (Debian's package `openssl`, which `cargo xtask test` installs).
+fn certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
+        assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    let key = ["-newkey", "rsa:2048", "-nodes", "-keyout"];
+    openssl(
+        &[&["req", "-x509"], &key[..], &["ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=cu test CA"]].concat(),
+    );
+    openssl(&[&["req"], &key[..], &["server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]].concat());
+    std::fs::write(dir.join("names"), "subjectAltName=IP:127.0.0.1,DNS:localhost").expect("writes");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "names",
+    ]);
 }
 
 /// A loopback port nothing listens on (for the moment).

@@ -73,7 +73,8 @@ pub struct Cli {
     pub no_cache: bool,
 
     /// Where `_home` is kept: sqlite:PATH (a file, made when `_home` is first used), memory (gone
-    /// when cu exits), or redis://HOST:PORT/DB (a Redis server, which many hosts can share). The
+    /// when cu exits), or redis://[USER:PASSWORD@]HOST:PORT/DB (a Redis server, which many hosts
+    /// can share; rediss:// for TLS, trusting the system's CAs or SSL_CERT_FILE's). The
     /// default keeps it in .cu/home.sqlite under the current directory, so state persists between
     /// runs started there
     #[arg(
