@@ -65,6 +65,10 @@ fn after_an_error_or_a_limit_the_next_request_is_served() {
         assert_eq!(server.get("/greet?again").text(), "hello again");
         assert_eq!(server.get("/count").text(), format!("{{\"count\":{round}}}"));
     }
+    // A body far over the limit is refused before any Lua runs, and the client reads the 413
+    // rather than a reset connection.
+    let large = server.request("POST", "/echo", &[], &vec![b'x'; 8 << 20]);
+    assert_eq!((large.status, large.header("connection")), (413, Some("close")), "{}", large.text());
     // One line per request: method, path, status and time.
     let log = server.log();
     assert!(log.lines().any(|l| l.starts_with("GET /memory 503 ") && l.ends_with("ms")), "{log}");
@@ -268,4 +272,44 @@ fn the_readme_session_runs_as_written() {
         // A JSON body ends without a newline, which a terminal shows as the prompt on its line.
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), output.trim_end(), "`{}`", curl.join(" "));
     }
+}
+
+/// docs/deploy/compose.yaml's replicas, run by their command line as written there, on a real
+/// redis-server with the password the file gives Redis: both serve the example app and count
+/// into the one `_home`.
+#[test]
+fn the_deployment_examples_replicas_share_a_redis_with_a_password() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let compose = std::fs::read_to_string(root.join("docs/deploy/compose.yaml")).expect("the compose file");
+    let line = compose.lines().find_map(|l| l.trim().strip_prefix("command: [\"cu\", \"serve\"")).expect("cu serve");
+    let args: Vec<String> = serde_json::from_str(&format!("[\"cu\", \"serve\"{line}")).expect("a JSON array");
+    let redis_line = compose.lines().find(|l| l.contains("\"redis-server\"")).expect("redis-server's command");
+    assert!(redis_line.contains("\"--requirepass\", \"${REDIS_PASSWORD}\""), "{redis_line}");
+    let redis = RedisServer::configured(false, &["--requirepass", "change-me"], false);
+    let mounted = compose
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("volumes: [\""))
+        .find(|v| v.contains("examples/http"))
+        .expect("the app's volume");
+    let (source, target) = mounted.split_once(':').expect("SOURCE:TARGET");
+    let app_dir = root.join("docs/deploy").join(source);
+
+    // What the container sees, here: the app's directory, the Redis server, a port of our own.
+    let mut args: Vec<String> = args[2..]
+        .iter()
+        .map(|a| {
+            a.replace(target.split(':').next().expect("the mount point"), &app_dir.display().to_string())
+                .replace("${REDIS_PASSWORD}", "change-me")
+                .replace("redis:6379", &format!("127.0.0.1:{}", redis.port()))
+        })
+        .collect();
+    let port = args.iter().position(|a| a == "--port").expect("--port");
+    args.drain(port..=port + 1);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let replicas = [0, 1].map(|_| Server::cu_in(cu(), tempfile::tempdir().expect("a directory"), &args));
+    for (hits, replica) in (1..=6).zip(replicas.iter().cycle()) {
+        let response = replica.request("POST", "/hits", &[], b"");
+        assert_eq!((response.status, response.text()), (201, format!("{{\"hits\":{hits}}}")));
+    }
+    assert_eq!(replicas[1].get("/?compose").text(), "hello compose\n");
 }

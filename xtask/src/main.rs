@@ -40,13 +40,14 @@ Commands:
   bench      build and run the benchmarks: Lua programs and structured data against native
              Lua 5.4, `_home` on memory, SQLite and Redis, queries and indexes on 100,000
              records, bigints against Python's int (Lua 5.4, python3 and redis-server are
-             installed if missing), cu-run under the wasmtime CLI beside `cu run` and
-             cu-http under `wasmtime serve`, then the Lua programs
+             installed if missing), cu-run under the wasmtime CLI beside `cu run`, HTTP
+             apps under load in `cu serve` (SQLite, Redis, one and two replicas) beside
+             `wasmtime serve` and Node + wasmoon, then the Lua programs
              through the JavaScript package in Node beside wasmoon and fengari, and conflicts
              (contended counters, and the tracking's cost against a guest built without it);
              options: --runs N (default 7), program names from bench/programs to run only
              those, --only BENCH (repeatable) to run only lua, io, home, query, bigint,
-             composition, retry or js
+             composition, serve, retry or js
   chaos      build and run the chaos run for --time on each store (default 2m; e.g. 10m):
              worker processes make random `_home` transfers on one SQLite file on a small
              tmpfs (needs root to mount it) and on one Redis server, while workers are killed

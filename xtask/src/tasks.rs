@@ -137,7 +137,7 @@ pub fn seconds(text: &str) -> Result<u64> {
 
 /// The benchmarks of the Rust host, in the order they run (host-rust/benches/); `js` is the
 /// JavaScript package's, in Node.
-const BENCHES: [&str; 8] = ["lua", "io", "home", "query", "bigint", "composition", "retry", "js"];
+const BENCHES: [&str; 9] = ["lua", "io", "home", "query", "bigint", "composition", "serve", "retry", "js"];
 
 /// Builds, installs native Lua 5.4, Python 3 and a Redis server, and runs the benchmarks (or only
 /// those named by `--only NAME`, repeatable).
@@ -161,6 +161,7 @@ pub fn bench(extra: &[String]) -> Result<()> {
             .env("CU_COMPONENT", &built.component);
         match bench {
             "composition" => command.env("CU_WASMTIME", WASMTIME.ensure()?),
+            "serve" => command.env("CU_WASMTIME", WASMTIME.ensure()?).env("CU_NODE", &built.node),
             "retry" => {
                 command.env("CU_UNTRACKED_COMPONENT", guest(&root().join("target/untracked"), &built.node, true)?)
             }

@@ -4,11 +4,11 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -95,8 +95,11 @@ impl Service {
         }
         let declared = request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         if self.max_body > 0 && declared.is_some_and(|length| length > self.max_body) {
+            drain(request.into_body()).await;
             let message = format!("the request body is larger than {} bytes", self.max_body);
-            return text(StatusCode::PAYLOAD_TOO_LARGE, &message);
+            let mut response = text(StatusCode::PAYLOAD_TOO_LARGE, &message);
+            response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+            return response;
         }
         let Ok(permit) = self.permits.clone().acquire_owned().await else {
             return text(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping");
@@ -123,6 +126,25 @@ impl Service {
             },
         }
     }
+}
+
+/// How much of a refused body is read and dropped, and for how long, before the 413 goes out.
+const DRAIN_BYTES: usize = 16 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// Reads and drops (some of) a body that will not be used: a connection closed with unread data
+/// is reset, and a client still sending would see the reset rather than the 413.
+async fn drain(mut body: Incoming) {
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let mut read = 0;
+        while let Some(Ok(frame)) = body.frame().await {
+            read += frame.data_ref().map_or(0, Bytes::len);
+            if read > DRAIN_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// A plain-text response of the server's own (the app's errors come from cu-http).
