@@ -53,6 +53,19 @@ fn the_same_app_answers_the_same_under_cu_serve_and_wasmtime_serve() {
 }
 
 #[test]
+fn an_instance_keeps_the_app_loaded_between_requests_until_one_fails() {
+    // The app's top level runs once per instance; `handle` once per request.
+    let app = "loads = (loads or 0) + 1\nfunction handle(r) calls = (calls or 0) + 1\n\
+               if r.path == '/boom' then error('boom') end\n\
+               return { body = loads .. ' ' .. calls } end";
+    let server = Server::cu(cu(), app, &[], &["--workers", "1"]);
+    let bodies: Vec<String> = (0..3).map(|_| server.get("/").text()).collect();
+    assert_eq!(bodies, ["1 1", "1 2", "1 3"], "one load, then warm");
+    assert_eq!(server.get("/boom").status, 500);
+    assert_eq!(server.get("/").text(), "1 1", "after a failure the app is loaded into a fresh state");
+}
+
+#[test]
 fn after_an_error_or_a_limit_the_next_request_is_served() {
     let server = Server::cu(cu(), APP, &[GREET], &["--timeout", "300ms", "--memory-limit", "16M", "--workers", "1"]);
     for round in 1..=3 {
