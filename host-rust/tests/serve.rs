@@ -78,6 +78,13 @@ fn after_an_error_or_a_limit_the_next_request_is_served() {
         assert_eq!(server.get("/greet?again").text(), "hello again");
         assert_eq!(server.get("/count").text(), format!("{{\"count\":{round}}}"));
     }
+    // A request without a Host header, which `wasi:http` cannot take, is a 400; the next is served.
+    let mut raw = std::net::TcpStream::connect(("127.0.0.1", server.port())).expect("connects");
+    std::io::Write::write_all(&mut raw, b"GET / HTTP/1.1\r\nconnection: close\r\n\r\n").expect("sends");
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut raw, &mut answer).expect("reads");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert_eq!(server.get("/greet?still").text(), "hello still");
     // A body far over the limit is refused before any Lua runs, and the client reads the 413
     // rather than a reset connection.
     let large = server.request("POST", "/echo", &[], &vec![b'x'; 8 << 20]);

@@ -118,6 +118,7 @@ impl Service {
             Err(_) => match run.await {
                 Ok(Err(Failure::Time)) => text(StatusCode::SERVICE_UNAVAILABLE, "the request ran past its time limit"),
                 Ok(Err(Failure::Memory)) => text(StatusCode::SERVICE_UNAVAILABLE, "the request ran out of memory"),
+                Ok(Err(Failure::Request(message))) => text(StatusCode::BAD_REQUEST, &message),
                 Ok(Err(Failure::Engine(message))) => {
                     text(StatusCode::INTERNAL_SERVER_ERROR, &format!("the handler failed: {message}"))
                 }
@@ -154,4 +155,10 @@ fn text(status: StatusCode, message: &str) -> Response<HyperOutgoingBody> {
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service").field("health_path", &self.health_path).finish_non_exhaustive()
+    }
 }

@@ -78,12 +78,6 @@ pub struct Server {
     service: Arc<http::Service>,
 }
 
-impl std::fmt::Debug for http::Service {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Service").field("health_path", &self.health_path).finish_non_exhaustive()
-    }
-}
-
 impl Server {
     /// Compiles the handler (or loads it from `engine`'s cache), makes an instance, and binds
     /// `options.addr`.

@@ -79,6 +79,8 @@ pub(super) enum Failure {
     Time,
     /// The handler reached its memory cap.
     Memory,
+    /// The request cannot be given to a `wasi:http` handler (it has no Host header).
+    Request(String),
     /// A new instance could not be made, or the handler trapped.
     Engine(String),
 }
@@ -112,8 +114,7 @@ impl Pool {
 
     /// Makes an instance now, so that the first request does not wait for one.
     pub(super) fn warm(&self) -> Result<()> {
-        let instance = self.instantiate().map_err(|message| Error::Serve { message })?;
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(instance);
+        self.give_back(self.instantiate().map_err(|message| Error::Serve { message })?);
         Ok(())
     }
 
@@ -129,15 +130,24 @@ impl Pool {
             Some(instance) => instance,
             None => self.instantiate().map_err(Failure::Engine)?,
         };
-        let engine = |e: wasmtime::Error| Failure::Engine(format!("{e:#}"));
         let data = instance.store.data_mut();
-        let request = data.http().new_incoming_request(Scheme::Http, request).map_err(engine)?;
-        let out = data.http().new_response_outparam(answer).map_err(engine)?;
+        let resources = data
+            .http()
+            .new_incoming_request(Scheme::Http, request)
+            .and_then(|request| Ok((request, data.http().new_response_outparam(answer)?)));
+        let (request, out) = match resources {
+            Ok(resources) => resources,
+            // A request wasi:http cannot take (no Host header): the instance is as it was.
+            Err(e) => {
+                self.give_back(instance);
+                return Err(Failure::Request(format!("{e:#}")));
+            }
+        };
         data.unit.limiter.denied = false;
         instance.store.set_epoch_deadline(self.options.unit.backstop_ticks());
         match instance.proxy.wasi_http_incoming_handler().call_handle(&mut instance.store, request, out) {
             Ok(()) => {
-                self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(instance);
+                self.give_back(instance);
                 Ok(())
             }
             Err(_) if instance.store.data().unit.limiter.denied => Err(Failure::Memory),
@@ -149,6 +159,10 @@ impl Pool {
                 Err(Failure::Engine(format!("{:#} {}", e.root_cause(), stderr.trim()).trim().to_string()))
             }
         }
+    }
+
+    fn give_back(&self, instance: Instance) {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(instance);
     }
 
     fn instantiate(&self) -> Result<Instance, String> {
