@@ -139,6 +139,13 @@ export interface CuOptions {
    */
   wasmUrl?: string | URL;
   /**
+   * The component's core modules already compiled, by file name (`guest.core.wasm`,
+   * `guest.core2.wasm`, `guest.core3.wasm`), instead of fetching and compiling them: for runtimes
+   * that compile no WebAssembly at run time, such as Cloudflare's workerd, where a worker imports
+   * the files as modules.
+   */
+  wasmModules?: Record<string, WebAssembly.Module>;
+  /**
    * What the sandbox adds for code you trust: `'debug'`, the whole debug library (for test
    * frameworks and profilers). Code can then break its own unit's internals; the limits and the
    * refusal of bytecode still hold.

@@ -11,17 +11,18 @@ import { browserModules, prefetch } from './module-files.js';
 /**
  * The component's core modules, each written out as `new URL('…', import.meta.url)`: the form
  * Vite and webpack 5 find and copy into a build (test/node/files.test.js checks that the list is
- * jco's output).
+ * jco's output). Made only when fetched: in workerd, where a module's URL is no URL, units are
+ * given the modules compiled (`wasmModules`).
  */
-const FILES = {
+const files = () => ({
   'guest.core.wasm': new URL('../../generated/guest.core.wasm', import.meta.url),
   'guest.core2.wasm': new URL('../../generated/guest.core2.wasm', import.meta.url),
   'guest.core3.wasm': new URL('../../generated/guest.core3.wasm', import.meta.url),
-};
+});
 
 /** One core module, from `wasmUrl` (a directory holding generated/'s files) when one is given. */
 async function fetchBytes(name, wasmUrl) {
-  const url = wasmUrl === undefined ? FILES[name] : new URL(name, new URL(`${wasmUrl}`.replace(/\/?$/, '/'), globalThis.location?.href));
+  const url = wasmUrl === undefined ? files()[name] : new URL(name, new URL(`${wasmUrl}`.replace(/\/?$/, '/'), globalThis.location?.href));
   if (url === undefined) throw new Error(`cu does not know the file ${name} of its component`);
   const response = await fetch(url);
   if (!response.ok) throw new Error(`cu could not fetch ${response.url}: ${response.status} ${response.statusText}`);

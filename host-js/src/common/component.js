@@ -13,14 +13,15 @@ const modules = new Map();
 let loading;
 
 /**
- * Compiles the component's core modules; `fetchBytes(name)` reads one file of generated/.
- * Later calls return the first call's promise.
+ * Compiles the component's core modules; `fetchBytes(name)` reads one file of generated/ (or
+ * gives it compiled, as a WebAssembly.Module). Later calls return the first call's promise.
  */
 export function loadComponent(fetchBytes) {
   loading ??= (async () => {
     // Instantiating once, asynchronously, names and compiles every core module.
     const compile = async (name) => {
-      const module = await WebAssembly.compile(await fetchBytes(name));
+      const bytes = await fetchBytes(name);
+      const module = bytes instanceof WebAssembly.Module ? bytes : await WebAssembly.compile(bytes);
       modules.set(name, module);
       return module;
     };

@@ -78,6 +78,10 @@ export class Cu {
    * @param {string | URL} [options.wasmUrl] where the component's `.wasm` files are (a directory,
    *   such as a CDN's copy of generated/); by default, next to the package. The first unit to
    *   `load` in a page or process compiles them for all.
+   * @param {Object<string, WebAssembly.Module>} [options.wasmModules] the component's core
+   *   modules already compiled, by file name (`guest.core.wasm`, `guest.core2.wasm`,
+   *   `guest.core3.wasm`): for runtimes that compile no WebAssembly at run time, such as
+   *   Cloudflare's workerd, where a worker imports them as modules
    * @param {boolean} [options.worker] run the unit in a Worker (a worker_threads Worker in Node):
    *   every method is async, and a call that runs past its time limit without the component
    *   stopping it (one long C call) is stopped by terminating the Worker (worker-unit.js)
@@ -114,6 +118,7 @@ export class Cu {
       instructionLimit: options.instructionLimit ?? 0,
       allow: allowances(options.allow ?? []),
       wasmUrl: options.wasmUrl,
+      wasmModules: options.wasmModules,
     };
     /** The store that holds `_home`. */
     this.store = openStore(options.store, this.#platform.stores);
@@ -146,7 +151,12 @@ export class Cu {
   /** Compiles the component (once per page or process) and opens the store. Resolves to this. */
   async load() {
     this.#loaded = true;
-    await loadComponent((name) => this.#platform.fetchBytes(name, this.options.wasmUrl));
+    const { wasmModules, wasmUrl } = this.options;
+    await loadComponent((name) => {
+      if (wasmModules === undefined) return this.#platform.fetchBytes(name, wasmUrl);
+      if (wasmModules[name] instanceof WebAssembly.Module) return wasmModules[name];
+      throw new TypeError(`wasmModules has no compiled module ${name}: give every file of the package's generated/`);
+    });
     await this.store.load?.(this.options.home);
     return this;
   }
