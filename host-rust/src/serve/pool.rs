@@ -144,7 +144,9 @@ impl Pool {
             }
         };
         data.unit.limiter.denied = false;
-        instance.store.set_epoch_deadline(self.options.unit.backstop_ticks());
+        // A request may be two calls, each with the whole time limit: loading the app into a
+        // fresh unit, then `handle`. The backstop only catches what the guest's checks miss.
+        instance.store.set_epoch_deadline(2 * self.options.unit.backstop_ticks());
         match instance.proxy.wasi_http_incoming_handler().call_handle(&mut instance.store, request, out) {
             Ok(()) => {
                 self.give_back(instance);
@@ -177,6 +179,7 @@ impl Pool {
         let mut store =
             Store::new(self.engine.wasmtime(), ServeState { unit: state, http: WasiHttpCtx::new(), hooks: NoOutgoing });
         store.limiter(|state| &mut state.unit.limiter);
+        // Instantiation may run the component's initializers, which check the epoch too.
         store.set_epoch_deadline(unit.backstop_ticks());
         let proxy = self.pre.instantiate(&mut store).map_err(|e| format!("{e:#}"))?;
         Ok(Instance { store, proxy })
