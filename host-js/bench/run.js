@@ -9,7 +9,9 @@
 // a fresh Lua state; making the state is not part of it.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -123,7 +125,39 @@ async function main() {
   await benchmark(readPrograms(only), runs);
   await startup(runs);
   await workerCosts(runs);
+  runtimeStarts(runs);
   packageSizes();
+}
+
+/**
+ * The Node quick start (examples/quickstart.js: load, `return 2 + 2`, a SQLite unit, `_io`) as a
+ * new process of each JavaScript runtime the package runs in, the runtimes taking turns.
+ */
+function runtimeStarts(runs) {
+  const bin = (name) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
+  const runtimes = { node: [process.execPath], deno: [bin('deno'), 'run', '--allow-all'], bun: [bin('bun')] };
+  const example = fileURLToPath(new URL('../examples/quickstart.js', import.meta.url));
+  const cwd = mkdtempSync(join(tmpdir(), 'cu-bench-runtimes-'));
+  const { CU_STORE, ...env } = process.env;
+  const times = Object.fromEntries(Object.keys(runtimes).map((name) => [name, []]));
+  for (let run = 0; run < runs; run++) {
+    for (const name of rotate(Object.keys(runtimes), run)) {
+      const [program, ...args] = runtimes[name];
+      const start = performance.now();
+      const child = spawnSync(program, [...args, example], { cwd, env, encoding: 'utf8' });
+      const took = performance.now() - start;
+      if (child.status !== 0 || !child.stdout.startsWith('4\n')) throw new Error(`the quick start in ${name} failed: ${child.stderr}`);
+      times[name].push(took);
+    }
+  }
+  const node = median(times.node);
+  console.log(`\n| the Node quick start, a new process (medians of ${runs}) | ms | against Node |`);
+  console.log('|---|---:|---:|');
+  for (const [name, [program]] of Object.entries(runtimes)) {
+    const version = spawnSync(program, ['--version'], { encoding: 'utf8' }).stdout.split(/[\n(]/)[0].trim();
+    const ms = median(times[name]);
+    console.log(`| ${version.startsWith(name) ? version : `${name} ${version}`} | ${ms.toFixed(1)} | ${(ms / node).toFixed(2)}× |`);
+  }
 }
 
 /**
