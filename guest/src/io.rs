@@ -5,7 +5,7 @@
 //! reads the new table. When it holds something other than a table, the next call or host
 //! operation puts a fresh empty table there.
 
-use mlua::{Lua, Table, Value as LuaValue};
+use mlua::{IntoLua, Lua, LuaString, Table, Value as LuaValue};
 
 use crate::bindings::cu::unit::types::{Error, Value};
 use crate::bindings::exports::cu::unit::compute::UnitBorrow;
@@ -17,35 +17,46 @@ const INPUT: &str = "input";
 const OUTPUT: &str = "output";
 const META: &str = "meta";
 
-/// The `_io` table, made anew when the global is not a table.
-fn table(lua: &Lua) -> mlua::Result<Table> {
+/// The names every call starts with, interned once: a `&str` key is made a Lua string (hashed
+/// and looked up) at each use.
+pub struct Keys {
+    io: LuaString,
+    /// `_io.output`, the field a call may set without that counting as a change (retry.rs).
+    pub output: LuaString,
+    pub home: LuaString,
+}
+
+impl Keys {
+    pub fn new(lua: &Lua) -> mlua::Result<Self> {
+        let home = lua.create_string(crate::home::GLOBAL)?;
+        Ok(Self { io: lua.create_string(GLOBAL)?, output: lua.create_string(OUTPUT)?, home })
+    }
+}
+
+/// The `_io` table (the global `name`), made anew when the global is not a table.
+fn table(lua: &Lua, name: impl IntoLua + Copy) -> mlua::Result<Table> {
     let globals = lua.globals();
-    if let LuaValue::Table(table) = globals.raw_get(GLOBAL)? {
+    if let LuaValue::Table(table) = globals.raw_get(name)? {
         return Ok(table);
     }
     let table = lua.create_table()?;
-    globals.raw_set(GLOBAL, &table)?;
+    globals.raw_set(name, &table)?;
     Ok(table)
 }
 
 /// Every `compute` and `call` starts without the previous call's output; returns `_io`.
-pub fn start_call(lua: &Lua) -> mlua::Result<Table> {
-    let io = table(lua)?;
-    io.raw_set(OUTPUT, LuaValue::Nil)?;
+pub fn start_call(lua: &Lua, keys: &Keys) -> mlua::Result<Table> {
+    let io = table(lua, &keys.io)?;
+    io.raw_set(&keys.output, LuaValue::Nil)?;
     Ok(io)
 }
 
-/// The name of the field a call may set without that counting as a change (retry.rs).
-pub fn output_key(lua: &Lua) -> mlua::Result<mlua::LuaString> {
-    lua.create_string(OUTPUT)
-}
-
 fn field(lua: &Lua, name: &str) -> mlua::Result<LuaValue> {
-    table(lua)?.raw_get(name)
+    table(lua, GLOBAL)?.raw_get(name)
 }
 
 fn set_field(lua: &Lua, name: &str, value: LuaValue) -> mlua::Result<()> {
-    table(lua)?.raw_set(name, value)
+    table(lua, GLOBAL)?.raw_set(name, value)
 }
 
 impl Guest for crate::Component {
@@ -103,7 +114,7 @@ impl Guest for crate::Component {
         // Assigning nil to fields of an existing table never allocates, so this cannot fail; a
         // fresh `_io` table (when a script replaced it) needs memory, and then `_io` is empty anyway.
         let _ = target.get::<Unit>().take("_io", |lua| {
-            let io = table(lua)?;
+            let io = table(lua, GLOBAL)?;
             for name in [INPUT, OUTPUT, META] {
                 io.raw_set(name, LuaValue::Nil)?;
             }

@@ -12,6 +12,7 @@ mod bindings {
 }
 
 mod bigint;
+mod chunks;
 mod convert;
 mod errors;
 mod home;

@@ -2,11 +2,11 @@
 
 use std::cell::RefCell;
 
-use mlua::chunk::ChunkMode;
 use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 
 use crate::bindings::cu::unit::types::{Error, Value};
 use crate::bindings::exports::cu::unit::compute::{Allowances, GuestUnit, MemoryStats, Options, Outcome};
+use crate::chunks::Chunks;
 use crate::convert::Failure;
 use crate::home::Home;
 use crate::output::Printed;
@@ -26,8 +26,9 @@ struct State {
     runner: Runner,
     printed: Printed,
     home: Home,
-    /// The interned "output", which retry.rs tells apart from `_io`'s other fields.
-    output_key: mlua::LuaString,
+    /// The names every call starts with, interned once.
+    keys: io::Keys,
+    chunks: RefCell<Chunks>,
 }
 
 impl State {
@@ -45,11 +46,11 @@ impl State {
         let lua = sandbox::new_state(&printed, heap_limit, options.allow.contains(Allowances::DEBUG))?;
         let home = Home::install(&lua, options.home.clone(), sandbox::builtins)?;
         let runner = Runner::new(&lua)?;
-        let output_key = io::output_key(&lua)?;
+        let keys = io::Keys::new(&lua)?;
         retry::internal_registry(&lua)?;
         // Last, so that setting up the sandbox never counts against a small limit.
         lua.set_memory_limit(limits::heap_limit(options.memory_limit))?;
-        Ok(Self { lua, runner, printed, home, output_key })
+        Ok(Self { lua, runner, printed, home, keys, chunks: RefCell::default() })
     }
 
     /// Converts a Lua value for the host, loading the stored tables it reaches when it has any.
@@ -65,16 +66,16 @@ impl State {
 
     /// Every call attempt starts with no output and reads `_home` afresh.
     fn start_call(&self) -> mlua::Result<()> {
-        let io = io::start_call(&self.lua)?;
+        let io = io::start_call(&self.lua, &self.keys)?;
         self.start_home()?;
-        retry::start_attempt(Some(&io), &self.output_key);
+        retry::start_attempt(Some(&io), &self.keys.output);
         Ok(())
     }
 
     /// `_home` afresh, and the global put back if a script replaced it.
     fn start_home(&self) -> mlua::Result<()> {
         self.home.start_call()?;
-        self.lua.globals().raw_set(crate::home::GLOBAL, self.home.root()?)
+        self.lua.globals().raw_set(&self.keys.home, self.home.root()?)
     }
 }
 
@@ -204,7 +205,7 @@ impl Unit {
         let session = Session { unit: self, state: &state };
         self.attempts(|| {
             state.start_home().map_err(|e| self.memory_error(e))?;
-            retry::start_attempt(None, &state.output_key);
+            retry::start_attempt(None, &state.keys.output);
             let result = op(&session);
             let result = if limits::deadline_tripped() {
                 Err(errors::time_limit(self.options.time_limit_ms))
@@ -299,13 +300,7 @@ impl GuestUnit for Unit {
         let state = self.state.borrow();
         limits::start_deadline(self.options.time_limit_ms);
         let name = chunk_name.as_deref().unwrap_or(DEFAULT_CHUNK_NAME);
-        let function = state
-            .lua
-            .load(code)
-            .set_name(format!("@{name}"))
-            .set_mode(ChunkMode::Text)
-            .into_function()
-            .map_err(|e| self.memory_error(e))?;
+        let function = state.chunks.borrow_mut().function(&state.lua, code, name).map_err(|e| self.memory_error(e))?;
         self.attempts(|| {
             state.start_call().map_err(|e| self.memory_error(e))?;
             limits::start_meter(self.options.instruction_limit);

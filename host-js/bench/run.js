@@ -9,6 +9,7 @@
 // a fresh Lua state; making the state is not part of it.
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,10 @@ const { lua, lauxlib, lualib, to_luastring } = fengari;
 
 const PROGRAMS = new URL('../../bench/programs/', import.meta.url);
 const COLD = fileURLToPath(new URL('./cold.js', import.meta.url));
+const UNITS = fileURLToPath(new URL('./units.js', import.meta.url));
+
+/** Live units for the memory figure, as the issue that asked for it counted them. */
+const LIVE_UNITS = 200;
 
 /** cu is to be faster than wasmoon on the geometric mean of the programs. */
 const TARGET_RATIO = 1.0;
@@ -216,7 +221,21 @@ function packageSizes() {
   console.log('|---|---:|---:|---:|');
   console.log(`| tarball | ${Object.values(sizes).map((p) => kb(p.size)).join(' | ')} |`);
   console.log(`| unpacked | ${Object.values(sizes).map((p) => kb(p.unpackedSize)).join(' | ')} |`);
+  const wasm = [wasmFiles(new URL('generated/', here)), wasmFiles(new URL('node_modules/wasmoon/dist/', here))];
+  const sized = wasm.map((files) => `${kb(sum(files.map((f) => f.length)))} (${kb(sum(files.map((f) => gzipSync(f, { level: 9 }).length)))})`);
+  console.log(`| WebAssembly (gzip -9) | ${sized.join(' | ')} | none |`);
   console.log(`\ncu's tarball is ${(sizes.cu.size / sizes.wasmoon.size).toFixed(2)}× wasmoon's.`);
+}
+
+/** The contents of the `.wasm` files in the directory `url`. */
+function wasmFiles(url) {
+  return readdirSync(url)
+    .filter((name) => name.endsWith('.wasm'))
+    .map((name) => readFileSync(new URL(name, url)));
+}
+
+function sum(numbers) {
+  return numbers.reduce((a, b) => a + b, 0);
 }
 
 function parseArgs(args) {
@@ -362,6 +381,8 @@ async function startup(runs) {
     return took;
   });
   const calls = await returnOneCalls();
+  const tables = await tableCalls();
+  const memory = await memoryPerUnit(runs);
 
   const row = (label, figures, format) =>
     console.log(`| ${label} | ${ENGINES.map(({ name }) => format(figures[name])).join(' | ')} |`);
@@ -371,10 +392,90 @@ async function startup(runs) {
   console.log('|---|---:|---:|---:|');
   row(`cold: new Node process, import, state, \`return 1\` (of ${runs})`, cold, msText);
   row(`warm: fresh state in a loaded process (of ${SAMPLES})`, fresh, usText);
-  row(`\`return 1\` in a state (of ${SAMPLES}, after warm-up)`, calls, usText);
+  row(`\`return 1\` in a state (of ${SAMPLES} batches, after warm-up)`, calls, usText);
+  row(`a call with a ${TABLE_FIELDS}-field table in and out (of ${SAMPLES} batches)`, tables, usText);
+  row(`memory per live unit: resident, over ${LIVE_UNITS} (of ${runs})`, memory, (bytes) => `${(bytes / 2 ** 20).toFixed(2)} MiB`);
+  const ratio = (figures) => (figures.cu / figures.wasmoon).toFixed(2);
+  console.log(`\ncu against wasmoon: cold start ${ratio(cold)}×, \`return 1\` ${ratio(calls)}×, the table call ${ratio(tables)}×, memory per unit ${ratio(memory)}×.`);
   console.log(`\nAn empty Node process takes ${msText(cold.node)}, included in the cold figures. cu's cold start is`);
   console.log("`await cu.load(); cu.init(); await cu.compute('return 1')`; its fresh state is `new Cu()`, `load`");
   console.log("and `init`; its call is `await cu.compute('return 1')`, wasmoon's `lua.doStringSync('return 1')`.");
+  console.log(`Calls are timed ${CALLS_PER_SAMPLE} in a row, the engines taking turns. The table call passes a table of ${TABLE_FIELDS} fields`);
+  console.log("(half strings, half integers) to a Lua function that returns a copy: `await cu.call('copy', table)`, wasmoon's");
+  console.log("`copy(table)` on `lua.global.get('copy')` in an engine made with `enableProxy: false`, so that the table is");
+  console.log("converted (by default wasmoon gives Lua a proxy of the object, which `pairs` cannot walk).");
+  console.log('Memory: a new Node process per engine and run makes one state, then the rest, all kept live (bench/units.js);');
+  console.log("cu's units each have an instance of the component, wasmoon's states share one factory's module.");
+}
+
+/** Fields of the table the table call passes. */
+const TABLE_FIELDS = 100;
+
+/**
+ * A call that passes a table of TABLE_FIELDS fields in and takes a copy of it out, in each engine.
+ * wasmoon's engine here converts objects to tables (`enableProxy: false`): by default it hands
+ * Lua a proxy of the JavaScript object, which `pairs` cannot walk, and gives back the very object
+ * it was given when Lua returns it.
+ */
+async function tableCalls() {
+  const table = Object.fromEntries(
+    Array.from({ length: TABLE_FIELDS }, (_, i) => [`field${i}`, i % 2 === 0 ? `value ${i}` : i]),
+  );
+  const copy = 'function copy(t) local c = {} for k, v in pairs(t) do c[k] = v end return c end';
+  const converting = await wasmoon.createEngine({ enableProxy: false });
+  converting.doStringSync(copy);
+  const wasmoonCopy = converting.global.get('copy');
+  try {
+    return await callCosts(
+      (states) => {
+        states.cu.compute(copy);
+        fengariRun(states.fengari, copy, 'copy');
+        return {
+          cu: () => states.cu.call('copy', table),
+          wasmoon: () => wasmoonCopy(table),
+          fengari: () => fengariCopy(states.fengari, table),
+        };
+      },
+      (name, back) =>
+        back !== table && back.field7 === 7 && back.field8 === 'value 8' && Object.keys(back).length === TABLE_FIELDS,
+    );
+  } finally {
+    converting.global.close();
+  }
+}
+
+/** `copy(object)` in fengari: the table built field by field, the result read back the same way. */
+function fengariCopy(L, object) {
+  lua.lua_getglobal(L, to_luastring('copy'));
+  lua.lua_createtable(L, 0, TABLE_FIELDS);
+  for (const [key, value] of Object.entries(object)) {
+    if (typeof value === 'string') lua.lua_pushstring(L, to_luastring(value));
+    else lua.lua_pushinteger(L, value);
+    lua.lua_setfield(L, -2, to_luastring(key));
+  }
+  lua.lua_call(L, 1, 1);
+  const back = {};
+  lua.lua_pushnil(L);
+  while (lua.lua_next(L, -2) !== 0) {
+    back[lua.lua_tojsstring(L, -2)] = fengariValue(L);
+    lua.lua_pop(L, 1);
+  }
+  lua.lua_pop(L, 1);
+  return back;
+}
+
+/** The median resident memory per live unit of each engine (bench/units.js), engines taking turns. */
+async function memoryPerUnit(runs) {
+  const names = ENGINES.map(({ name }) => name);
+  const bytes = Object.fromEntries(names.map((name) => [name, []]));
+  for (let run = 0; run < runs; run++) {
+    for (const name of rotate(names, run)) {
+      const child = spawnSync(process.execPath, [UNITS, name, String(LIVE_UNITS)], { encoding: 'utf8' });
+      if (child.status !== 0) throw new Error(`memory of ${name} units failed: ${child.stderr.trim()}`);
+      bytes[name].push(Number(child.stdout));
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, median(bytes[name])]));
 }
 
 /** Median wall time of a new Node process running cold.js for each engine, and for none. */
@@ -403,22 +504,41 @@ async function sampleEach(sample) {
   return Object.fromEntries(ENGINES.map(({ name }) => [name, median(times[name])]));
 }
 
-/** `return 1` as each engine's users would call it, in one state per engine after 100 calls. */
-async function returnOneCalls() {
+/** `return 1` as each engine's users would call it. */
+function returnOneCalls() {
+  return callCosts(
+    (states) => ({
+      cu: () => states.cu.compute('return 1'),
+      wasmoon: () => wasmoonRun(states.wasmoon, 'return 1'),
+      fengari: () => fengariRun(states.fengari, 'return 1', 'return1'),
+    }),
+    (name, value) => value === 1,
+  );
+}
+
+/** Calls are timed in batches of this many: one call takes a few microseconds. */
+const CALLS_PER_SAMPLE = 20;
+
+/**
+ * The median time of a call that `callsOf(states)` makes in a state of each engine (one function
+ * per engine name), timed over CALLS_PER_SAMPLE calls in a row, the engines taking turns between
+ * batches; after 100 calls of each, whose results `right(name, result)` must accept.
+ */
+async function callCosts(callsOf, right) {
   const states = Object.fromEntries(await Promise.all(ENGINES.map(async (e) => [e.name, await e.open()])));
-  const calls = {
-    cu: () => states.cu.compute('return 1'),
-    wasmoon: () => wasmoonRun(states.wasmoon, 'return 1'),
-    fengari: () => fengariRun(states.fengari, 'return 1', 'return1'),
-  };
   try {
-    for (let i = 0; i < 100; i++) for (const engine of ENGINES) await calls[engine.name]();
-    return await sampleEach(async (engine) => {
+    const calls = callsOf(states);
+    for (let i = 0; i < 100; i++) {
+      for (const { name } of ENGINES) {
+        const result = await calls[name]();
+        if (!right(name, result)) throw new Error(`a timed call in ${name} gave ${JSON.stringify(result)?.slice(0, 80)}`);
+      }
+    }
+    return await sampleEach(async ({ name }) => {
+      const call = calls[name];
       const start = performance.now();
-      const value = await calls[engine.name]();
-      const took = performance.now() - start;
-      if (value !== 1) throw new Error(`\`return 1\` in ${engine.name} returned ${value}`);
-      return took;
+      for (let i = 0; i < CALLS_PER_SAMPLE; i++) await call();
+      return (performance.now() - start) / CALLS_PER_SAMPLE;
     });
   } finally {
     for (const engine of ENGINES) engine.close(states[engine.name]);

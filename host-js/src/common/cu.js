@@ -11,6 +11,25 @@ import { fromWit, luaText, toWit } from './values.js';
 
 const textDecoder = new TextDecoder();
 
+/** Code strings up to this length are kept encoded, the last few run. */
+const KEPT_CODE_LENGTH = 16 * 1024;
+/** How many code strings are kept encoded. */
+const KEPT_CODES = 8;
+/** The bytes of code strings run lately, so that code run again (a request handler) is encoded once. */
+const encodedCode = new Map();
+
+/** `code` (a string or Uint8Array) as bytes. */
+function codeBytes(code) {
+  if (typeof code !== 'string' || code.length > KEPT_CODE_LENGTH) return sourceBytes(code, 'code');
+  let bytes = encodedCode.get(code);
+  if (bytes === undefined) {
+    bytes = sourceBytes(code, 'code');
+    if (encodedCode.size >= KEPT_CODES) encodedCode.delete(encodedCode.keys().next().value);
+    encodedCode.set(code, bytes);
+  }
+  return bytes;
+}
+
 /** What `compute` resolves to: nothing, the one value, or an array of several. */
 function collapse(values) {
   return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
@@ -230,7 +249,7 @@ export class Cu {
 
   /** A call's outcome as JavaScript (or Lua text), its printed text handed to the printer. */
   #outcome({ values, printed, instructions, shown }, asText) {
-    const text = textDecoder.decode(printed);
+    const text = printed.length === 0 ? '' : textDecoder.decode(printed);
     if (text !== '') this.options.print(text);
     const converted = asText ? values.map((value, i) => shown[i] ?? luaText(value)) : values.map(fromWit);
     return { values: converted, printed: text, instructions: Number(instructions) };
@@ -243,7 +262,7 @@ export class Cu {
    * `__tostring` makes of a table that has it), as the CLI shows them.
    */
   computeAll(code, { chunkName, text = false } = {}) {
-    const bytes = sourceBytes(code, 'code');
+    const bytes = codeBytes(code);
     return this.#outcome(
       this.#call((_, unit) => unit.compute(bytes, chunkName)),
       text,

@@ -30,13 +30,47 @@ const BIGINT = 6;
 const ARRAY = 7;
 const MAP = 8;
 
+/**
+ * Strings up to this many UTF-16 units are written and read a character at a time when they are
+ * ASCII: for short ones, TextEncoder and TextDecoder cost more than the copying (a call with a
+ * 100-field table, `npm run bench`).
+ */
+const SHORT_TEXT = 64;
+
+/** What a container's entry in `Writer.trail` is: an array's element or a table's field. */
+const ELEMENT = 0;
+const FIELD = 1;
+
 /** Packs nodes into a buffer that grows as they are added. */
 class Writer {
-  constructor() {
+  /** @param {string} root names the value in errors */
+  constructor(root) {
     this.buffer = new Uint8Array(256);
     this.view = new DataView(this.buffer.buffer);
     this.size = 0;
     this.seen = new Set();
+    this.root = root;
+    /**
+     * Where the value being written is, as pairs (ELEMENT, index) or (FIELD, key) per level:
+     * the path an error names is made from it only when there is an error.
+     */
+    this.trail = [];
+  }
+
+  /** The path of the value at `depth` (`input.users[2]`). */
+  path(depth) {
+    let path = this.root;
+    for (let level = 0; level < depth; level++) {
+      const key = this.trail[2 * level + 1];
+      path += this.trail[2 * level] === ELEMENT ? `[${key}]` : segment(key);
+    }
+    return path;
+  }
+
+  /** Records that the value at `depth + 1` is entry `key` (of kind ELEMENT or FIELD) at `depth`. */
+  enter(depth, kind, key) {
+    this.trail[2 * depth] = kind;
+    this.trail[2 * depth + 1] = key;
   }
 
   /** Makes room for `n` more bytes. */
@@ -92,24 +126,32 @@ class Writer {
 
   /** A string, encoded as UTF-8 straight into the buffer. */
   text(text) {
+    const length = text.length;
     // UTF-8 takes at most three bytes per UTF-16 code unit.
-    this.reserve(5 + 3 * text.length);
-    const { written } = encoder.encodeInto(text, this.buffer.subarray(this.size + 5));
+    this.reserve(5 + 3 * length);
+    const start = this.size + 5;
+    let written = 0;
+    if (length <= SHORT_TEXT) {
+      const buffer = this.buffer;
+      for (let code; written < length && (code = text.charCodeAt(written)) < 0x80; written++) buffer[start + written] = code;
+    }
+    if (written < length) written = encoder.encodeInto(text, this.buffer.subarray(start)).written;
     this.buffer[this.size] = STRING;
     this.view.setUint32(this.size + 1, written, true);
-    this.size += 5 + written;
+    this.size = start + written;
   }
 
-  key(key, path) {
+  /** A table key, at `depth` (where the trail has it). */
+  key(key, depth) {
     if (typeof key === 'string') return this.text(key);
     if (typeof key === 'boolean') return this.tag(key ? TRUE : FALSE);
-    if (typeof key === 'number' && Number.isNaN(key)) throw new ConversionError(path, 'has a NaN key');
-    if (typeof key === 'number' || typeof key === 'bigint') return this.value(key, path, 0);
-    throw new ConversionError(path, `has a key of type ${typeof key}: keys are strings, numbers or booleans`);
+    if (typeof key === 'number' && Number.isNaN(key)) throw new ConversionError(this.path(depth), 'has a NaN key');
+    if (typeof key === 'number' || typeof key === 'bigint') return this.value(key, depth);
+    throw new ConversionError(this.path(depth), `has a key of type ${typeof key}: keys are strings, numbers or booleans`);
   }
 
-  value(value, path, depth) {
-    if (depth > MAX_DEPTH) throw new ConversionError(path, `is nested deeper than ${MAX_DEPTH} levels`);
+  value(value, depth) {
+    if (depth > MAX_DEPTH) throw new ConversionError(this.path(depth), `is nested deeper than ${MAX_DEPTH} levels`);
     switch (typeof value) {
       case 'undefined':
         return this.tag(NIL);
@@ -128,38 +170,52 @@ class Writer {
       case 'string':
         return this.text(value);
       case 'object':
-        return this.object(value, path, depth);
+        return this.object(value, depth);
       default:
-        throw new ConversionError(path, `is a ${typeof value}, which Lua values cannot hold`);
+        throw new ConversionError(this.path(depth), `is a ${typeof value}, which Lua values cannot hold`);
     }
   }
 
-  object(value, path, depth) {
+  object(value, depth) {
     if (value === null) return this.tag(NIL);
     if (value instanceof Float) return this.float(value.value);
     if (ArrayBuffer.isView(value)) {
       return this.bytes(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
     }
     if (value instanceof ArrayBuffer) return this.bytes(new Uint8Array(value));
-    if (this.seen.has(value)) throw new ConversionError(path, 'is part of a cycle');
+    if (this.seen.has(value)) throw new ConversionError(this.path(depth), 'is part of a cycle');
     this.seen.add(value);
     if (Array.isArray(value)) {
       this.counted(ARRAY, value.length);
       // Holes and undefined elements are Lua's `null`, as JSON writes them.
-      for (let i = 0; i < value.length; i++) this.value(value[i] ?? null, `${path}[${i + 1}]`, depth + 1);
-    } else {
-      const entries =
-        value instanceof Map
-          ? [...value.entries()]
-          : Object.entries(value).filter(([, v]) => v !== undefined && typeof v !== 'function');
-      this.counted(MAP, entries.length);
-      for (const [key, item] of entries) {
-        const at = path + segment(key);
-        this.key(key, at);
-        this.value(item ?? null, at, depth + 1);
+      for (let i = 0; i < value.length; i++) {
+        this.enter(depth, ELEMENT, i + 1);
+        this.value(value[i] ?? null, depth + 1);
       }
+    } else if (value instanceof Map) {
+      this.counted(MAP, value.size);
+      for (const [key, item] of value) this.field(key, item, depth);
+    } else {
+      // The count is written once the fields are: undefined and function fields are left out.
+      const counted = this.size;
+      this.counted(MAP, 0);
+      let count = 0;
+      for (const key of Object.keys(value)) {
+        const item = value[key];
+        if (item === undefined || typeof item === 'function') continue;
+        this.field(key, item, depth);
+        count++;
+      }
+      this.view.setUint32(counted + 1, count, true);
     }
     this.seen.delete(value);
+  }
+
+  /** One field of a table at `depth`. */
+  field(key, item, depth) {
+    this.enter(depth, FIELD, key);
+    this.key(key, depth + 1);
+    this.value(item ?? null, depth + 1);
   }
 
   finish() {
@@ -175,8 +231,8 @@ class Writer {
  * at the root).
  */
 export function toWit(value, path) {
-  const writer = new Writer();
-  writer.value(value, path, 0);
+  const writer = new Writer(path);
+  writer.value(value, 0);
   return writer.finish();
 }
 
@@ -260,11 +316,7 @@ function read(reader, inside) {
     case FLOAT:
       return val;
     case STRING:
-      try {
-        return strictDecoder.decode(val);
-      } catch {
-        return val.slice();
-      }
+      return utf8Text(val) ?? val.slice();
     case BIGINT:
       return BigInt(decoder.decode(val));
     case ARRAY: {
@@ -273,12 +325,34 @@ function read(reader, inside) {
       return items;
     }
     default: {
-      const entries = [];
-      for (let i = 0; i < val; i++) entries.push([read(reader, true), read(reader, true)]);
+      const keys = new Array(val);
+      const items = new Array(val);
+      let plain = true;
+      for (let i = 0; i < val; i++) {
+        keys[i] = read(reader, true);
+        items[i] = read(reader, true);
+        plain &&= typeof keys[i] === 'string' && keys[i] !== '__proto__';
+      }
       // Only string keys make a plain object; other keys keep their types in a Map.
-      if (entries.every(([key]) => typeof key === 'string' && key !== '__proto__')) return Object.fromEntries(entries);
-      return new Map(entries);
+      if (!plain) return new Map(keys.map((key, i) => [key, items[i]]));
+      const object = {};
+      for (let i = 0; i < val; i++) object[keys[i]] = items[i];
+      return object;
     }
+  }
+}
+
+/** `bytes` as a string when they are UTF-8; undefined when they are not. */
+function utf8Text(bytes) {
+  if (bytes.length <= SHORT_TEXT) {
+    let i = 0;
+    while (i < bytes.length && bytes[i] < 0x80) i++;
+    if (i === bytes.length) return String.fromCharCode.apply(null, bytes);
+  }
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    return undefined;
   }
 }
 
