@@ -89,6 +89,24 @@ test('values into Lua: the types arrive as documented', async () => {
   loop.self = loop;
   assert.throws(() => u.setInput(loop), (e) => e instanceof ConversionError && e.path === 'input.self');
   assert.throws(() => u.setInput({ f() {} , g: Symbol('x') }), /input.g is a symbol/);
+  // Errors name the place of the value, however deep, and only its own place.
+  const at = (value) => {
+    try {
+      u.setInput(value);
+    } catch (error) {
+      return error instanceof ConversionError ? error.path : error;
+    }
+  };
+  assert.equal(at({ ok: [1, 2], users: [{ name: 'a' }, { name: 'b', tags: ['x', () => 1] }] }), 'input.users[2].tags[2]');
+  assert.equal(at({ 'two words': { 3: { x: Symbol('s') } } }), 'input["two words"]["3"].x');
+  assert.equal(at({ m: new Map([['k', 1], [{}, 2]]) }), 'input.m["[object Object]"]');
+  assert.equal(at({ m: new Map([[NaN, 1]]) }), 'input.m["NaN"]');
+  let deep = 1;
+  for (let i = 0; i < 600; i++) deep = [deep];
+  assert.match(at({ deep }), /^input\.deep(\[1\]){512}$/);
+  // Fields left out are not counted: the table has exactly the others, in their order.
+  u.setInput({ a: 1, gone: undefined, f() {}, b: 'é', c: 'plain' });
+  assert.deepEqual(await u.compute('local n = 0 for _ in pairs(_io.input) do n = n + 1 end return n, _io.input.b, _io.input.c'), [3, 'é', 'plain']);
   u.setInput({ huge: 2n ** 64n, list: [2n ** 70n] });
   assert.deepEqual(await u.compute('local b = require("bigint") return b.isbigint(_io.input.huge), tostring(_io.input.list[1])'), [
     true,
