@@ -47,6 +47,11 @@ impl Chunks {
         }
         Ok(function)
     }
+
+    /// Lets every kept chunk go.
+    pub fn clear(&mut self) {
+        self.kept.clear();
+    }
 }
 
 /// Sets the first upvalue of the main chunk `function`, which Lua makes its `_ENV`, to the globals.

@@ -2,23 +2,24 @@
 //! and the traceback at the point of the error both survive (mlua's own protected call keeps only
 //! a string).
 
-use mlua::{Function, Lua, MultiValue, Value};
+use mlua::{Function, Lua, MultiValue, Table, Value};
 
 /// The chunk name of the runner; its frames are cut from tracebacks.
 const RUNNER_NAME: &str = "[cu]";
 
 // The handler returns the error unchanged, since Lua also hands it the errors a `load` inside the
-// call catches. It keeps the traceback in a table each call makes and returns first, not in an
-// upvalue of the runner: an object made before a call and written during it would keep a
-// conflicted call from being run again (c/cu_track.h).
+// call catches. It keeps the traceback in `box`, a table made once and marked as the guest's own
+// (retry.rs), so that writing it does not count as the call changing state made before it. The
+// runner returns `box` first only so that its call of `xpcall` is not a tail call, which would
+// put a "(...tail calls...)" line in tracebacks.
 const SOURCE: &str = r#"
-local xpcall, traceback = ...
+local xpcall, traceback, box = ...
+local function handler(e)
+    box[1] = traceback(nil, 2)
+    return e
+end
 return function(f, ...)
-    local box = { false }
-    local function handler(e)
-        box[1] = traceback(nil, 2)
-        return e
-    end
+    box[1] = false
     return box, xpcall(f, handler, ...)
 end
 "#;
@@ -40,6 +41,8 @@ pub enum Ended {
 #[derive(Debug)]
 pub struct Runner {
     function: Function,
+    /// Where the handler leaves the traceback of the last error.
+    traceback: Table,
 }
 
 impl Runner {
@@ -47,24 +50,23 @@ impl Runner {
     pub fn new(lua: &Lua) -> mlua::Result<Self> {
         let globals = lua.globals();
         let xpcall: Function = globals.raw_get("xpcall")?;
-        let traceback: Function = globals.raw_get::<mlua::Table>("debug")?.raw_get("traceback")?;
-        let function = lua.load(SOURCE).set_name(format!("={RUNNER_NAME}")).call((xpcall, traceback))?;
-        Ok(Self { function })
+        let traceback: Function = globals.raw_get::<Table>("debug")?.raw_get("traceback")?;
+        let box_ = lua.create_table()?;
+        crate::retry::internal(&box_);
+        let function = lua.load(SOURCE).set_name(format!("={RUNNER_NAME}")).call((xpcall, traceback, &box_))?;
+        Ok(Self { function, traceback: box_ })
     }
 
     /// Calls `f(args...)`. An `Err` means the runner itself failed (a limit hit outside `f`).
     pub fn run(&self, f: Value, args: MultiValue) -> mlua::Result<Ended> {
         let mut results: MultiValue = self.function.call((f, args))?;
-        let trace = match results.pop_front() {
-            Some(Value::Table(box_)) => box_.raw_get(1)?,
-            _ => Value::Nil,
-        };
+        results.pop_front();
         let ok = matches!(results.pop_front(), Some(Value::Boolean(true)));
         if ok {
             return Ok(Ended::Returned(results));
         }
         let error = results.pop_front().unwrap_or(Value::Nil);
-        let traceback = match trace {
+        let traceback = match self.traceback.raw_get(1)? {
             Value::String(s) => Some(trim_runner_frames(&s.to_string_lossy())),
             _ => None,
         };

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 
 use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 
-use crate::bindings::cu::unit::types::{Error, Value};
+use crate::bindings::cu::unit::types::{Error, LimitError, LimitKind, Value};
 use crate::bindings::exports::cu::unit::compute::{Allowances, GuestUnit, MemoryStats, Options, Outcome};
 use crate::chunks::Chunks;
 use crate::convert::Failure;
@@ -301,11 +301,16 @@ impl GuestUnit for Unit {
         limits::start_deadline(self.options.time_limit_ms);
         let name = chunk_name.as_deref().unwrap_or(DEFAULT_CHUNK_NAME);
         let function = state.chunks.borrow_mut().function(&state.lua, code, name).map_err(|e| self.memory_error(e))?;
-        self.attempts(|| {
+        let result = self.attempts(|| {
             state.start_call().map_err(|e| self.memory_error(e))?;
             limits::start_meter(self.options.instruction_limit);
             self.run(&state, LuaValue::Function(function.clone()), MultiValue::new())
-        })
+        });
+        if matches!(result, Err(Error::Limit(LimitError { kind: LimitKind::Memory, .. }))) {
+            // The heap the kept chunks hold is the script's to have back.
+            state.chunks.borrow_mut().clear();
+        }
+        result
     }
 
     fn call(&self, name: String, args: Vec<Value>) -> Result<Outcome, Error> {

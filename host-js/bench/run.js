@@ -518,17 +518,23 @@ function returnOneCalls() {
 
 /** Calls are timed in batches of this many: one call takes a few microseconds. */
 const CALLS_PER_SAMPLE = 20;
+/**
+ * Calls made before timing: V8 moves a WebAssembly function to its optimizing tier only after it
+ * has run for a while, and cu's call goes through more functions than wasmoon's: measured, a
+ * `return 1` took 31 µs over its first 2,500 calls, 6 µs over the next, about 5 µs after 10,000.
+ */
+const WARM_UP_CALLS = 10000;
 
 /**
  * The median time of a call that `callsOf(states)` makes in a state of each engine (one function
  * per engine name), timed over CALLS_PER_SAMPLE calls in a row, the engines taking turns between
- * batches; after 100 calls of each, whose results `right(name, result)` must accept.
+ * batches; after WARM_UP_CALLS of each, whose results `right(name, result)` must accept.
  */
 async function callCosts(callsOf, right) {
   const states = Object.fromEntries(await Promise.all(ENGINES.map(async (e) => [e.name, await e.open()])));
   try {
     const calls = callsOf(states);
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < WARM_UP_CALLS; i++) {
       for (const { name } of ENGINES) {
         const result = await calls[name]();
         if (!right(name, result)) throw new Error(`a timed call in ${name} gave ${JSON.stringify(result)?.slice(0, 80)}`);

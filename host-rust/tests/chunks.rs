@@ -61,3 +61,21 @@ fn code_that_does_not_compile_fails_every_time() {
     }
     common::assert_alive(&mut unit);
 }
+
+#[test]
+fn kept_chunks_hold_heap_only_until_a_memory_error() {
+    let mut unit = common::unit_with(cu::UnitOptions::default().memory_limit(4 << 20));
+    let base = unit.collect_garbage().expect("collects").used;
+    // Each chunk's compiled form holds 1,500 constants.
+    let constants = (0..1500).map(|k| format!("{k}.5")).collect::<Vec<_>>().join(",");
+    for i in 0..8 {
+        let code = format!("local t = {{{constants}}} return {i}");
+        assert_eq!(common::values(&mut unit, &code), vec![Value::Integer(i)]);
+    }
+    let holding = unit.collect_garbage().expect("collects").used;
+    assert!(holding > base + 100_000, "8 kept chunks hold {} bytes", holding - base);
+
+    assert!(matches!(unit.compute("return string.rep('x', 8 << 20)"), Err(Error::Limit { .. })));
+    let after = unit.collect_garbage().expect("collects").used;
+    assert!(after < base + 50_000, "after a memory error, {} bytes beyond the start are held", after - base);
+}

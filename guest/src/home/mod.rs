@@ -428,7 +428,11 @@ impl Inner {
 
     /// The proxy of node `id`, made on first use. `path` names it in messages.
     fn proxy(&mut self, id: u64, path: &str) -> mlua::Result<Table> {
-        self.call.paths.entry(id).or_insert_with(|| path.to_string());
+        // The root's path needs no entry (`path` knows it): every call starts by putting the root
+        // back in the global `_home`.
+        if id != codec::ROOT {
+            self.call.paths.entry(id).or_insert_with(|| path.to_string());
+        }
         // Ids are kept in Lua as integers of the same bits: a u64 past 2^63 would become a float.
         let key = id as i64;
         if let Some(proxy) = self.proxies.raw_get::<Option<Table>>(key)? {
@@ -447,6 +451,9 @@ impl Inner {
     }
 
     fn path(&self, id: u64) -> String {
+        if id == codec::ROOT {
+            return GLOBAL.to_string();
+        }
         self.call.paths.get(&id).cloned().unwrap_or_else(|| format!("{GLOBAL}#{id:016x}"))
     }
 

@@ -5,7 +5,6 @@
 
 import { instantiate } from '../../generated/guest.js';
 import { bucketClass } from './kv.js';
-import { MemoryStore } from './memory-store.js';
 import { wasiImports } from './wasi.js';
 
 /** Compiled core modules by file name, once loaded. */
@@ -18,15 +17,17 @@ let loading;
  */
 export function loadComponent(fetchBytes) {
   loading ??= (async () => {
-    // Instantiating once, asynchronously, names and compiles every core module.
+    // Instantiating once, asynchronously, names and compiles every core module. The instance
+    // made on the way is the first unit's: a cold start makes one instance, not two.
     const compile = async (name) => {
       const bytes = await fetchBytes(name);
       const module = bytes instanceof WebAssembly.Module ? bytes : await WebAssembly.compile(bytes);
       modules.set(name, module);
       return module;
     };
-    const discard = () => {};
-    await instantiate(compile, imports({ store: new MemoryStore(), sinks: { stdout: discard, stderr: discard } }));
+    const first = new Instance(compile);
+    await first.ready;
+    idle.push(first);
   })();
   loading.catch(() => {
     loading = undefined;
@@ -38,7 +39,8 @@ export function loadComponent(fetchBytes) {
  * Instances of closed units, kept for the next unit: a new Lua state in memory that is already
  * grown and touched runs its first seconds faster than one in a new instance (measured with
  * `npm run bench`: see the README), as wasmoon's states share one instance. Only an instance whose
- * unit was closed cleanly is kept, never one that trapped.
+ * unit was closed cleanly is kept, never one that trapped. The instance made while loading waits
+ * here for the first unit too.
  */
 const idle = [];
 /** Closed units' instances kept at most. */
@@ -56,13 +58,25 @@ class Instance {
   #context = { store: undefined, sinks: undefined, modules: undefined };
   #memory;
 
-  constructor() {
-    if (modules.size === 0) throw new Error('cu is not loaded yet: await load() first');
-    this.exports = instantiate((name) => modules.get(name), imports(this.#context), (module, importObject) => {
-      const instance = new WebAssembly.Instance(module, importObject);
+  /**
+   * Instantiates the component from the compiled modules, synchronously; or, given `compile`
+   * (name => promise of a module), compiles them on the way and resolves `ready` when done.
+   */
+  constructor(compile) {
+    const noted = (instance) => {
       if (instance.exports.memory instanceof WebAssembly.Memory) this.#memory = instance.exports.memory;
       return instance;
-    });
+    };
+    if (compile !== undefined) {
+      const core = async (module, importObject) => noted(await WebAssembly.instantiate(module, importObject));
+      this.ready = instantiate(compile, imports(this.#context), core).then((exports) => {
+        this.exports = exports;
+      });
+      return;
+    }
+    if (modules.size === 0) throw new Error('cu is not loaded yet: await load() first');
+    const core = (module, importObject) => noted(new WebAssembly.Instance(module, importObject));
+    this.exports = instantiate((name) => modules.get(name), imports(this.#context), core);
   }
 
   use(store, sinks, modules) {
