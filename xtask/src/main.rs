@@ -13,6 +13,7 @@ mod fuzz;
 mod js;
 mod optimize;
 mod setup;
+mod size;
 mod tasks;
 mod tools;
 
@@ -63,6 +64,10 @@ Commands:
              sources the guest uses, and run each file of the suite natively, under cu in
              wasmtime (`cu --allow debug`) and under cu in Node (the JavaScript package), as
              all.lua runs a port's tests (_soft, _port); prints docs/CONFORMANCE.md's table
+  size       build the guest again with its symbols and wasm-ld's link map (target/size)
+             and print its code and data by origin: Lua's interpreter and libraries (C),
+             each Rust crate, wasi-libc (sizes before wasm-opt; docs/ARCHITECTURE.md,
+             the section on what the component is made of)
   help       show this text
 
 Outputs: target/cu.wasm (the component), target/release/cu (the CLI),
@@ -95,6 +100,7 @@ fn run() -> Result<()> {
         "chaos" => tasks::chaos(time(rest, 120, "chaos")?),
         "fuzz" => fuzz::fuzz(time(rest, 600, "fuzz")?),
         "conformance" => conformance::conformance(),
+        "size" => size::size(),
         "help" | "-h" | "--help" => {
             println!("{HELP}");
             Ok(())
