@@ -89,6 +89,19 @@ export class SqliteStore implements Store {
   close(): void;
 }
 
+/**
+ * Cloudflare Workers: a store in a Durable Object's own SQLite database (`ctx.storage`, of a class
+ * with SQLite storage), shared by the object's units.
+ */
+export class DurableObjectStore implements Store {
+  constructor(storage: { sql: { exec(query: string, ...bindings: unknown[]): { toArray(): object[] } }; transactionSync<T>(body: () => T): T });
+  getMany(bucket: string, keys: Uint8Array[]): (Uint8Array | undefined)[];
+  scan(bucket: string, range: { start: Uint8Array; end?: Uint8Array }, from: Uint8Array, limit: number): ReturnType<Store['scan']>;
+  scanReverse(bucket: string, range: { start: Uint8Array; end?: Uint8Array }, upper: Parameters<Store['scanReverse']>[2], limit: number): ReturnType<Store['scan']>;
+  commit(bucket: string, writes: Parameters<Store['commit']>[1], expected: Parameters<Store['commit']>[2]): void;
+  flush(): Promise<void>;
+}
+
 export interface CuOptions {
   /** Bytes the Lua heap may hold (default 256 MiB; 0: none). */
   memoryLimit?: number;

@@ -5,6 +5,7 @@
 
 import { Cu as CommonCu, ioWrapperOver, luaWasm } from '../common/cu.js';
 import { MemoryStore } from '../common/memory-store.js';
+import { DurableObjectStore } from './durable-object-store.js';
 import { IndexedDbStore } from './indexeddb-store.js';
 import { browserModules, prefetch } from './module-files.js';
 
@@ -66,7 +67,7 @@ export const LuaWASM = luaWasm(Cu);
 export * from '../common/errors.js';
 export { MemoryStore } from '../common/memory-store.js';
 export { float, luaText } from '../common/values.js';
-export { IndexedDbStore };
+export { DurableObjectStore, IndexedDbStore };
 
 /** The default unit, as in the seeds: `await cu.load(); cu.init(); await cu.compute('return 1')`. */
 const cu = new Cu();

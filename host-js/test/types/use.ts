@@ -45,3 +45,9 @@ await worker.load();
 const workerTexts: string[] = (await worker.computeAll('return 1', { text: true })).values;
 const workerOutput = await worker.getOutput();
 console.log(workerTexts, workerOutput);
+
+// Cloudflare Workers: `_home` in a Durable Object's SQLite storage.
+import { DurableObjectStore } from 'cu';
+declare const storage: { sql: { exec(query: string, ...bindings: unknown[]): { toArray(): object[] } }; transactionSync<T>(body: () => T): T };
+const objectUnit = new Cu({ store: new DurableObjectStore(storage), wasmModules: {} });
+console.log(await objectUnit.load());
