@@ -125,19 +125,21 @@ function fengariValue(L) {
   }
 }
 
-/** The option that makes this script run only the start-up figures: run.js gives it to itself. */
+/** The option that makes this script run only the start-up and call figures: run.js gives it to itself. */
 const STARTUP_ONLY = '--start-up-only';
 
 async function main() {
-  if (process.argv[2] === STARTUP_ONLY) return startup(Number(process.argv[3]));
+  if (process.argv[2] === STARTUP_ONLY) {
+    await startup(Number(process.argv[3]));
+    return workerCosts(Number(process.argv[3]));
+  }
   const { runs, only } = parseArgs(process.argv.slice(2));
   await benchmark(readPrograms(only), runs);
-  // The start-up figures come from a process of their own: in this one, after the programs, a
-  // `return 1` measured 7.7 µs rather than 3.8 (V8's feedback and optimized code were then the
-  // programs' for the glue and the component's functions alike).
+  // The start-up and call figures come from a process of their own: in this one, after the
+  // programs, a `return 1` measured 7.7 µs rather than 3.8 (V8's feedback and optimized code were
+  // then the programs' for the glue and the component's functions alike).
   const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), STARTUP_ONLY, String(runs)], { stdio: 'inherit' });
   if (child.status !== 0) throw new Error('the start-up figures failed');
-  await workerCosts(runs);
   runtimeStarts(runs);
   packageSizes();
 }
