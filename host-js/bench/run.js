@@ -383,6 +383,7 @@ function fengariMaxInteger() {
  */
 async function startup(runs) {
   const cold = await coldStarts(runs);
+  const cached = await coldStarts(runs, { compileCache: true });
   const fresh = await sampleEach(async (engine) => {
     const start = performance.now();
     const state = await engine.open();
@@ -401,15 +402,18 @@ async function startup(runs) {
   console.log('| start-up (medians) | cu | wasmoon | fengari |');
   console.log('|---|---:|---:|---:|');
   row(`cold: new Node process, import, state, \`return 1\` (of ${runs})`, cold, msText);
+  row(`cold, with Node's compile cache (\`NODE_COMPILE_CACHE\`, of ${runs})`, cached, msText);
   row(`warm: fresh state in a loaded process (of ${SAMPLES})`, fresh, usText);
   row(`\`return 1\` in a state (of ${SAMPLES} batches, after warm-up)`, calls, usText);
   row(`a call with a ${TABLE_FIELDS}-field table in and out (of ${SAMPLES} batches)`, tables, usText);
   row(`memory per live unit: resident, over ${LIVE_UNITS} (of ${runs})`, memory, (bytes) => `${(bytes / 2 ** 20).toFixed(2)} MiB`);
   const ratio = (figures) => (figures.cu / figures.wasmoon).toFixed(2);
-  console.log(`\ncu against wasmoon: cold start ${ratio(cold)}×, \`return 1\` ${ratio(calls)}×, the table call ${ratio(tables)}×, memory per unit ${ratio(memory)}×.`);
+  console.log(`\ncu against wasmoon: cold start ${ratio(cold)}× (${ratio(cached)}× with the compile cache), \`return 1\` ${ratio(calls)}×, the table call ${ratio(tables)}×, memory per unit ${ratio(memory)}×.`);
   console.log(`\nAn empty Node process takes ${msText(cold.node)}, included in the cold figures. cu's cold start is`);
   console.log("`await cu.load(); cu.init(); await cu.compute('return 1')`; its fresh state is `new Cu()`, `load`");
   console.log("and `init`; its call is `await cu.compute('return 1')`, wasmoon's `lua.doStringSync('return 1')`.");
+  console.log("Node's compile cache keeps compiled JavaScript on disk for the next process (an application turns it on");
+  console.log('with `module.enableCompileCache()` or NODE_COMPILE_CACHE); it holds no WebAssembly.');
   console.log(`Calls are timed ${CALLS_PER_SAMPLE} in a row, the engines taking turns. The table call passes a table of ${TABLE_FIELDS} fields`);
   console.log("(half strings, half integers) to a Lua function that returns a copy: `await cu.call('copy', table)`, wasmoon's");
   console.log("`copy(table)` on `lua.global.get('copy')` in an engine made with `enableProxy: false`, so that the table is");
@@ -488,19 +492,26 @@ async function memoryPerUnit(runs) {
   return Object.fromEntries(names.map((name) => [name, median(bytes[name])]));
 }
 
-/** Median wall time of a new Node process running cold.js for each engine, and for none. */
-async function coldStarts(runs) {
+/**
+ * Median wall time of a new Node process running cold.js for each engine, and for none; with
+ * `compileCache`, every process shares Node's compile cache (NODE_COMPILE_CACHE) in a new
+ * directory that one untimed process per engine fills first.
+ */
+async function coldStarts(runs, { compileCache = false } = {}) {
   const names = [...ENGINES.map(({ name }) => name), 'node'];
   const times = Object.fromEntries(names.map((name) => [name, []]));
+  const env = compileCache ? { ...process.env, NODE_COMPILE_CACHE: mkdtempSync(join(tmpdir(), 'cu-compile-cache-')) } : process.env;
+  const start = (name) => {
+    const began = performance.now();
+    const child = spawnSync(process.execPath, [COLD, name], { encoding: 'utf8', env });
+    const took = performance.now() - began;
+    if (child.status !== 0) throw new Error(`cold start of ${name} failed: ${child.stderr.trim()}`);
+    if (child.stdout !== '1') throw new Error(`cold start of ${name} printed ${JSON.stringify(child.stdout)}`);
+    return took;
+  };
+  if (compileCache) names.forEach(start);
   for (let run = 0; run < runs; run++) {
-    for (const name of rotate(names, run)) {
-      const start = performance.now();
-      const child = spawnSync(process.execPath, [COLD, name], { encoding: 'utf8' });
-      const took = performance.now() - start;
-      if (child.status !== 0) throw new Error(`cold start of ${name} failed: ${child.stderr.trim()}`);
-      if (child.stdout !== '1') throw new Error(`cold start of ${name} printed ${JSON.stringify(child.stdout)}`);
-      times[name].push(took);
-    }
+    for (const name of rotate(names, run)) times[name].push(start(name));
   }
   return Object.fromEntries(names.map((name) => [name, median(times[name])]));
 }
