@@ -269,7 +269,16 @@ test('a Worker unit stops a gigabyte string.rep at its time limit while the page
   const result = await page.evaluate(async () => {
     const unit = new window.cuTest.Cu({ worker: true, store: 'indexeddb:cu-worker', timeLimit: 200, memoryLimit: 3 * 2 ** 30 });
     await unit.load();
-    await unit.compute('kept_global = 1 _home.kept = "yes"');
+    // The setup may itself run past 200 ms on a loaded machine (the Worker's first call compiles
+    // the functions it runs): it is not what is tested, so it is made again until it fits.
+    for (let tries = 1; ; tries++) {
+      try {
+        await unit.compute('kept_global = 1 _home.kept = "yes"');
+        break;
+      } catch (error) {
+        if (error.name !== 'LimitError' || tries === 5) throw error;
+      }
+    }
     let ticks = 0;
     const timer = setInterval(() => ticks++, 10);
     const started = performance.now();
