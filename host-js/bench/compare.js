@@ -8,6 +8,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { median } from './median.js';
+
 const [other, runsText = '7'] = process.argv.slice(2);
 const runs = Number(runsText);
 if (other === undefined || !(runs >= 1)) throw new Error('usage: node bench/compare.js OTHER_HOST_JS_DIR [RUNS]');
@@ -30,10 +32,6 @@ async function run(Cu, name, code) {
   return took;
 }
 
-function median(samples) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
-}
 
 console.log(`| program | this (ms) | other (ms) | this/other |\n|---|---:|---:|---:|`);
 let logs = 0;

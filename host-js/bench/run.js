@@ -21,6 +21,7 @@ import fengari from 'fengari';
 import { LuaFactory } from 'wasmoon';
 
 import { Cu } from '../src/node/index.js';
+import { median } from './median.js';
 
 const { lua, lauxlib, lualib, to_luastring } = fengari;
 
@@ -578,11 +579,6 @@ function rotate(items, by) {
   return [...items.slice(at), ...items.slice(0, at)];
 }
 
-function median(samples) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 0 ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[mid];
-}
 
 function verdict(met) {
   return met ? 'met' : 'MISSED';

@@ -20,17 +20,13 @@ pub fn size() -> Result<()> {
     let dir = root().join("target/size");
     let map = dir.join("guest.map");
     let mut build = tasks::wasm_build(&dir);
-    // The guest's flags (wasm_build's) plus the map; the symbols stay for the demangler.
-    let flags = build
-        .get_envs()
-        .find(|(key, _)| *key == "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS")
-        .and_then(|(_, value)| value.map(|v| v.to_string_lossy().into_owned()))
-        .unwrap_or_default();
+    // The guest's flags plus the map; the symbols stay for the demangler.
+    let flags = format!("{} -C link-arg=-Map={}", tasks::wasm_rustflags(), map.display());
     build
         .args(["-p", "guest"])
         .env("CU_LUA_SRC", tasks::lua_src_dir()?)
         .env("CARGO_PROFILE_GUEST_STRIP", "false")
-        .env("CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS", format!("{flags} -C link-arg=-Map={}", map.display()));
+        .env(tasks::WASM_RUSTFLAGS, flags);
     cmd::run(&mut build)?;
     let text = fs::read_to_string(&map).with_context(|| format!("the build wrote no link map at {}", map.display()))?;
     let sections = sum_by_origin(&text);

@@ -211,16 +211,21 @@ fn guest(target_dir: &Path, node: &Path, untracked: bool) -> Result<PathBuf> {
 /// `cargo build` of components into `target_dir`, with the guest's profile and flags (the same
 /// for every component, so that crates they share are built once).
 pub fn wasm_build(target_dir: &Path) -> Command {
-    // Paths of this checkout and of cargo's registry would otherwise end up in panic messages,
-    // making the bytes depend on where the build ran.
-    let rustflags =
-        format!("--remap-path-prefix={}=/cu --remap-path-prefix={}=/cargo", root().display(), cargo_home().display());
     let mut build = cargo();
     build
         .args(["build", "--locked", "--target", WASM_TARGET, "--profile", GUEST_PROFILE])
         .env("CARGO_TARGET_DIR", target_dir)
-        .env("CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS", rustflags);
+        .env(WASM_RUSTFLAGS, wasm_rustflags());
     build
+}
+
+/// The variable that gives rustc flags for the components' target.
+pub const WASM_RUSTFLAGS: &str = "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS";
+
+/// The components' rustc flags: paths of this checkout and of cargo's registry would otherwise
+/// end up in panic messages, making the bytes depend on where the build ran.
+pub fn wasm_rustflags() -> String {
+    format!("--remap-path-prefix={}=/cu --remap-path-prefix={}=/cargo", root().display(), cargo_home().display())
 }
 
 /// Builds the guest again from nothing in a separate directory and compares the bytes.
