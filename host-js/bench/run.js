@@ -405,8 +405,8 @@ async function startup(runs) {
   row(`cold: new Node process, import, state, \`return 1\` (of ${runs})`, cold, msText);
   row(`cold, with Node's compile cache (\`NODE_COMPILE_CACHE\`, of ${runs})`, cached, msText);
   row(`warm: fresh state in a loaded process (of ${SAMPLES})`, fresh, usText);
-  row(`\`return 1\` in a state (of ${SAMPLES} batches, after warm-up)`, calls, usText);
-  row(`a call with a ${TABLE_FIELDS}-field table in and out (of ${SAMPLES} batches)`, tables, usText);
+  row(`\`return 1\` in a state (of ${SAMPLES} batches of ${CALLS_PER_SAMPLE}, after warm-up)`, calls, usText);
+  row(`a call with a ${TABLE_FIELDS}-field table in and out (of ${SAMPLES} batches of ${CALLS_PER_SAMPLE})`, tables, usText);
   row(`memory per live unit: resident, over ${LIVE_UNITS} (of ${runs})`, memory, (bytes) => `${(bytes / 2 ** 20).toFixed(2)} MiB`);
   const ratio = (figures) => (figures.cu / figures.wasmoon).toFixed(2);
   console.log(`\ncu against wasmoon: cold start ${ratio(cold)}× (${ratio(cached)}× with the compile cache), \`return 1\` ${ratio(calls)}×, the table call ${ratio(tables)}×, memory per unit ${ratio(memory)}×.`);
