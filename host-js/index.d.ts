@@ -165,6 +165,13 @@ export interface CuOptions {
    */
   allow?: 'debug'[];
   /**
+   * `'instance'` (the default): the unit has an instance of the component of its own (about
+   * 0.7 MiB), and a trap resets only this unit. `'shared'`: up to 32 such units share an
+   * instance, each in a Lua state of its own (about 0.16 MiB a unit), and a trap resets every
+   * unit of the instance, each told at its next call by a `ResetError`.
+   */
+  isolation?: 'instance' | 'shared';
+  /**
    * Browsers: the URL `require` fetches modules under (`BASE/NAME.lua`, `BASE/NAME/init.lua`);
    * `compute` fetches those its code names before it runs (see `fetchModules`).
    */

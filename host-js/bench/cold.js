@@ -23,6 +23,11 @@ const starts = {
     if (lauxlib.luaL_dostring(L, to_luastring('return 1')) !== lua.LUA_OK) throw new Error(lua.lua_tojsstring(L, -1));
     return lua.lua_tointeger(L, -1);
   },
+  /** The core module alone, with no glue (bare.js): prints 1 when the component answered ok. */
+  async bare() {
+    const { bareUnit } = await import('./bare.js');
+    return (await bareUnit()).compute('return 1') ? 1 : 0;
+  },
   async node() {
     return 1;
   },

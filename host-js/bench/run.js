@@ -407,9 +407,17 @@ async function startup(runs) {
   row(`warm: fresh state in a loaded process (of ${SAMPLES})`, fresh, usText);
   row(`\`return 1\` in a state (of ${SAMPLES} batches of ${CALLS_PER_SAMPLE}, after warm-up)`, calls, usText);
   row(`a call with a ${TABLE_FIELDS}-field table in and out (of ${SAMPLES} batches of ${CALLS_PER_SAMPLE})`, tables, usText);
-  row(`memory per live unit: resident, over ${LIVE_UNITS} (of ${runs})`, memory, (bytes) => `${(bytes / 2 ** 20).toFixed(2)} MiB`);
+  const mibText = (bytes) => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
+  row(`memory per live unit: resident, over ${LIVE_UNITS} (of ${runs})`, memory, mibText);
+  const shared = { ...memory, cu: memory['cu-shared'] };
+  row(`the same, cu's units made with \`isolation: 'shared'\``, shared, mibText);
   const ratio = (figures) => (figures.cu / figures.wasmoon).toFixed(2);
-  console.log(`\ncu against wasmoon: cold start ${ratio(cold)}× (${ratio(cached)}× with the compile cache), \`return 1\` ${ratio(calls)}×, the table call ${ratio(tables)}×, memory per unit ${ratio(memory)}×.`);
+  console.log(`\ncu against wasmoon: cold start ${ratio(cold)}× (${ratio(cached)}× with the compile cache), \`return 1\` ${ratio(calls)}×, the table call ${ratio(tables)}×, memory per unit ${ratio(memory)}× (${ratio(shared)}× shared).`);
+  console.log(
+    `\nWith no glue at all (bench/bare.js: the core module with stub imports, a unit made and \`return 1\` run through its` +
+      ` core exports), a cold start takes ${msText(cold.bare)} (${(cold.bare / cold.wasmoon).toFixed(2)}× wasmoon) and a live unit` +
+      ` ${mibText(memory.bare)}: the floor of a unit with an instance of its own, however lean its glue.`,
+  );
   console.log(`\nAn empty Node process takes ${msText(cold.node)}, included in the cold figures. cu's cold start is`);
   console.log("`await cu.load(); cu.init(); await cu.compute('return 1')`; its fresh state is `new Cu()`, `load`");
   console.log("and `init`; its call is `await cu.compute('return 1')`, wasmoon's `lua.doStringSync('return 1')`.");
@@ -420,7 +428,8 @@ async function startup(runs) {
   console.log("`copy(table)` on `lua.global.get('copy')` in an engine made with `enableProxy: false`, so that the table is");
   console.log("converted (by default wasmoon gives Lua a proxy of the object, which `pairs` cannot walk).");
   console.log('Memory: a new Node process per engine and run makes one state, then the rest, all kept live (bench/units.js);');
-  console.log("cu's units each have an instance of the component, wasmoon's states share one factory's module.");
+  console.log("cu's units each have an instance of the component, or share one 32 to an instance with `isolation: 'shared'`");
+  console.log("(a trap then resets every unit of the instance); wasmoon's states share one factory's module.");
 }
 
 /** Fields of the table the table call passes. */
@@ -481,7 +490,7 @@ function fengariCopy(L, object) {
 
 /** The median resident memory per live unit of each engine (bench/units.js), engines taking turns. */
 async function memoryPerUnit(runs) {
-  const names = ENGINES.map(({ name }) => name);
+  const names = [...ENGINES.map(({ name }) => name), 'cu-shared', 'bare'];
   const bytes = Object.fromEntries(names.map((name) => [name, []]));
   for (let run = 0; run < runs; run++) {
     for (const name of rotate(names, run)) {
@@ -499,7 +508,7 @@ async function memoryPerUnit(runs) {
  * directory that one untimed process per engine fills first.
  */
 async function coldStarts(runs, { compileCache = false } = {}) {
-  const names = [...ENGINES.map(({ name }) => name), 'node'];
+  const names = [...ENGINES.map(({ name }) => name), 'node', 'bare'];
   const times = Object.fromEntries(names.map((name) => [name, []]));
   const env = compileCache ? { ...process.env, NODE_COMPILE_CACHE: mkdtempSync(join(tmpdir(), 'cu-compile-cache-')) } : process.env;
   const start = (name) => {

@@ -1,7 +1,8 @@
 // Memory per live unit for run.js: this new Node process makes one Lua state of an engine (so
 // that what the engine shares is there), then COUNT more, each having run `return 1`, and prints
 // the growth of the process's resident memory per state, in bytes, with every state still live.
-// cu's units each have an instance of the component; wasmoon's states share one factory's
+// cu's units each have an instance of the component (`cu`) or share instances, 32 to one
+// (`cu-shared`, `isolation: 'shared'`); wasmoon's states share one factory's
 // module, as its users make them; fengari's are JavaScript objects.
 
 import { setFlagsFromString } from 'node:v8';
@@ -11,13 +12,13 @@ setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc');
 
 const makers = {
-  async cu() {
-    const { Cu } = await import('../src/node/index.js');
+  cu: () => cuUnits('instance'),
+  'cu-shared': () => cuUnits('shared'),
+  async bare() {
+    const { bareUnit } = await import('./bare.js');
     return async () => {
-      const unit = new Cu({ store: 'memory' });
-      await unit.load();
-      unit.init();
-      unit.compute('return 1');
+      const unit = await bareUnit();
+      if (!unit.compute('return 1')) throw new Error('the bare unit failed');
       return unit;
     };
   },
@@ -42,6 +43,18 @@ const makers = {
     };
   },
 };
+
+/** cu's units, each with an instance of its own or sharing instances (`isolation`). */
+async function cuUnits(isolation) {
+  const { Cu } = await import('../src/node/index.js');
+  return async () => {
+    const unit = new Cu({ store: 'memory', isolation });
+    await unit.load();
+    unit.init();
+    unit.compute('return 1');
+    return unit;
+  };
+}
 
 const [engine, countText] = process.argv.slice(2);
 const count = Number(countText);

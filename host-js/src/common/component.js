@@ -1,7 +1,8 @@
 // The jco-transpiled component (generated/, built by `cargo xtask build`): its core modules are
 // compiled once per JavaScript realm, then every instance is made synchronously from them, in
-// under a millisecond. Each live cu unit has an instance of its own, so that a trap in one leaves
-// the others running.
+// under a millisecond. By default each live cu unit has an instance of its own, so that a trap in
+// one leaves the others running; units made with `isolation: 'shared'` share instances, each in a
+// Lua state of its own, for a fraction of the memory, and a trap resets every unit of its instance.
 
 import { instantiate } from '../../generated/guest.js';
 import { bucketClass } from './kv.js';
@@ -48,15 +49,26 @@ const MAX_IDLE = 1;
 /** An instance whose memory has grown past this is let go rather than kept while idle. */
 const MAX_IDLE_MEMORY = 128 * 1024 * 1024;
 
+/** Units that share one instance at most: what a trap resets, and what one 4 GiB memory holds. */
+const SHARED_UNITS = 32;
+/** Instances of units made with `isolation: 'shared'`, while they have units and did not trap. */
+const shared = new Set();
+
 /**
- * An instance of the component, for one unit at a time: `exports` are the component's exports;
- * `use(store, sinks, modules)` puts `store` behind its kv import (for buckets opened from then
- * on) and `modules` behind its modules import, and sends what it writes to `sinks.stdout` and
- * `sinks.stderr`.
+ * An instance of the component: `exports` are the component's exports; `use(store, sinks,
+ * modules)` puts `store` behind its kv import (for buckets opened from then on) and `modules`
+ * behind its modules import, and sends what it writes to `sinks.stdout` and `sinks.stderr`, for
+ * the unit whose call enters it next.
  */
 class Instance {
   #context = { store: undefined, sinks: undefined, modules: undefined };
   #memory;
+  /** Whether a call is running in it: a store or print callback may not enter it again. */
+  busy = false;
+  /** What trapped in it: jco refuses every later call into it. */
+  trapped;
+  /** Live units whose Lua states are in it. */
+  units = 0;
 
   /**
    * Instantiates the component from the compiled modules, synchronously; or, given `compile`
@@ -85,6 +97,12 @@ class Instance {
     this.#context.modules = modules;
   }
 
+  /** Notes that a call trapped: the instance cannot be entered again, nor given to a unit. */
+  trap(error) {
+    this.trapped = error;
+    shared.delete(this);
+  }
+
   /** Bytes of linear memory the instance holds. */
   get memoryBytes() {
     return this.#memory?.buffer.byteLength ?? 0;
@@ -104,18 +122,35 @@ function imports(context) {
 }
 
 /**
- * An instance of the component with `store` behind its kv import and `modules` (modules.js)
- * behind its modules import; `sinks.stdout` and `sinks.stderr` receive what it writes. Needs
- * `loadComponent` to have finished. Takes a closed unit's instance when one is kept.
+ * An instance of the component for a new unit, needing `loadComponent` to have finished: one of
+ * its own (a closed unit's when one is kept), or with `share`, one that other such units share
+ * while it has room and no call running in it.
  */
-export function acquireInstance(store, sinks, modules) {
-  const instance = idle.pop() ?? new Instance();
-  instance.use(store, sinks, modules);
+export function acquireInstance(share) {
+  let instance;
+  if (share) {
+    for (const candidate of shared) {
+      if (candidate.units < SHARED_UNITS && !candidate.busy) {
+        instance = candidate;
+        break;
+      }
+    }
+  }
+  instance ??= idle.pop() ?? new Instance();
+  if (share) shared.add(instance);
+  instance.units += 1;
   return instance;
 }
 
-/** Takes back the instance of a unit that was closed cleanly (it holds no unit any more). */
+/**
+ * Takes back the instance of a unit that was closed, or reset by a trap in another unit of its
+ * instance (the unit holds no Lua state there any more). An instance no unit holds is kept for the
+ * next unit unless it trapped.
+ */
 export function releaseInstance(instance) {
+  instance.units -= 1;
+  if (instance.units > 0 || instance.trapped !== undefined) return;
+  shared.delete(instance);
   instance.use(undefined, undefined, undefined);
   if (idle.length < MAX_IDLE && instance.memoryBytes <= MAX_IDLE_MEMORY) idle.push(instance);
 }

@@ -55,6 +55,14 @@ function openStore(spec, kinds) {
 /** What the sandbox can add for trusted code, by the names `allow` takes. */
 const ALLOWANCES = ['debug'];
 
+const ISOLATIONS = ['instance', 'shared'];
+
+/** Checks `isolation`, which says what a trap resets: the unit's own instance, or a shared one. */
+function isolation(value) {
+  if (ISOLATIONS.includes(value)) return value;
+  throw new TypeError(`isolation must be ${ISOLATIONS.map((name) => `'${name}'`).join(' or ')}, not ${JSON.stringify(value)}`);
+}
+
 /** `allow: ['debug']` as the component's flags; throws on a name it does not know. */
 function allowances(names) {
   if (!Array.isArray(names)) throw new TypeError(`allow must be an array of names (${ALLOWANCES.join(', ')})`);
@@ -77,8 +85,11 @@ export class Cu {
   #platform;
   #instance;
   #unit;
-  #busy = false;
   #stderr = [];
+  #sinks = {
+    stdout: (bytes) => this.options.print(textDecoder.decode(bytes)),
+    stderr: (bytes) => this.#stderr.push(textDecoder.decode(bytes)),
+  };
   #modules;
 
   /**
@@ -106,6 +117,10 @@ export class Cu {
    *   stopping it (one long C call) is stopped by terminating the Worker (worker-unit.js)
    * @param {string[]} [options.allow] what the sandbox adds for trusted code: `['debug']`, the
    *   whole debug library (docs/MODULES.md, "The debug library")
+   * @param {'instance' | 'shared'} [options.isolation] `'instance'` (the default): the unit has an
+   *   instance of the component of its own, and a trap resets only this unit; `'shared'`: up to 32
+   *   such units share an instance, each in a Lua state of its own, for a fraction of the memory,
+   *   and a trap resets every unit of the instance (README, "Many units")
    * @param {string | string[]} [options.modulePath] Node: where `require` finds module files, each
    *   a directory (`DIR/NAME.lua`, `DIR/NAME/init.lua`) or a template with `?` (`lib/?.lua`)
    * @param {string} [options.moduleBaseUrl] browsers: the URL `require` fetches modules under
@@ -138,6 +153,7 @@ export class Cu {
       allow: allowances(options.allow ?? []),
       wasmUrl: options.wasmUrl,
       wasmModules: options.wasmModules,
+      isolation: isolation(options.isolation ?? 'instance'),
     };
     /** The store that holds `_home`. */
     this.store = openStore(options.store, this.#platform.stores);
@@ -197,11 +213,8 @@ export class Cu {
 
   /** A fresh Lua state on an instance taken for it; the unit holds neither before. */
   #start() {
-    const sinks = {
-      stdout: (bytes) => this.options.print(textDecoder.decode(bytes)),
-      stderr: (bytes) => this.#stderr.push(textDecoder.decode(bytes)),
-    };
-    this.#instance = acquireInstance(this.store, sinks, this.#modules);
+    this.#instance = acquireInstance(this.options.isolation === 'shared');
+    this.#instance.use(this.store, this.#sinks, this.#modules);
     const { memoryLimit, timeLimit, home, retryConflicts, instructionLimit, allow } = this.options;
     this.#unit = new this.#instance.exports.compute.Unit({
       memoryLimit: BigInt(memoryLimit),
@@ -219,32 +232,52 @@ export class Cu {
 
   /**
    * Runs `operation(exports, unit)`: one call into the component at a time, errors as CuErrors,
-   * and a trap restarts the unit.
+   * and a trap restarts the unit (and every unit that shares its instance, at its next call).
    */
   #call(operation) {
     this.#refuseWhileBusy();
     if (this.#unit === undefined) this.init();
-    this.#busy = true;
+    const instance = this.#instance;
+    if (instance.trapped !== undefined) {
+      this.#leave();
+      this.#start();
+      throw new ResetError(`a unit that shares its instance trapped: ${instance.trapped?.message ?? instance.trapped}`);
+    }
+    instance.use(this.store, this.#sinks, this.#modules);
+    instance.busy = true;
     try {
-      return operation(this.#instance.exports, this.#unit);
+      return operation(instance.exports, this.#unit);
     } catch (error) {
       if (error?.payload?.tag !== undefined) throw fromWitError(error.payload, fromWit, luaText);
       if (error instanceof CuError) throw error;
       // A trap: the instance cannot be entered again, so the unit starts afresh.
       const stderr = this.#stderr.splice(0).join('').trim();
-      this.#unit = undefined;
-      this.#instance = undefined;
+      instance.trap(error);
+      this.#leave();
       this.#start();
       throw new ResetError(stderr ? `${error?.message ?? error}; ${stderr}` : error);
     } finally {
-      this.#busy = false;
+      instance.busy = false;
     }
   }
 
   #refuseWhileBusy() {
-    if (this.#busy) {
-      throw new CuError('cu is already running a call: a store or print callback cannot call into it', 'busy');
+    if (this.#instance?.busy) {
+      throw new CuError(
+        'cu is already running a call: a store or print callback cannot call into its unit, nor into a unit that shares its instance',
+        'busy',
+      );
     }
+  }
+
+  /** Lets go of the unit's Lua state and instance; a trapped instance is not entered to free it. */
+  #leave() {
+    const [instance, unit] = [this.#instance, this.#unit];
+    this.#instance = undefined;
+    this.#unit = undefined;
+    if (unit === undefined) return;
+    if (instance.trapped === undefined) unit[Symbol.dispose]();
+    releaseInstance(instance);
   }
 
   /** A call's outcome as JavaScript (or Lua text), its printed text handed to the printer. */
@@ -601,12 +634,7 @@ export class Cu {
   close() {
     // Closing mid-call would hand an instance that is still running to the next unit.
     this.#refuseWhileBusy();
-    const [instance, unit] = [this.#instance, this.#unit];
-    this.#instance = undefined;
-    this.#unit = undefined;
-    if (unit === undefined) return;
-    unit[Symbol.dispose]();
-    releaseInstance(instance);
+    this.#leave();
   }
 
   [Symbol.dispose]() {

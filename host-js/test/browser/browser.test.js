@@ -132,6 +132,30 @@ test('pcall, error and the deadline work in the page, which stays responsive', a
   await page.close();
 });
 
+test("units made with isolation: 'shared' share an instance in the page, each with its own globals and IndexedDB _home", async () => {
+  const page = await openPage();
+  const result = await page.evaluate(async () => {
+    const { Cu } = window.cuTest;
+    const units = [];
+    for (const name of ['shared-a', 'shared-b']) {
+      const unit = new Cu({ store: `indexeddb:${name}`, isolation: 'shared' });
+      await unit.load();
+      await unit.compute(`x = "${name}"; _home.name = "${name}"`);
+      units.push(unit);
+    }
+    // The first grows the memory under it; a unit of another instance would not see it grow.
+    await units[0].compute('local t = {} for i = 1, 2e6 do t[i] = i end');
+    const seen = [];
+    for (const unit of units) seen.push(await unit.compute('return x, _home.name'));
+    const [a, b] = units.map((unit) => unit.getMemoryStats().linear);
+    for (const unit of units) await unit.flush();
+    return { seen, sameMemory: a === b && a > 16 * 1024 * 1024 };
+  });
+  assert.deepEqual(result.seen, [['shared-a', 'shared-a'], ['shared-b', 'shared-b']]);
+  assert.ok(result.sameMemory, 'the two units report the memory of one instance');
+  await page.close();
+});
+
 test('the IndexedDB store keeps every promise, durably', async () => {
   const page = await openPage();
   const result = await page.evaluate(async () => {

@@ -20,20 +20,23 @@ test('the Node quick start runs as written and is the one in the README', () => 
   assert.equal(run(), '4\n2\n{ average: 30, sum: 150 }\n');
 });
 
-test('the storage API example runs as written and is the one in the README', () => {
-  const storage = fileURLToPath(new URL('../../examples/storage.js', import.meta.url));
+/** Runs examples/`name` in a new directory after checking README.md holds it; returns its output. */
+function runAsWritten(name) {
+  const file = fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const body = readFileSync(storage, 'utf8').split('\n').slice(1).join('\n');
-  assert.ok(readme.includes(body), 'README.md holds examples/storage.js (after its first line)');
-  const out = execFileSync(process.execPath, [storage], { cwd: mkdtempSync(join(tmpdir(), 'cu-storage-')), encoding: 'utf8' });
-  assert.equal(out, "[ { key: 'user1', value: { age: 30, name: 'Alice' } } ]\n55\n");
+  const body = readFileSync(file, 'utf8').split('\n').slice(1).join('\n');
+  assert.ok(readme.includes(body), `README.md holds examples/${name} (after its first line)`);
+  return execFileSync(process.execPath, [file], { cwd: mkdtempSync(join(tmpdir(), 'cu-example-')), encoding: 'utf8' });
+}
+
+test('the storage API example runs as written and is the one in the README', () => {
+  assert.equal(runAsWritten('storage.js'), "[ { key: 'user1', value: { age: 30, name: 'Alice' } } ]\n55\n");
 });
 
 test('the modules example runs as written and is the one in the README', () => {
-  const modules = fileURLToPath(new URL('../../examples/modules.js', import.meta.url));
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const body = readFileSync(modules, 'utf8').split('\n').slice(1).join('\n');
-  assert.ok(readme.includes(body), 'README.md holds examples/modules.js (after its first line)');
-  const out = execFileSync(process.execPath, [modules], { cwd: mkdtempSync(join(tmpdir(), 'cu-modules-')), encoding: 'utf8' });
-  assert.equal(out, "[ 'hi Ada', 49 ]\n");
+  assert.equal(runAsWritten('modules.js'), "[ 'hi Ada', 49 ]\n");
+});
+
+test('the many-units example runs as written and is the one in the README', () => {
+  assert.equal(runAsWritten('many-units.js'), 'player 42\n');
 });

@@ -87,3 +87,79 @@ test('a trap restarts the unit, with its globals gone and _home intact', async (
   assert.deepEqual(await cu.compute('return kept, _home.kept'), [undefined, true]);
   cu.close();
 });
+
+test("units made with isolation: 'shared' share an instance, each with its own globals, store, printer and limits", async () => {
+  const [a, b] = [await unit({ isolation: 'shared', memoryLimit: 0 }), await unit({ isolation: 'shared', timeLimit: 100 })];
+  await a.compute('x = "a"; _home.who = "a"; print("from a"); local t = {} for i = 1, 2e6 do t[i] = i end');
+  assert.equal(linear(b), linear(a), 'b runs in the memory a grew');
+  assert.ok(linear(a) > 16 * MiB);
+  await b.compute('x = "b"; print("from b")');
+  assert.deepEqual(await a.compute('return x, _home.who'), ['a', 'a']);
+  assert.deepEqual(await b.compute('return x, _home.who'), ['b', undefined]);
+  assert.deepEqual([a.printed, b.printed], [['from a\n'], ['from b\n']]);
+  // b's time limit stops b alone; a's state is untouched by b's error.
+  await assert.rejects(b.compute('while true do end'), (e) => e instanceof CuError && e.kind === 'limit');
+  assert.deepEqual(await a.compute('return x'), 'a');
+  assert.equal(await b.compute('return x'), 'b');
+  // A closed unit's state is freed; its sibling goes on.
+  b.close();
+  assert.equal(await a.compute('return x'), 'a');
+  a.close();
+});
+
+test('a trap resets every unit of its shared instance, at its next call, and no unit of another instance', async () => {
+  // 33 units: 32 fill one instance, the last goes to a second.
+  const units = [];
+  for (let i = 0; i < 33; i++) {
+    const made = await unit({ isolation: 'shared' });
+    await made.compute(`kept = ${i}; _home.kept = ${i}`);
+    units.push(made);
+  }
+  const alone = await unit();
+  await alone.compute('kept = "alone"');
+  const [first, sibling, other] = [units[0], units[31], units[32]];
+  assert.equal(linear(first), linear(sibling));
+
+  const getMany = first.store.getMany.bind(first.store);
+  first.store.getMany = () => [42];
+  await assert.rejects(first.compute('return _home.other'), (e) => e instanceof ResetError);
+  first.store.getMany = getMany;
+  assert.deepEqual(await first.compute('return kept, _home.kept'), [undefined, 0]);
+
+  await assert.rejects(
+    sibling.compute('return kept'),
+    (e) => e instanceof ResetError && /a unit that shares its instance trapped/.test(e.message),
+  );
+  assert.deepEqual(await sibling.compute('return kept, _home.kept'), [undefined, 31]);
+  assert.deepEqual(await other.compute('return kept, _home.kept'), [32, 32]);
+  assert.equal(await alone.compute('return kept'), 'alone');
+  for (const made of [...units, alone]) made.close();
+});
+
+test('a callback cannot call into a unit that shares its instance', async () => {
+  const [a, b] = [await unit({ isolation: 'shared' }), await unit({ isolation: 'shared' })];
+  const getMany = a.store.getMany.bind(a.store);
+  a.store.getMany = (...args) => {
+    assert.throws(() => b.computeAll('return 1'), (e) => e instanceof CuError && e.kind === 'busy');
+    assert.throws(() => b.close(), (e) => e instanceof CuError && e.kind === 'busy');
+    return getMany(...args);
+  };
+  assert.equal(await a.compute('return _home.x'), undefined);
+  a.store.getMany = getMany;
+  assert.equal(await b.compute('return 2'), 2);
+  // A unit made during another's call gets an instance that is not running.
+  const c = new Cu({ store: new MemoryStore(), isolation: 'shared', print() {} });
+  await c.load();
+  a.store.getMany = (...args) => {
+    c.init();
+    return getMany(...args);
+  };
+  assert.equal(await a.compute('return _home.y'), undefined);
+  a.store.getMany = getMany;
+  assert.equal(await c.compute('return 3'), 3);
+  for (const made of [a, b, c]) made.close();
+});
+
+test('isolation takes instance or shared', () => {
+  assert.throws(() => new Cu({ isolation: 'none' }), /isolation must be 'instance' or 'shared', not "none"/);
+});

@@ -39,6 +39,11 @@ try {
 }
 console.log(four, index.type, hits.map((hit) => hit.key), isValid, times);
 
+// Many small units, sharing instances.
+const light = new Cu({ store: 'memory', isolation: 'shared' });
+await light.load();
+console.log(await light.compute('return 1'));
+
 // A unit in a Worker: every method returns a promise.
 const worker = new Cu({ worker: true, store: 'memory', timeLimit: 200 }) as unknown as WorkerCu;
 await worker.load();
