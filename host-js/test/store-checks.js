@@ -142,6 +142,40 @@ export const checks = {
     same(text(b.get(bytes('s'))), 'x', 'nothing of a conflicting commit is written');
   },
 
+  'a large commit keeps every key in order, whatever it sets, deletes and sets again': (b) => {
+    const old = numbered(b, 'k', 100);
+    b.set(bytes('z/gone'), bytes('x'));
+    const expected = new Map(old.map((key) => [key, key]));
+    const writes = [];
+    const set = (key, value = key) => {
+      writes.push({ tag: 'set', val: { key: bytes(key), value: bytes(value) } });
+      expected.set(key, value);
+    };
+    const remove = (key) => {
+      writes.push({ tag: 'delete', val: bytes(key) });
+      expected.delete(key);
+    };
+    for (let i = 149; i >= 0; i--) set(`n${String(i).padStart(3, '0')}`);
+    for (const key of old.slice(0, 50)) remove(key);
+    set('k10', 'again');
+    remove('n010');
+    set('n010', 'back');
+    writes.push({ tag: 'delete-keys', val: { tag: 'prefix', val: bytes('z/') } });
+    expected.delete('z/gone');
+    set('z/after');
+    set('a');
+    remove('k99');
+    b.commit(writes, []);
+    const seen = [];
+    let cursor;
+    do {
+      const page = b.scan({ tag: 'prefix', val: new Uint8Array(0) }, cursor, 64);
+      seen.push(...entriesOf(page).map((entry) => [text(entry.key), text(entry.value)]));
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    same(seen, [...expected].sort(([a], [b]) => (a < b ? -1 : 1)), 'every entry, in order');
+  },
+
   'keys and values over the limits are refused and nothing is written': (b) => {
     const tooLong = failure(() =>
       b.commit(

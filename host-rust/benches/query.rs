@@ -17,18 +17,8 @@ use serde_json::json;
 
 const RECORDS: usize = 100_000;
 
-/// The records, as the seed's Batch Operations makes them (scores 0–999), in one call.
-const FILL: &str = r#"
-    math.randomseed(4)
-    local users = {}
-    for i = 0, 99999 do
-        users["user_" .. i] = {
-            id = i, name = string.format("User %05d", i), score = math.random(0, 999),
-            created = string.format("2024-%02d-%02dT10:00:00Z", i % 12 + 1, i % 28 + 1),
-        }
-    end
-    _home.appUsers = users
-"#;
+/// The records, in one call.
+const FILL: &str = include_str!("../../bench/app-users.lua");
 
 /// A query, what the issue asks of it with an index and by full scan, and how many records it
 /// must return.
