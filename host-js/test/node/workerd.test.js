@@ -142,9 +142,9 @@ test("the README's worker runs as written", async () => {
   assert.deepEqual(await answer.json(), { values: 42 });
 });
 
-/** `code` computed by the Durable Object `object` of test/workerd/durable-object.js. */
+/** `code` computed by the Durable Object `object` of test/workerd/durable-object.js (no code: its memory). */
 const askObject = async (object, code) =>
-  (await fetch(`http://127.0.0.1:${ports.objects}/?object=${object}&code=${encodeURIComponent(code)}`)).json();
+  (await fetch(`http://127.0.0.1:${ports.objects}/?object=${object}${code === undefined ? '' : `&code=${encodeURIComponent(code)}`}`)).json();
 
 const visit = async () => (await (await fetch(`http://127.0.0.1:${ports['readme-objects']}/`)).json()).visits;
 
@@ -153,6 +153,10 @@ test("Durable Objects keep _home in their own SQLite storage, across a restart o
   assert.deepEqual(await askObject('a', count), { values: 1 });
   assert.deepEqual(await askObject('a', count), { values: 2 });
   assert.deepEqual(await askObject('b', count), { values: 1 }, 'each object has its own _home');
+  // Their units share an instance: b sees the memory a grows.
+  assert.deepEqual(await askObject('a', 'local t = {} for i = 1, 2e6 do t[i] = i end'), {});
+  const [a, b] = [await askObject('a'), await askObject('b')];
+  assert.ok(a.linear > 16 * 1024 * 1024 && b.linear === a.linear, `memory under a and b: ${a.linear}, ${b.linear}`);
   assert.deepEqual(await askObject('a', '_home.users = { alice = { tags = {"x", "y"} } } _home.users.bob = { tags = {} }'), {});
   assert.match((await askObject('a', '_home.n = 100 error("nope")')).error, /nope/);
   assert.deepEqual(await askObject('a', 'return _home.n'), { values: 2 }, 'a failed call wrote nothing');

@@ -1,5 +1,7 @@
 // Durable Objects whose `_home` is in their own SQLite storage, run by workerd
-// (workerd.test.js): `?object=NAME` picks the object, `?code=` is computed by its unit.
+// (workerd.test.js): `?object=NAME` picks the object, `?code=` is computed by its unit, and
+// without code the answer is the bytes of memory under the unit. The objects' units share
+// instances of the component (`isolation: 'shared'`), as an isolate of many objects would.
 import { DurableObject } from 'cloudflare:workers';
 
 import { Cu, DurableObjectStore } from '../../src/browser/index.js';
@@ -11,8 +13,10 @@ const wasmModules = { 'guest.core.wasm': core, 'guest.core2.wasm': core2, 'guest
 
 export class Units extends DurableObject {
   async fetch(request) {
-    this.unit ??= await new Cu({ store: new DurableObjectStore(this.ctx.storage), wasmModules, print: () => {} }).load();
+    const store = new DurableObjectStore(this.ctx.storage);
+    this.unit ??= await new Cu({ store, wasmModules, print: () => {}, isolation: 'shared' }).load();
     const code = new URL(request.url).searchParams.get('code');
+    if (code === null) return Response.json({ linear: this.unit.getMemoryStats().linear });
     try {
       return Response.json({ values: await this.unit.compute(code) });
     } catch (error) {
