@@ -122,11 +122,17 @@ function imports(context) {
 }
 
 /**
- * An instance of the component for a new unit, needing `loadComponent` to have finished: one of
- * its own (a closed unit's when one is kept), or with `share`, one that other such units share
- * while it has room and no call running in it.
+ * Units collected without being closed: their Lua states are freed by jco's own finalizer of
+ * the `unit` resource; this gives their place in the instance back.
  */
-export function acquireInstance(share) {
+const forgotten = new FinalizationRegistry((instance) => releaseInstance(instance));
+
+/**
+ * An instance of the component for `holder`, a new unit, needing `loadComponent` to have finished:
+ * one of its own (a closed unit's when one is kept), or with `share`, one that other such units
+ * share while it has room and no call running in it.
+ */
+export function acquireInstance(holder, share) {
   let instance;
   if (share) {
     for (const candidate of shared) {
@@ -139,15 +145,17 @@ export function acquireInstance(share) {
   instance ??= idle.pop() ?? new Instance();
   if (share) shared.add(instance);
   instance.units += 1;
+  forgotten.register(holder, instance, holder);
   return instance;
 }
 
 /**
- * Takes back the instance of a unit that was closed, or reset by a trap in another unit of its
- * instance (the unit holds no Lua state there any more). An instance no unit holds is kept for the
- * next unit unless it trapped.
+ * Takes back the instance of `holder`, a unit that was closed, or reset by a trap in another unit
+ * of its instance (the unit holds no Lua state there any more). An instance no unit holds is kept
+ * for the next unit unless it trapped.
  */
-export function releaseInstance(instance) {
+export function releaseInstance(instance, holder) {
+  if (holder !== undefined) forgotten.unregister(holder);
   instance.units -= 1;
   if (instance.units > 0 || instance.trapped !== undefined) return;
   shared.delete(instance);

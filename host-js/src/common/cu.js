@@ -213,7 +213,7 @@ export class Cu {
 
   /** A fresh Lua state on an instance taken for it; the unit holds neither before. */
   #start() {
-    this.#instance = acquireInstance(this.options.isolation === 'shared');
+    this.#instance = acquireInstance(this, this.options.isolation === 'shared');
     this.#instance.use(this.store, this.#sinks, this.#modules);
     const { memoryLimit, timeLimit, home, retryConflicts, instructionLimit, allow } = this.options;
     this.#unit = new this.#instance.exports.compute.Unit({
@@ -277,7 +277,7 @@ export class Cu {
     this.#unit = undefined;
     if (unit === undefined) return;
     if (instance.trapped === undefined) unit[Symbol.dispose]();
-    releaseInstance(instance);
+    releaseInstance(instance, this);
   }
 
   /** A call's outcome as JavaScript (or Lua text), its printed text handed to the printer. */

@@ -3,6 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 import { Cu, CuError, MemoryStore, ResetError } from '../../src/node/index.js';
 
@@ -162,4 +164,26 @@ test('a callback cannot call into a unit that shares its instance', async () => 
 
 test('isolation takes instance or shared', () => {
   assert.throws(() => new Cu({ isolation: 'none' }), /isolation must be 'instance' or 'shared', not "none"/);
+});
+
+test('shared units collected without close give their place in the instance back', async () => {
+  setFlagsFromString('--expose-gc');
+  const collectGarbage = runInNewContext('gc');
+  const first = await unit({ isolation: 'shared', memoryLimit: 0 });
+  await first.compute('local t = {} for i = 1, 2e6 do t[i] = i end');
+  const grown = linear(first);
+  // 31 more fill the instance; then they are dropped, never closed.
+  let others = [];
+  for (let i = 0; i < 31; i++) others.push(await unit({ isolation: 'shared' }));
+  assert.equal(linear(others[30]), grown);
+  others = undefined;
+  for (let i = 0; i < 5; i++) {
+    collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const next = await unit({ isolation: 'shared' });
+  assert.equal(linear(next), grown, 'the next shared unit joins the instance the dropped ones left');
+  assert.equal(await next.compute('return 1'), 1);
+  next.close();
+  first.close();
 });
