@@ -322,6 +322,7 @@ fn run() -> Result<(), String> {
     }
     lua.file(c_dir.join("cu_limits.c"))
         .file(c_dir.join("cu_track.c"))
+        .file(c_dir.join("cu_heap.c"))
         .file(&amalgamation)
         .flag("-mllvm")
         .flag("-inline-threshold=1000");

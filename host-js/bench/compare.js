@@ -5,19 +5,11 @@
 // of `npm run bench` to the next; taking turns in one process tells two builds apart.
 
 import { readFileSync, readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 import { median } from './median.js';
+import { sidesFromArgs } from './sides.js';
 
-const [other, runsText = '7'] = process.argv.slice(2);
-const runs = Number(runsText);
-if (other === undefined || !(runs >= 1)) throw new Error('usage: node bench/compare.js OTHER_HOST_JS_DIR [RUNS]');
-
-const sides = {
-  this: (await import('../src/node/index.js')).Cu,
-  other: (await import(pathToFileURL(resolve(other, 'src/node/index.js')).href)).Cu,
-};
+const { sides, runs } = await sidesFromArgs('compare.js');
 const programs = new URL('../../bench/programs/', import.meta.url);
 
 /** The time of one run of `code` in a fresh unit of `Cu` (making the unit is not timed). */
