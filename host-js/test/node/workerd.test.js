@@ -90,21 +90,33 @@ const config :Workerd.Config = (
 let server;
 /** The port of each of SERVICES, by name. */
 const ports = {};
+/** workerd's configuration, and the directory of its Durable Objects' storage. */
 let configFile;
+let dir;
 
-/** Starts workerd on `configFile`, resolving once it answers (it opens every socket at once). */
+/**
+ * Starts workerd on free ports, resolving once the test worker answers as itself (workerd opens
+ * every socket at once). If another process takes a port between its pick and workerd's bind,
+ * workerd exits and the ports are picked again; `_home` stays in `dir`.
+ */
 async function start() {
-  server = spawn(workerd, ['serve', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  server.stderr.on('data', (chunk) => (log += chunk));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await fetch(`http://127.0.0.1:${ports.test}/`);
-      return;
-    } catch {
-      if (server.exitCode !== null || Date.now() > deadline) throw new Error(`workerd did not start: ${log}`);
+  for (let attempt = 1; ; attempt++) {
+    for (const { name } of SERVICES) ports[name] = await freePort();
+    writeFileSync(configFile, config(dir, SERVICES.map(({ name }) => ports[name])));
+    server = spawn(workerd, ['serve', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    server.stderr.on('data', (chunk) => (log += chunk));
+    const deadline = Date.now() + 30_000;
+    while (server.exitCode === null && Date.now() < deadline) {
+      const answer = await fetch(`http://127.0.0.1:${ports.test}/?code=return%201`)
+        .then((response) => response.json())
+        .catch(() => undefined);
+      if (answer?.values === 1) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (server.exitCode === null || attempt === 3) {
+      server.kill();
+      throw new Error(`workerd did not start: ${log}`);
     }
   }
 }
@@ -117,10 +129,8 @@ async function stop() {
 }
 
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cu-workerd-'));
-  for (const { name } of SERVICES) ports[name] = await freePort();
+  dir = mkdtempSync(join(tmpdir(), 'cu-workerd-'));
   configFile = join(dir, 'config.capnp');
-  writeFileSync(configFile, config(dir, SERVICES.map(({ name }) => ports[name])));
   await start();
 });
 
