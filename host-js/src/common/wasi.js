@@ -148,7 +148,7 @@ function randomBytes(length) {
 
 /**
  * Seeds that WASI allows to be predictable (the guest's hash tables take them): Math.random, since
- * the first use of Web Crypto loads its whole module, some 3.5 ms of every cold start in Node.
+ * the first use of Web Crypto loads its whole module, a few milliseconds of every cold start in Node.
  */
 function insecureU64() {
   return (BigInt(Math.floor(Math.random() * 2 ** 32)) << 32n) | BigInt(Math.floor(Math.random() * 2 ** 32));

@@ -13,8 +13,12 @@ const wasmModules = { 'guest.core.wasm': core, 'guest.core2.wasm': core2, 'guest
 
 export class Units extends DurableObject {
   async fetch(request) {
-    const store = new DurableObjectStore(this.ctx.storage);
-    this.unit ??= await new Cu({ store, wasmModules, print: () => {}, isolation: 'shared' }).load();
+    this.unit ??= await new Cu({
+      store: new DurableObjectStore(this.ctx.storage),
+      wasmModules,
+      print: () => {},
+      isolation: 'shared',
+    }).load();
     const code = new URL(request.url).searchParams.get('code');
     if (code === null) return Response.json({ linear: this.unit.getMemoryStats().linear });
     try {
