@@ -2,9 +2,9 @@
 // `return 1` and prints what it returned. `node` imports nothing: what the process alone costs.
 
 const starts = {
-  /** As the package's README starts: the default unit. */
+  /** As the package's README starts: the default unit, from the package's Node entry. */
   async cu() {
-    const { default: cu } = await import('../src/node/index.js');
+    const { default: cu } = await import('cu');
     await cu.load();
     cu.init();
     return cu.compute('return 1');

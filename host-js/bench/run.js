@@ -395,6 +395,7 @@ async function startup(runs) {
   const calls = await returnOneCalls();
   const tables = await tableCalls();
   const memory = await memoryPerUnit(runs);
+  const compiling = await compileCosts();
 
   const row = (label, figures, format) =>
     console.log(`| ${label} | ${ENGINES.map(({ name }) => format(figures[name])).join(' | ')} |`);
@@ -407,12 +408,13 @@ async function startup(runs) {
   row(`warm: fresh state in a loaded process (of ${SAMPLES})`, fresh, usText);
   row(`\`return 1\` in a state (of ${SAMPLES} batches of ${CALLS_PER_SAMPLE}, after warm-up)`, calls, usText);
   row(`a call with a ${TABLE_FIELDS}-field table in and out (of ${SAMPLES} batches of ${CALLS_PER_SAMPLE})`, tables, usText);
+  row(`compiling a ${(COMPILED.length / 1024).toFixed(0)} KiB chunk, \`load\` (of ${COMPILE_SAMPLES})`, compiling, msText);
   const mibText = (bytes) => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
   row(`memory per live unit: resident, over ${LIVE_UNITS} (of ${runs})`, memory, mibText);
   const shared = { ...memory, cu: memory['cu-shared'] };
   row(`the same, cu's units made with \`isolation: 'shared'\``, shared, mibText);
   const ratio = (figures) => (figures.cu / figures.wasmoon).toFixed(2);
-  console.log(`\ncu against wasmoon: cold start ${ratio(cold)}× (${ratio(cached)}× with the compile cache), \`return 1\` ${ratio(calls)}×, the table call ${ratio(tables)}×, memory per unit ${ratio(memory)}× (${ratio(shared)}× shared).`);
+  console.log(`\ncu against wasmoon: cold start ${ratio(cold)}× (${ratio(cached)}× with the compile cache), \`return 1\` ${ratio(calls)}×, the table call ${ratio(tables)}×, compiling ${ratio(compiling)}×, memory per unit ${ratio(memory)}× (${ratio(shared)}× shared).`);
   console.log(
     `\nWith no glue at all (bench/bare.js: the core module with stub imports, a unit made and \`return 1\` run through its` +
       ` core exports), a cold start takes ${msText(cold.bare)} (${(cold.bare / cold.wasmoon).toFixed(2)}× wasmoon) and a live unit` +
@@ -430,6 +432,48 @@ async function startup(runs) {
   console.log('Memory: a new Node process per engine and run makes one state, then the rest, all kept live (bench/units.js);');
   console.log("cu's units each have an instance of the component, or share one 32 to an instance with `isolation: 'shared'`");
   console.log("(a trap then resets every unit of the instance); wasmoon's states share one factory's module.");
+}
+
+/**
+ * The chunk the compiling figure compiles: 2,000 functions of a few statements each (tables,
+ * loops, branches, string concatenation), about 400 KiB of Lua, as a large module would be.
+ */
+const COMPILED = Array.from(
+  { length: 2000 },
+  (_, i) =>
+    `M.f${i} = function(a, b)\n  local t = { x = a + ${i}, y = b * 2, s = "k${i}" .. tostring(a) }\n` +
+    '  for j = 1, 10 do if t.x > j then t.y = t.y - j elseif t.s == "z" then break end end\n' +
+    '  return t.x + t.y, #t.s\nend\n',
+).join('');
+/** Compilations timed per engine: each takes milliseconds. */
+const COMPILE_SAMPLES = 31;
+
+/**
+ * Lua's compiler in each engine: `load` of COMPILED, given to the state as a global, the engines
+ * taking turns. What a unit pays to take in a large program or module.
+ */
+async function compileCosts() {
+  const code = 'local M = {} return select("#", assert(load(SOURCE, "=compiled", "t", { M = M, tostring = tostring })))';
+  const states = Object.fromEntries(await Promise.all(ENGINES.map(async (e) => [e.name, await e.open()])));
+  try {
+    states.cu.setGlobal('SOURCE', COMPILED);
+    states.wasmoon.global.set('SOURCE', COMPILED);
+    lua.lua_pushstring(states.fengari, to_luastring(COMPILED));
+    lua.lua_setglobal(states.fengari, to_luastring('SOURCE'));
+    const times = Object.fromEntries(ENGINES.map(({ name }) => [name, []]));
+    for (let i = 0; i < COMPILE_SAMPLES; i++) {
+      for (const engine of ENGINES) {
+        collectGarbage();
+        const start = performance.now();
+        const loaded = engine.run(states[engine.name], code, 'compile');
+        times[engine.name].push(performance.now() - start);
+        if (loaded !== 1) throw new Error(`${engine.name} did not compile the chunk: ${loaded}`);
+      }
+    }
+    return Object.fromEntries(ENGINES.map(({ name }) => [name, median(times[name])]));
+  } finally {
+    for (const engine of ENGINES) engine.close(states[engine.name]);
+  }
 }
 
 /** Fields of the table the table call passes. */

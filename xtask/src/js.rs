@@ -99,6 +99,7 @@ pub fn build(node: &Path, component: &Path, cu_run: &Path) -> Result<()> {
             .args(["--bindgen-enable-wasm-exnref", "--instantiation", "async", "--no-nodejs-compat", "--quiet"]),
     )?;
     read_debug_switch_once(&generated.join("guest.js"))?;
+    bundle(node)?;
     cmd::run(
         in_package(node, &jco)?
             .arg("transpile")
@@ -127,8 +128,16 @@ fn read_debug_switch_once(glue: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Bundles the package's Node entry into host-js/generated/node/ (scripts/bundle.js).
+fn bundle(node: &Path) -> Result<()> {
+    cmd::run(in_package(node, node)?.arg("scripts/bundle.js"))
+}
+
 /// Runs the package's tests on `node`: in Node, then in headless Chromium.
 pub fn test(node: &Path) -> Result<()> {
+    // The examples import the package by name, so they run the bundle: made again from the
+    // sources as they are now.
+    bundle(node)?;
     // Units that name no store keep `_home` in memory, so that tests never share a file by chance.
     cmd::run(
         in_package(node, node)?

@@ -95,6 +95,16 @@ pub fn new_id() -> u64 {
 
 impl Inner {
     pub(super) fn commit(&mut self, operation: &str) -> Result<(), HomeError> {
+        let changes_something = self.call.nodes.values().any(|node| !node.dirty.is_empty())
+            || !self.call.cells.is_empty()
+            || self.call.catalog.as_ref().is_some_and(|c| c.changed());
+        if changes_something { self.write_changes(operation) } else { Ok(()) }
+    }
+
+    /// Out of line, because V8 compiles a function whole at its first call: a call that changes
+    /// nothing (most, and a cold start's first) then never compiles the commit (17 KB of code).
+    #[inline(never)]
+    fn write_changes(&mut self, operation: &str) -> Result<(), HomeError> {
         let lua = self.lua()?;
         let mut plan = Plan {
             functions: self.call.function_ids.iter().map(|(p, id)| (*p, *id)).collect(),
@@ -104,12 +114,6 @@ impl Inner {
         let mut changes = Vec::new();
         let mut unknown = Vec::new();
 
-        let changes_something = self.call.nodes.values().any(|node| !node.dirty.is_empty())
-            || !self.call.cells.is_empty()
-            || self.call.catalog.as_ref().is_some_and(|c| c.changed());
-        if !changes_something {
-            return Ok(());
-        }
         // What the audit log names, when it logs this: what the operation named, or else every
         // entry the call changed, embedded tables' included, and the variables (below).
         let logs = self.store.audit_settings()?.logs(operation);

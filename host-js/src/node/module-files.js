@@ -1,10 +1,8 @@
 // Module files for Node: read from the disk when `require` asks for them, and only inside the
 // directory of their path entry (a symlink that leads out is refused).
 
-import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
-
 import { Modules, OutsideError } from '../common/modules.js';
+import { readFileSync, realpathSync, resolve, sep, statSync } from './builtins.js';
 
 /** The real path of `file` in `dir`, undefined when there is none; throws when it leads outside. */
 function confined(dir, file) {

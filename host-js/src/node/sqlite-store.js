@@ -3,11 +3,9 @@
 // rules: WAL, one IMMEDIATE transaction per commit, expectations checked inside it; the
 // statements are src/common/sql-store.js's).
 
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-
 import { StoreFailure } from '../common/kv.js';
 import { SCHEMA, STATEMENTS, SqlStore } from '../common/sql-store.js';
+import { dirname, mkdirSync } from './builtins.js';
 
 /** How long an operation waits for another connection's write transaction, in milliseconds. */
 const BUSY_TIMEOUT = 10_000;

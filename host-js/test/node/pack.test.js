@@ -15,7 +15,7 @@ test('npm pack makes a tarball that installs into an empty project and runs the 
   const dir = mkdtempSync(join(tmpdir(), 'cu-pack-'));
   const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: packageDir, encoding: 'utf8' }));
   const names = packed.files.map((file) => file.path);
-  for (const needed of ['src/node/index.js', 'src/browser/index.js', 'generated/guest.js', 'generated/guest.core.wasm', 'index.d.ts']) {
+  for (const needed of ['generated/node/index.js', 'generated/node/worker.js', 'src/browser/index.js', 'generated/guest.js', 'generated/guest.core.wasm', 'index.d.ts']) {
     assert.ok(names.includes(needed), `the tarball lacks ${needed}`);
   }
   assert.ok(!names.some((name) => name.startsWith('test/') || name.startsWith('node_modules/')), 'the tarball holds tests or dependencies');
