@@ -49,12 +49,14 @@ impl<C> fmt::Debug for Lazy<C> {
 /// Connections for operations at once: an operation takes an idle one, or makes one when none is
 /// idle, and gives it back when done. So a store shared by many threads (the workers of `cu serve`)
 /// holds as many connections as operations it ever ran at once, and no more than `max_idle` wait
-/// idle.
+/// idle. Only the Redis backend has it.
+#[cfg(feature = "redis")]
 pub(super) struct Pool<C> {
     idle: Mutex<Vec<C>>,
     max_idle: usize,
 }
 
+#[cfg(feature = "redis")]
 impl<C> Pool<C> {
     pub(super) fn new(max_idle: usize) -> Self {
         Self { idle: Mutex::new(Vec::new()), max_idle }
@@ -84,6 +86,7 @@ impl<C> Pool<C> {
     }
 }
 
+#[cfg(feature = "redis")]
 impl<C> fmt::Debug for Pool<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pool").field("max_idle", &self.max_idle).finish_non_exhaustive()
