@@ -1,7 +1,7 @@
 // Bundles the Node entry (src/node/index.js and the modules it imports) into one file,
 // generated/node/index.js, which package.json's "node" condition names, and its Worker beside it.
 // Node loads each ES module with a file read and its own resolution: some twenty of them took
-// about 10 ms of a cold start, the one file a third of that (`npm run bench`; see the README).
+// 10–11 ms of a cold start, the one file 2.5–3 (docs/ARCHITECTURE.md, "Start-up and memory").
 // jco's glue stays a file of its own, shared with the browser entry.
 //
 //   node scripts/bundle.js     (run by `cargo xtask build`, before the tests, and by `npm test`)

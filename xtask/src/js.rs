@@ -117,30 +117,32 @@ pub fn build(node: &Path, component: &Path, cu_run: &Path) -> Result<()> {
 const DEBUG_SWITCH: &str = "globalThis?.process?.env?.JCO_DEBUG";
 
 /// Edits to jco 1.35's glue: text that must occur exactly once, and what replaces it.
-const GLUE_EDITS: &[(&str, &str)] = &[
-    // The debug switch read once, when the module loads (`JCO_DEBUG`, defined first), rather than
-    // at every log line.
-    ("if (!globalThis?.process?.env?.JCO_DEBUG) { return; }", "if (!JCO_DEBUG) { return; }"),
-    // `instantiate` in parentheses, which V8 takes as a sign to compile it as the module is
-    // parsed: otherwise the module is parsed once to load and this one large function again at
-    // its first call, which took 4.4 ms in Node where it now takes 1.1, for 0.9 ms more at import
-    // (docs/ARCHITECTURE.md). esbuild's minifier keeps the parentheses.
-    (
-        "export function instantiate(getCoreModule, imports, instantiateCore = WebAssembly.instantiate) {",
-        "export const instantiate = (function instantiate(getCoreModule, imports, instantiateCore = WebAssembly.instantiate) {",
-    ),
-    ("\n};\n\nexport const _util = {", "\n});\n\nexport const _util = {"),
-];
+fn glue_edits() -> [(String, &'static str); 3] {
+    [
+        // The debug switch read once, when the module loads (`JCO_DEBUG`, defined first), rather
+        // than at every log line.
+        (format!("if (!{DEBUG_SWITCH}) {{ return; }}"), "if (!JCO_DEBUG) { return; }"),
+        // `instantiate` in parentheses, which V8 takes as a sign to compile it as the module is
+        // parsed: otherwise the module is parsed once to load and this one large function again
+        // at its first call, which took 4.4 ms in Node where it now takes 1.1, for 0.9 ms more at
+        // import (docs/ARCHITECTURE.md). esbuild's minifier keeps the parentheses.
+        (
+            "export function instantiate(getCoreModule, imports, instantiateCore = WebAssembly.instantiate) {".into(),
+            "export const instantiate = (function instantiate(getCoreModule, imports, instantiateCore = WebAssembly.instantiate) {",
+        ),
+        ("\n};\n\nexport const _util = {".into(), "\n});\n\nexport const _util = {"),
+    ]
+}
 
-/// Applies [`GLUE_EDITS`] to the glue. A jco that writes any of their text differently fails the
+/// Applies [`glue_edits`] to the glue. A jco that writes any of their text differently fails the
 /// build here, to be looked at again.
 fn edit_glue(glue: &Path) -> Result<()> {
     let mut text = std::fs::read_to_string(glue)?;
-    for (from, to) in GLUE_EDITS {
-        if text.matches(from).count() != 1 {
-            bail!("{} does not hold `{from}` once, as jco 1.35's glue does: see GLUE_EDITS", glue.display());
+    for (from, to) in glue_edits() {
+        if text.matches(&from).count() != 1 {
+            bail!("{} does not hold `{from}` once, as jco 1.35's glue does: see glue_edits", glue.display());
         }
-        text = text.replace(from, to);
+        text = text.replace(&from, to);
     }
     std::fs::write(glue, format!("const JCO_DEBUG = {DEBUG_SWITCH};\n{text}"))?;
     Ok(())

@@ -71,10 +71,11 @@ fn origin(input: &str, symbol: &str) -> String {
         return "Rust: standard library".into();
     }
     if let Some(object) = input.strip_suffix(".o)").and_then(|s| s.rsplit_once('(')).map(|(_, o)| o) {
-        // Objects are named `HASH-file.o`; guest/build.rs compiles Lua as one unity file.
+        // Objects are named `HASH-file.o`; guest/build.rs compiles Lua as one unity file, and
+        // apart from it the interpreter loop, calls and the compiler.
         let file = object.split_once('-').map_or(object, |(_, file)| file);
         return match file {
-            "cu_lua" | "lvm" | "ldo" => "Lua 5.4 (C: interpreter and libraries)".into(),
+            "cu_lua" | "lvm" | "ldo" | "llex" | "lcode" | "lparser" => "Lua 5.4 (C: interpreter and libraries)".into(),
             _ => format!("cu's C ({file}.c)"),
         };
     }

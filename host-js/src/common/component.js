@@ -32,7 +32,7 @@ export function loadComponent(fetchBytes) {
       });
     };
     // Every module is asked for before the glue runs: V8 compiles them on other threads while
-    // the main thread parses the glue's 0.9 MB of JavaScript, which asks for them only at its end.
+    // the main thread runs the glue's `instantiate`, which asks for them only at its end.
     const compiling = new Map(CORE_MODULES.map((name) => [name, compile(name)]));
     // The glue awaits them one by one: a failure is its to report, not an unhandled rejection.
     for (const promise of compiling.values()) promise.catch(() => {});

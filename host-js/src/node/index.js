@@ -21,7 +21,7 @@ export function checkNode(version = process.versions.node) {
 
 const platform = {
   // Read at once, not with `readFile`, whose steps each wait for the main thread, busy then with
-  // parsing jco's glue: the sooner a module is read, the sooner V8 compiles it beside that parse.
+  // jco's glue: the sooner a module is read, the sooner V8 compiles it beside the glue's work.
   fetchBytes: (name, wasmUrl) => readFileSync(new URL(name, wasmUrl ?? new URL('../../generated/', import.meta.url))),
   defaultPrint: (text) => process.stdout.write(text),
   stores: {
