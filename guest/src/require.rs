@@ -111,7 +111,7 @@ pub fn install(lua: &Lua, globals: &Table, libraries: &[&str], makers: Table) ->
     // end of every call, so that writing it is not a change a retried call would see twice.
     let loading = lua.create_table()?;
     crate::retry::internal(&loading);
-    let require: Function = lua.load(REQUIRE).set_name("=[cu]").call((
+    let require: Function = crate::chunks::internal(lua, REQUIRE, "=[cu]")?.call((
         loaded,
         loading,
         package.raw_get::<Table>("preload")?,

@@ -53,7 +53,8 @@ impl Runner {
         let traceback: Function = globals.raw_get::<Table>("debug")?.raw_get("traceback")?;
         let box_ = lua.create_table()?;
         crate::retry::internal(&box_);
-        let function = lua.load(SOURCE).set_name(format!("={RUNNER_NAME}")).call((xpcall, traceback, &box_))?;
+        let function =
+            crate::chunks::internal(lua, SOURCE, &format!("={RUNNER_NAME}"))?.call((xpcall, traceback, &box_))?;
         Ok(Self { function, traceback: box_ })
     }
 

@@ -234,7 +234,7 @@ pub fn make(lua: &Lua, home: &Home) -> mlua::Result<Table> {
     let globals = lua.globals();
     let table: Table = globals.raw_get("table")?;
     let string: Table = globals.raw_get("string")?;
-    lua.load(MODULE).set_name("=[cu]").call((
+    crate::chunks::internal(lua, MODULE, "=[cu]")?.call((
         rust,
         home.root()?,
         compile,

@@ -407,7 +407,7 @@ pub fn install_metamethods(lua: &Lua, home: &Home, meta: &Table) -> mlua::Result
         reported(lua, proxy_id(&h, &proxy).and_then(|id| h.with(|inner| inner.complete(id))))
     })?;
     let globals = lua.globals();
-    let (wrapped, next): (Table, Function) = lua.load(WRAPPERS).set_name("=[cu]").call((
+    let (wrapped, next): (Table, Function) = crate::chunks::internal(lua, WRAPPERS, "=[cu]")?.call((
         index,
         new_index,
         len,

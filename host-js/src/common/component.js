@@ -91,15 +91,16 @@ class Instance {
       if (instance.exports.memory instanceof WebAssembly.Memory) this.#memory = instance.exports.memory;
       return instance;
     };
+    // Compiled modules instantiate at once, even while loading: jco's glue goes on without
+    // waiting a turn for each of the three.
+    const core = (module, importObject) => noted(new WebAssembly.Instance(module, importObject));
     if (compile !== undefined) {
-      const core = async (module, importObject) => noted(await WebAssembly.instantiate(module, importObject));
       this.ready = instantiate(compile, imports(this.#context), core).then((exports) => {
         this.exports = exports;
       });
       return;
     }
     if (modules.size === 0) throw new Error('cu is not loaded yet: await load() first');
-    const core = (module, importObject) => noted(new WebAssembly.Instance(module, importObject));
     this.exports = instantiate((name) => modules.get(name), imports(this.#context), core);
   }
 
