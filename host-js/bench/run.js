@@ -35,6 +35,9 @@ const LIVE_UNITS = 200;
 /** cu is to be faster than wasmoon on the geometric mean of the programs. */
 const TARGET_RATIO = 1.0;
 
+/** Cold starts per engine for each run asked for: a start takes some 50 ms, and varies by 10%. */
+const COLD_ROUNDS_PER_RUN = 3;
+
 /** Samples for the microsecond-scale figures, where one run says nothing. */
 const SAMPLES = 1000;
 
@@ -403,8 +406,8 @@ async function startup(runs) {
   const usText = (ms) => `${(ms * 1e3).toFixed(1)} µs`;
   console.log('| start-up (medians) | cu | wasmoon | fengari |');
   console.log('|---|---:|---:|---:|');
-  row(`cold: new Node process, import, state, \`return 1\` (of ${runs})`, cold, msText);
-  row(`cold, with Node's compile cache (\`NODE_COMPILE_CACHE\`, of ${runs})`, cached, msText);
+  row(`cold: new Node process, import, state, \`return 1\` (of ${cold.rounds})`, cold, msText);
+  row(`cold, with Node's compile cache (\`NODE_COMPILE_CACHE\`, of ${cached.rounds})`, cached, msText);
   row(`warm: fresh state in a loaded process (of ${SAMPLES})`, fresh, usText);
   row(`\`return 1\` in a state (of ${SAMPLES} batches of ${CALLS_PER_SAMPLE}, after warm-up)`, calls, usText);
   row(`a call with a ${TABLE_FIELDS}-field table in and out (of ${SAMPLES} batches of ${CALLS_PER_SAMPLE})`, tables, usText);
@@ -413,11 +416,11 @@ async function startup(runs) {
   row(`memory per live unit: resident, over ${LIVE_UNITS} (of ${runs})`, memory, mibText);
   const shared = { ...memory, cu: memory['cu-shared'] };
   row(`the same, cu's units made with \`isolation: 'shared'\``, shared, mibText);
-  const ratio = (figures) => (figures.cu / figures.wasmoon).toFixed(2);
-  console.log(`\ncu against wasmoon: cold start ${ratio(cold)}× (${ratio(cached)}× with the compile cache), \`return 1\` ${ratio(calls)}×, the table call ${ratio(tables)}×, compiling ${ratio(compiling)}×, memory per unit ${ratio(memory)}× (${ratio(shared)}× shared).`);
+  const ratio = (figures) => (figures.ratio ?? figures.cu / figures.wasmoon).toFixed(2);
+  console.log(`\ncu against wasmoon: cold start ${ratio(cold)}× (${ratio(cached)}× with the compile cache; medians of the rounds' ratios), \`return 1\` ${ratio(calls)}×, the table call ${ratio(tables)}×, compiling ${ratio(compiling)}×, memory per unit ${ratio(memory)}× (${ratio(shared)}× shared).`);
   console.log(
     `\nWith no glue at all (bench/bare.js: the core module with stub imports, a unit made and \`return 1\` run through its` +
-      ` core exports), a cold start takes ${msText(cold.bare)} (${(cold.bare / cold.wasmoon).toFixed(2)}× wasmoon) and a live unit` +
+      ` core exports), a cold start takes ${msText(cold.bare)} (${cold.bareRatio.toFixed(2)}× wasmoon) and a live unit` +
       ` ${mibText(memory.bare)}: the floor of a unit with an instance of its own, however lean its glue.`,
   );
   console.log(`\nAn empty Node process takes ${msText(cold.node)}, included in the cold figures. cu's cold start is`);
@@ -554,6 +557,7 @@ async function memoryPerUnit(runs) {
 async function coldStarts(runs, { compileCache = false } = {}) {
   const names = [...ENGINES.map(({ name }) => name), 'node', 'bare'];
   const times = Object.fromEntries(names.map((name) => [name, []]));
+  const rounds = runs * COLD_ROUNDS_PER_RUN;
   const env = compileCache ? { ...process.env, NODE_COMPILE_CACHE: mkdtempSync(join(tmpdir(), 'cu-compile-cache-')) } : process.env;
   const start = (name) => {
     const began = performance.now();
@@ -564,10 +568,18 @@ async function coldStarts(runs, { compileCache = false } = {}) {
     return took;
   };
   if (compileCache) names.forEach(start);
-  for (let run = 0; run < runs; run++) {
-    for (const name of rotate(names, run)) times[name].push(start(name));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of rotate(names, round)) times[name].push(start(name));
   }
-  return Object.fromEntries(names.map((name) => [name, median(times[name])]));
+  const figures = Object.fromEntries(names.map((name) => [name, median(times[name])]));
+  // The engines of a round ran within a second of each other, on a machine whose speed moves by
+  // more than that between rounds: the median of the rounds' own ratios is steadier than the
+  // ratio of the medians.
+  const against = (name) => median(times[name].map((ms, round) => ms / times.wasmoon[round]));
+  figures.ratio = against('cu');
+  figures.bareRatio = against('bare');
+  figures.rounds = rounds;
+  return figures;
 }
 
 /** The median of `sample(engine)` over SAMPLES rounds, the engines taking turns in each. */

@@ -4,7 +4,6 @@
 // one leaves the others running; units made with `isolation: 'shared'` share instances, each in a
 // Lua state of its own, for a fraction of the memory, and a trap resets every unit of its instance.
 
-import { instantiate } from '../../generated/guest.js';
 import { bucketClass } from './kv.js';
 import { wasiImports } from './wasi.js';
 
@@ -14,6 +13,8 @@ export const CORE_MODULES = ['guest.core.wasm', 'guest.core2.wasm', 'guest.core3
 /** Compiled core modules by file name, once loaded. */
 const modules = new Map();
 let loading;
+/** jco's glue's `instantiate`, once loading imported the glue. */
+let instantiate;
 
 /**
  * Compiles the component's core modules; `fetchBytes(name)` reads one file of generated/ (or
@@ -31,11 +32,13 @@ export function loadComponent(fetchBytes) {
         return compiled;
       });
     };
-    // Every module is asked for before the glue runs: V8 compiles them on other threads while
-    // the main thread runs the glue's `instantiate`, which asks for them only at its end.
+    // Every module is asked for before the glue is imported: V8 compiles them on other threads
+    // while the main thread parses the glue's 0.4 MB of JavaScript, which asks for them only at
+    // the end of its `instantiate`.
     const compiling = new Map(CORE_MODULES.map((name) => [name, compile(name)]));
     // The glue awaits them one by one: a failure is its to report, not an unhandled rejection.
     for (const promise of compiling.values()) promise.catch(() => {});
+    ({ instantiate } = await import('../../generated/guest.js'));
     // Instantiating once, asynchronously, names and compiles every core module. The instance
     // made on the way is the first unit's: a cold start makes one instance, not two.
     const first = new Instance((name) => compiling.get(name) ?? compile(name));
