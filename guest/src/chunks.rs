@@ -6,6 +6,8 @@
 //! A kept chunk runs as a fresh one would: its one upvalue, `_ENV`, is set back to the globals
 //! before each run, so a chunk that assigned `_ENV` leaves nothing behind. What differs is only
 //! its identity, which only the debug library can observe (`debug.getinfo(1, "f").func`).
+//!
+//! The guest's own Lua, which every new unit runs, is kept too: as bytecode, per instance.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
