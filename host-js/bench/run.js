@@ -455,10 +455,9 @@ const COMPILE_SAMPLES = 31;
  * Lua's compiler in each engine: `load` of COMPILED, given to the state as a global, the engines
  * taking turns. What a unit pays to take in a large program or module.
  */
-async function compileCosts() {
+function compileCosts() {
   const code = 'local M = {} return select("#", assert(load(SOURCE, "=compiled", "t", { M = M, tostring = tostring })))';
-  const states = Object.fromEntries(await Promise.all(ENGINES.map(async (e) => [e.name, await e.open()])));
-  try {
+  return withStates(async (states) => {
     states.cu.setGlobal('SOURCE', COMPILED);
     states.wasmoon.global.set('SOURCE', COMPILED);
     lua.lua_pushstring(states.fengari, to_luastring(COMPILED));
@@ -474,9 +473,7 @@ async function compileCosts() {
       }
     }
     return Object.fromEntries(ENGINES.map(({ name }) => [name, median(times[name])]));
-  } finally {
-    for (const engine of ENGINES) engine.close(states[engine.name]);
-  }
+  });
 }
 
 /** Fields of the table the table call passes. */
@@ -617,9 +614,8 @@ const WARM_UP_CALLS = 10000;
  * per engine name), timed over CALLS_PER_SAMPLE calls in a row, the engines taking turns between
  * batches; after WARM_UP_CALLS of each, whose results `right(name, result)` must accept.
  */
-async function callCosts(callsOf, right) {
-  const states = Object.fromEntries(await Promise.all(ENGINES.map(async (e) => [e.name, await e.open()])));
-  try {
+function callCosts(callsOf, right) {
+  return withStates(async (states) => {
     const calls = callsOf(states);
     for (let i = 0; i < WARM_UP_CALLS; i++) {
       for (const { name } of ENGINES) {
@@ -633,6 +629,14 @@ async function callCosts(callsOf, right) {
       for (let i = 0; i < CALLS_PER_SAMPLE; i++) await call();
       return (performance.now() - start) / CALLS_PER_SAMPLE;
     });
+  });
+}
+
+/** What `use(states)` resolves to, given a fresh state of each engine by name, closed after. */
+async function withStates(use) {
+  const states = Object.fromEntries(await Promise.all(ENGINES.map(async (e) => [e.name, await e.open()])));
+  try {
+    return await use(states);
   } finally {
     for (const engine of ENGINES) engine.close(states[engine.name]);
   }

@@ -39,8 +39,8 @@ export function loadComponent(fetchBytes) {
     // The glue awaits them one by one: a failure is its to report, not an unhandled rejection.
     for (const promise of compiling.values()) promise.catch(() => {});
     ({ instantiate } = await import('../../generated/guest.js'));
-    // Instantiating once, asynchronously, names and compiles every core module. The instance
-    // made on the way is the first unit's: a cold start makes one instance, not two.
+    // The instance made once the modules are compiled is the first unit's: a cold start makes
+    // one instance, not two.
     const first = new Instance((name) => compiling.get(name) ?? compile(name));
     await first.ready;
     idle.push(first);
@@ -87,7 +87,7 @@ class Instance {
 
   /**
    * Instantiates the component from the compiled modules, synchronously; or, given `compile`
-   * (name => promise of a module), compiles them on the way and resolves `ready` when done.
+   * (name => promise of a module, while loading), awaits them and resolves `ready` when done.
    */
   constructor(compile) {
     const noted = (instance) => {

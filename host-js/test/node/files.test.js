@@ -7,14 +7,18 @@ import { test } from 'node:test';
 
 import { CORE_MODULES } from '../../src/common/component.js';
 
+/** The core modules jco wrote into generated/, by name, sorted. */
+const written = () =>
+  readdirSync(new URL('../../generated/', import.meta.url))
+    .filter((name) => name.endsWith('.wasm'))
+    .sort();
+
 test("the browser entry names every core module jco wrote, as new URL('…', import.meta.url)", () => {
   const source = readFileSync(new URL('../../src/browser/index.js', import.meta.url), 'utf8');
   const named = [...source.matchAll(/new URL\('\.\.\/\.\.\/generated\/([^']+\.wasm)', import\.meta\.url\)/g)].map((m) => m[1]);
-  const written = readdirSync(new URL('../../generated/', import.meta.url)).filter((name) => name.endsWith('.wasm'));
-  assert.deepEqual(named.sort(), written.sort());
+  assert.deepEqual(named.sort(), written());
 });
 
 test('the modules compiled before the glue runs are every core module jco wrote', () => {
-  const written = readdirSync(new URL('../../generated/', import.meta.url)).filter((name) => name.endsWith('.wasm'));
-  assert.deepEqual([...CORE_MODULES].sort(), written.sort());
+  assert.deepEqual([...CORE_MODULES].sort(), written());
 });
