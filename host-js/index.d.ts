@@ -159,6 +159,13 @@ export interface CuOptions {
    */
   wasmModules?: Record<string, WebAssembly.Module>;
   /**
+   * Node: where the code V8 compiled for the component's JavaScript glue is kept, for the next
+   * process to start sooner (written when a process that compiled it exits); by default
+   * `CU_CACHE_DIR`, or the user's cache directory's `cu` (`~/.cache/cu`), as the CLI's. `false`
+   * keeps none. The first unit that loads in a process decides. Ignored elsewhere.
+   */
+  cacheDir?: string | false;
+  /**
    * What the sandbox adds for code you trust: `'debug'`, the whole debug library (for test
    * frameworks and profilers). Code can then break its own unit's internals; the limits and the
    * refusal of bytecode still hold.

@@ -10,7 +10,7 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -387,6 +387,7 @@ function fengariMaxInteger() {
  */
 async function startup(runs) {
   const cold = await coldStarts(runs);
+  const first = await coldStarts(runs, { gluesCached: false });
   const cached = await coldStarts(runs, { compileCache: true });
   const fresh = await sampleEach(async (engine) => {
     const start = performance.now();
@@ -407,6 +408,7 @@ async function startup(runs) {
   console.log('| start-up (medians) | cu | wasmoon | fengari |');
   console.log('|---|---:|---:|---:|');
   row(`cold: new Node process, import, state, \`return 1\` (of ${cold.rounds})`, cold, msText);
+  row(`cold, a machine's first start (no code cache of cu's yet, of ${first.rounds})`, first, msText);
   row(`cold, with Node's compile cache (\`NODE_COMPILE_CACHE\`, of ${cached.rounds})`, cached, msText);
   row(`warm: fresh state in a loaded process (of ${SAMPLES})`, fresh, usText);
   row(`\`return 1\` in a state (of ${SAMPLES} batches of ${CALLS_PER_SAMPLE}, after warm-up)`, calls, usText);
@@ -417,7 +419,7 @@ async function startup(runs) {
   const shared = { ...memory, cu: memory['cu-shared'] };
   row(`the same, cu's units made with \`isolation: 'shared'\``, shared, mibText);
   const ratio = (figures) => (figures.ratio ?? figures.cu / figures.wasmoon).toFixed(2);
-  console.log(`\ncu against wasmoon: cold start ${ratio(cold)}× (${ratio(cached)}× with the compile cache; medians of the rounds' ratios), \`return 1\` ${ratio(calls)}×, the table call ${ratio(tables)}×, compiling ${ratio(compiling)}×, memory per unit ${ratio(memory)}× (${ratio(shared)}× shared).`);
+  console.log(`\ncu against wasmoon: cold start ${ratio(cold)}× (${ratio(first)}× a machine's first, ${ratio(cached)}× with Node's compile cache; medians of the rounds' ratios), \`return 1\` ${ratio(calls)}×, the table call ${ratio(tables)}×, compiling ${ratio(compiling)}×, memory per unit ${ratio(memory)}× (${ratio(shared)}× shared).`);
   console.log(
     `\nWith no glue at all (bench/bare.js: the core module with stub imports, a unit made and \`return 1\` run through its` +
       ` core exports), a cold start takes ${msText(cold.bare)} (${cold.bareRatio.toFixed(2)}× wasmoon) and a live unit` +
@@ -426,8 +428,12 @@ async function startup(runs) {
   console.log(`\nAn empty Node process takes ${msText(cold.node)}, included in the cold figures. cu's cold start is`);
   console.log("`await cu.load(); cu.init(); await cu.compute('return 1')`; its fresh state is `new Cu()`, `load`");
   console.log("and `init`; its call is `await cu.compute('return 1')`, wasmoon's `lua.doStringSync('return 1')`.");
-  console.log("Node's compile cache keeps compiled JavaScript on disk for the next process (an application turns it on");
-  console.log('with `module.enableCompileCache()` or NODE_COMPILE_CACHE); it holds no WebAssembly.');
+  console.log("In Node, cu keeps the code V8 compiled for jco's glue in its cache directory (CU_CACHE_DIR, by default");
+  console.log('~/.cache/cu) for the next process, as the CLI keeps the compiled component: every start but the first');
+  console.log("takes it from there. A machine's first start compiles the glue and writes the cache at exit (each of those");
+  console.log("starts here in an empty directory). Node's compile cache keeps compiled JavaScript on disk for the next");
+  console.log('process (an application turns it on with `module.enableCompileCache()` or NODE_COMPILE_CACHE); it holds no');
+  console.log('WebAssembly.');
   console.log(`Calls are timed ${CALLS_PER_SAMPLE} in a row, the engines taking turns. The table call passes a table of ${TABLE_FIELDS} fields`);
   console.log("(half strings, half integers) to a Lua function that returns a copy: `await cu.call('copy', table)`, wasmoon's");
   console.log("`copy(table)` on `lua.global.get('copy')` in an engine made with `enableProxy: false`, so that the table is");
@@ -547,16 +553,21 @@ async function memoryPerUnit(runs) {
 }
 
 /**
- * Median wall time of a new Node process running cold.js for each engine, and for none; with
- * `compileCache`, every process shares Node's compile cache (NODE_COMPILE_CACHE) in a new
- * directory that one untimed process per engine fills first.
+ * Median wall time of a new Node process running cold.js for each engine, and for none. cu's
+ * code cache (CU_CACHE_DIR) is a new directory that one untimed process per engine fills first,
+ * or with `gluesCached: false` a new empty directory for every start; with `compileCache`, every
+ * process shares Node's compile cache (NODE_COMPILE_CACHE) in a new directory filled the same way.
  */
-async function coldStarts(runs, { compileCache = false } = {}) {
+async function coldStarts(runs, { compileCache = false, gluesCached = true } = {}) {
   const names = [...ENGINES.map(({ name }) => name), 'node', 'bare'];
   const times = Object.fromEntries(names.map((name) => [name, []]));
   const rounds = runs * COLD_ROUNDS_PER_RUN;
-  const env = compileCache ? { ...process.env, NODE_COMPILE_CACHE: mkdtempSync(join(tmpdir(), 'cu-compile-cache-')) } : process.env;
+  const made = [];
+  const directory = (prefix) => made[made.push(mkdtempSync(join(tmpdir(), prefix))) - 1];
+  const env = { ...process.env, CU_CACHE_DIR: directory('cu-cache-') };
+  if (compileCache) env.NODE_COMPILE_CACHE = directory('cu-compile-cache-');
   const start = (name) => {
+    if (!gluesCached) env.CU_CACHE_DIR = directory('cu-cache-');
     const began = performance.now();
     const child = spawnSync(process.execPath, [COLD, name], { encoding: 'utf8', env });
     const took = performance.now() - began;
@@ -564,10 +575,11 @@ async function coldStarts(runs, { compileCache = false } = {}) {
     if (child.stdout !== '1') throw new Error(`cold start of ${name} printed ${JSON.stringify(child.stdout)}`);
     return took;
   };
-  if (compileCache) names.forEach(start);
+  names.forEach(start);
   for (let round = 0; round < rounds; round++) {
     for (const name of rotate(names, round)) times[name].push(start(name));
   }
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
   const figures = Object.fromEntries(names.map((name) => [name, median(times[name])]));
   // The engines of a round ran within a second of each other, on a machine whose speed moves by
   // more than that between rounds: the median of the rounds' own ratios is steadier than the

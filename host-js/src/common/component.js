@@ -18,9 +18,10 @@ let instantiate;
 
 /**
  * Compiles the component's core modules; `fetchBytes(name)` reads one file of generated/ (or
- * gives it compiled, as a WebAssembly.Module). Later calls return the first call's promise.
+ * gives it compiled, as a WebAssembly.Module), and `importGlue()` gives jco's glue's exports.
+ * Later calls return the first call's promise.
  */
-export function loadComponent(fetchBytes) {
+export function loadComponent(fetchBytes, importGlue = () => import('../../generated/guest.js')) {
   loading ??= (async () => {
     const toModule = (bytes) => (bytes instanceof WebAssembly.Module ? bytes : WebAssembly.compile(bytes));
     const compile = (name) => {
@@ -38,7 +39,7 @@ export function loadComponent(fetchBytes) {
     const compiling = new Map(CORE_MODULES.map((name) => [name, compile(name)]));
     // The glue awaits them one by one: a failure is its to report, not an unhandled rejection.
     for (const promise of compiling.values()) promise.catch(() => {});
-    ({ instantiate } = await import('../../generated/guest.js'));
+    ({ instantiate } = await importGlue());
     // The instance made once the modules are compiled is the first unit's: a cold start makes
     // one instance, not two.
     const first = new Instance((name) => compiling.get(name) ?? compile(name));

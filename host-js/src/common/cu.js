@@ -63,6 +63,12 @@ function isolation(value) {
   throw new TypeError(`isolation must be ${ISOLATIONS.map((name) => `'${name}'`).join(' or ')}, not ${JSON.stringify(value)}`);
 }
 
+/** `cacheDir` as given: a directory's path, `false`, or undefined for the platform's default. */
+function cacheDir(value) {
+  if (value === undefined || value === false || (typeof value === 'string' && value !== '')) return value;
+  throw new TypeError(`cacheDir must be a directory's path or false, not ${JSON.stringify(value)}`);
+}
+
 /** `allow: ['debug']` as the component's flags; throws on a name it does not know. */
 function allowances(names) {
   if (!Array.isArray(names)) throw new TypeError(`allow must be an array of names (${ALLOWANCES.join(', ')})`);
@@ -112,6 +118,9 @@ export class Cu {
    *   modules already compiled, by file name (`guest.core.wasm`, `guest.core2.wasm`,
    *   `guest.core3.wasm`): for runtimes that compile no WebAssembly at run time, such as
    *   Cloudflare's workerd, where a worker imports them as modules
+   * @param {string | false} [options.cacheDir] Node: where the code V8 compiled for jco's glue
+   *   is kept, for the next process to start sooner (default `CU_CACHE_DIR`, or `~/.cache/cu`, as
+   *   the CLI's); `false` for none. The first unit to `load` in a process decides.
    * @param {boolean} [options.worker] run the unit in a Worker (a worker_threads Worker in Node):
    *   every method is async, and a call that runs past its time limit without the component
    *   stopping it (one long C call) is stopped by terminating the Worker (worker-unit.js)
@@ -126,9 +135,10 @@ export class Cu {
    * @param {string} [options.moduleBaseUrl] browsers: the URL `require` fetches modules under
    *   (`BASE/NAME.lua`, `BASE/NAME/init.lua`), before each `compute`
    * @param {object} platform the entry point's `{ fetchBytes, defaultPrint, stores, modules,
-   *   prefetch? }`: `stores` maps store kinds to makers, and `stores.default` is the spec of the
-   *   default store; `modules(options, limit)` makes the unit's modules (modules.js), and
-   *   `prefetch(modules, names)` fetches what `require` will read
+   *   prefetch?, importGlue? }`: `stores` maps store kinds to makers, and `stores.default` is the
+   *   spec of the default store; `modules(options, limit)` makes the unit's modules (modules.js), and
+   *   `prefetch(modules, names)` fetches what `require` will read; `importGlue(options)` gives
+   *   jco's glue's exports (by default, the glue is imported)
    */
   constructor(options = {}, platform) {
     // A unit in a Worker has the same methods, all async (worker-unit.js).
@@ -153,6 +163,7 @@ export class Cu {
       allow: allowances(options.allow ?? []),
       wasmUrl: options.wasmUrl,
       wasmModules: options.wasmModules,
+      cacheDir: cacheDir(options.cacheDir),
       isolation: isolation(options.isolation ?? 'instance'),
     };
     /** The store that holds `_home`. */
@@ -191,7 +202,7 @@ export class Cu {
       if (wasmModules === undefined) return this.#platform.fetchBytes(name, wasmUrl);
       if (wasmModules[name] instanceof WebAssembly.Module) return wasmModules[name];
       throw new TypeError(`wasmModules has no compiled module ${name}: give every file of the package's generated/`);
-    });
+    }, this.#platform.importGlue && (() => this.#platform.importGlue(this.options)));
     await this.store.load?.(this.options.home);
     return this;
   }

@@ -2,5 +2,5 @@
 // `fs` by reading every export, `fs.promises` too, which loads streams and readline: some 2 ms
 // of a cold start (`node --cpu-prof`) for functions the package never calls.
 
-export const { mkdirSync, readFileSync, realpathSync, statSync } = process.getBuiltinModule('node:fs');
+export const { mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } = process.getBuiltinModule('node:fs');
 export const { dirname, resolve, sep } = process.getBuiltinModule('node:path');

@@ -6,6 +6,7 @@
 import { Cu as CommonCu, ioWrapperOver, luaWasm } from '../common/cu.js';
 import { MemoryStore } from '../common/memory-store.js';
 import { readFileSync } from './builtins.js';
+import { defaultCacheDir, importGlue } from './glue.js';
 import { nodeModules } from './module-files.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -31,6 +32,7 @@ const platform = {
     sqlite: (path) => new SqliteStore(path),
   },
   modules: nodeModules,
+  importGlue: ({ cacheDir = defaultCacheDir() }) => importGlue(cacheDir),
   makeWorker,
 };
 
