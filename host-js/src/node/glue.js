@@ -14,6 +14,8 @@ const { homedir, platform } = process.getBuiltinModule('node:os');
 const { join } = process.getBuiltinModule('node:path');
 
 const GLUE = new URL('../../generated/guest.js', import.meta.url);
+/** How long a process that compiled the glue runs before it writes the cache, if it has not exited. */
+const KEEP_AFTER_MS = 2000;
 
 /**
  * `<user cache dir>/cu`, as the CLI's default (Rust's `dirs::cache_dir`): `$XDG_CACHE_HOME/cu` or
@@ -50,8 +52,16 @@ export async function importGlue(cacheDir) {
   const cachedData = cached(file);
   const script = new Script(source, { filename: GLUE.href, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) {
-    // At exit, the cache holds every function the process compiled: the first unit's and call's too.
-    process.once('exit', () => keep(script, cacheDir, file));
+    // Written once, with every function the process compiled by then (the first unit's and
+    // call's too): at exit, or after a while in a process that runs on, such as a server, which
+    // a signal stops without an exit.
+    const write = () => {
+      process.off('exit', write);
+      clearTimeout(timer);
+      keep(script, cacheDir, file);
+    };
+    process.once('exit', write);
+    const timer = setTimeout(write, KEEP_AFTER_MS).unref();
   }
   return script.runInThisContext();
 }

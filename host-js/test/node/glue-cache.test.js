@@ -2,7 +2,7 @@
 // taken by the next, written again when V8 rejects it, and never in the way of a unit.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,6 +58,31 @@ test('the first start writes the cache, and the next takes it without writing it
   const after = statSync(join(dir, name), { bigint: true });
   assert.deepEqual([after.ino, after.mtimeNs], [written.ino, written.mtimeNs], 'the cache was written again');
   assert.deepEqual(files(dir), [name]);
+});
+
+test('a process that runs on writes the cache without exiting', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cu-glue-cache-'));
+  const script = `
+    import { Cu } from ${JSON.stringify(entry)};
+    const cu = new Cu({ store: 'memory' });
+    await cu.load();
+    await cu.compute('return 1');
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, CU_CACHE_DIR: dir } });
+  try {
+    // Written to a temporary file, then renamed: the cache is whole once it has its name.
+    const cache = () => files(dir).find((name) => name.endsWith('.v8'));
+    for (let waited = 0; cache() === undefined; waited += 100) {
+      assert.ok(waited < 20_000, 'no cache after 20 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(child.exitCode, null, 'the process ended');
+  } finally {
+    child.kill('SIGKILL');
+  }
+  const [name] = files(dir);
+  assert.match(name, /^glue-\w{32}\.v8$/);
+  assert.ok(whole(readFileSync(join(dir, name))));
 });
 
 test('a corrupt cache is not used: the unit runs, and the cache is written again', () => {
