@@ -37,20 +37,10 @@ export async function importGlue(cacheDir) {
   const text = readFileSync(GLUE, 'utf8');
   const stamp = /^\/\/ cu glue sha256:(\w+)\n/.exec(text);
   if (!stamp) throw new Error(`${GLUE.pathname} has no hash on its first line: build it with \`cargo xtask build\``);
-  // The module ends by exporting its names (`export{ho as instantiate,ko as _util};` once
-  // minified): the script returns them instead, in strict mode as a module runs.
-  const end = text.lastIndexOf('export');
-  const exports = /^export\s*\{([^}]*)\};?\s*$/.exec(text.slice(end));
-  if (end < 0 || !exports) throw new Error(`${GLUE.pathname} does not end with its exports, as jco's glue does`);
-  const names = exports[1].split(',').map((pair) => {
-    const [local, exported = local] = pair.trim().split(/\s+as\s+/);
-    return `${JSON.stringify(exported)}: ${local}`;
-  });
-  const source = `(function () {"use strict";\n${text.slice(0, end)}\nreturn { ${names.join(', ')} };\n})()`;
   const file = join(cacheDir, `glue-${stamp[1].slice(0, 32)}.v8`);
   const { Script } = process.getBuiltinModule('node:vm');
   const cachedData = cached(file);
-  const script = new Script(source, { filename: GLUE.href, cachedData });
+  const script = new Script(asScript(text), { filename: GLUE.href, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) {
     // Written once, with every function the process compiled by then (the first unit's and
     // call's too): at exit, or after a while in a process that runs on, such as a server, which
@@ -64,6 +54,22 @@ export async function importGlue(cacheDir) {
     const timer = setTimeout(write, KEEP_AFTER_MS).unref();
   }
   return script.runInThisContext();
+}
+
+/**
+ * The glue's module text as a script whose value is what the module exports. The module ends by
+ * exporting its names (`export{ko as _util,ho as instantiate};` once minified); the script runs
+ * its body in a function, in strict mode as a module runs, and returns them.
+ */
+function asScript(text) {
+  const end = text.lastIndexOf('export');
+  const exports = /^export\s*\{([^}]*)\};?\s*$/.exec(text.slice(end));
+  if (end < 0 || !exports) throw new Error(`${GLUE.pathname} does not end with its exports, as jco's glue does`);
+  const names = exports[1].split(',').map((pair) => {
+    const [local, exported = local] = pair.trim().split(/\s+as\s+/);
+    return `${JSON.stringify(exported)}: ${local}`;
+  });
+  return `(function () {"use strict";\n${text.slice(0, end)}\nreturn { ${names.join(', ')} };\n})()`;
 }
 
 /**
