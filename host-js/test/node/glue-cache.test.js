@@ -17,13 +17,11 @@ const entry = fileURLToPath(new URL('../../src/node/index.js', import.meta.url))
 const glue = readFileSync(new URL('../../generated/guest.js', import.meta.url), 'utf8');
 
 /**
- * Runs `return 6 * 7` in a new Node process whose cache directory is `cacheDir` (none when
- * undefined), with `options` for the unit; returns what it printed.
+ * Runs `return 6 * 7` in a new Node process whose cache directory is `cacheDir`, with `options`
+ * for the unit; returns what it printed.
  */
 function start(cacheDir, options = {}, nodeFlags = []) {
-  const env = { ...process.env, CU_STORE: 'memory' };
-  if (cacheDir === undefined) delete env.CU_CACHE_DIR;
-  else env.CU_CACHE_DIR = cacheDir;
+  const env = { ...process.env, CU_STORE: 'memory', CU_CACHE_DIR: cacheDir };
   const script = `
     import { Cu } from ${JSON.stringify(entry)};
     const cu = new Cu(${JSON.stringify(options)});
