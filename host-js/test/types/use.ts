@@ -39,8 +39,9 @@ try {
 }
 console.log(four, index.type, hits.map((hit) => hit.key), isValid, times);
 
-// Many small units, sharing instances.
-const light = new Cu({ store: 'memory', isolation: 'shared' });
+// Many small units, sharing instances; the glue's code cache kept elsewhere, or not at all.
+const light = new Cu({ store: 'memory', isolation: 'shared', cacheDir: '/tmp/cu-cache' });
+new Cu({ cacheDir: false });
 await light.load();
 console.log(await light.compute('return 1'));
 
