@@ -244,9 +244,15 @@ fn reproducible(component: &Path, node: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The sha256 of the file at `path`, in lowercase hex.
 pub fn sha256(path: &Path) -> Result<String> {
     let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+    Ok(sha256_hex(&bytes))
+}
+
+/// The sha256 of `bytes`, in lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The sources of Lua 5.4 that guest/build.rs patches: the `lua-src` package the lock file pins.
