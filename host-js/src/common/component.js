@@ -16,12 +16,15 @@ let loading;
 /** jco's glue's `instantiate`, once loading imported the glue. */
 let instantiate;
 
+/** jco's glue's exports, by an `import` of the module (as browsers, Deno and Bun load it). */
+export const importGlueModule = () => import('../../generated/guest.js');
+
 /**
  * Compiles the component's core modules; `fetchBytes(name)` reads one file of generated/ (or
  * gives it compiled, as a WebAssembly.Module), and `importGlue()` gives jco's glue's exports.
  * Later calls return the first call's promise.
  */
-export function loadComponent(fetchBytes, importGlue = () => import('../../generated/guest.js')) {
+export function loadComponent(fetchBytes, importGlue = importGlueModule) {
   loading ??= (async () => {
     const toModule = (bytes) => (bytes instanceof WebAssembly.Module ? bytes : WebAssembly.compile(bytes));
     const compile = (name) => {

@@ -8,6 +8,7 @@
 // other flags or for a text of another length, and it is then written again. As with the CLI's,
 // the directory must be writable only by the user: V8 runs the code it loads from there.
 
+import { importGlueModule } from '../common/component.js';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from './builtins.js';
 
 const { homedir, platform } = process.getBuiltinModule('node:os');
@@ -36,7 +37,7 @@ export function defaultCacheDir(env = process.env, system = platform()) {
  * Bun 42.4 against 39.1, then 47.4 against 43.2).
  */
 export async function importGlue(cacheDir) {
-  if (!cacheDir || process.versions.bun || process.versions.deno) return import('../../generated/guest.js');
+  if (!cacheDir || process.versions.bun || process.versions.deno) return importGlueModule();
   const text = readFileSync(GLUE, 'utf8');
   const stamp = /^\/\/ cu glue sha256:(\w+)\n/.exec(text);
   if (!stamp) throw new Error(`${GLUE.pathname} has no hash on its first line: build it with \`cargo xtask build\``);
