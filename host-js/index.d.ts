@@ -174,8 +174,9 @@ export interface CuOptions {
   /**
    * `'instance'` (the default): the unit has an instance of the component of its own (about
    * 0.7 MiB), and a trap resets only this unit. `'shared'`: up to 32 such units share an
-   * instance, each in a Lua state of its own (about 0.16 MiB a unit), and a trap resets every
-   * unit of the instance, each told at its next call by a `ResetError`.
+   * instance, each in a Lua state of its own (about 0.14 MiB a unit); a trap resets only this
+   * unit too (a `ResetError`; the others keep their states), and the units share the instance's
+   * memory, which grows to the largest need of any of them.
    */
   isolation?: 'instance' | 'shared';
   /**

@@ -1,6 +1,7 @@
 //! The `unit` resource: one sandboxed Lua state and the calls into it.
 
 use std::cell::RefCell;
+use std::mem::ManuallyDrop;
 
 use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 
@@ -18,7 +19,22 @@ const DEFAULT_CHUNK_NAME: &str = "(compute)";
 
 pub struct Unit {
     options: Options,
-    state: RefCell<State>,
+    /// Dropped by [`Unit`]'s `Drop`, unless a trap left it in a call.
+    state: ManuallyDrop<RefCell<State>>,
+}
+
+impl Drop for Unit {
+    fn drop(&mut self) {
+        // A call's borrow of the state outlives the call only when a trap unwound it. The
+        // JavaScript package then goes on with the other units in the instance
+        // (host-js/src/common/component.js); closing this Lua state would run its collector and
+        // finalizers from wherever the trap stopped it, in the memory they share, so it is left
+        // there, unreachable.
+        if self.state.try_borrow_mut().is_ok() {
+            // SAFETY: the state is dropped here once, and the unit is never used again.
+            unsafe { ManuallyDrop::drop(&mut self.state) }
+        }
+    }
 }
 
 struct State {
@@ -292,7 +308,7 @@ fn describe(lua: &Lua, error: &LuaValue) -> String {
 
 impl GuestUnit for Unit {
     fn new(options: Options) -> Self {
-        let state = RefCell::new(State::new(&options));
+        let state = ManuallyDrop::new(RefCell::new(State::new(&options)));
         Self { options, state }
     }
 

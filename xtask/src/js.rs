@@ -98,6 +98,7 @@ pub fn build(node: &Path, component: &Path, cu_run: &Path) -> Result<()> {
             // `import('node:fs/promises')`), webpack and esbuild bundle it for browsers.
             .args(["--bindgen-enable-wasm-exnref", "--instantiation", "async", "--no-nodejs-compat", "--quiet"]),
     )?;
+    crate::stack::export_stack_pointer(&generated.join(CORE_MODULE))?;
     edit_glue(&generated.join("guest.js"))?;
     minify_glue(node)?;
     stamp_glue(&generated.join("guest.js"))?;
@@ -111,6 +112,9 @@ pub fn build(node: &Path, component: &Path, cu_run: &Path) -> Result<()> {
             .args(["--bindgen-enable-wasm-exnref", "--quiet"]),
     )
 }
+
+/// The component's main core module, as jco names it in generated/.
+const CORE_MODULE: &str = "guest.core.wasm";
 
 /// What jco 1.35's glue asks before each of its debug log lines, several per call into the
 /// component: in Node, `process.env` is a lookup in the process's environment every time, a sixth

@@ -14,6 +14,7 @@ mod js;
 mod optimize;
 mod setup;
 mod size;
+mod stack;
 mod tasks;
 mod tools;
 

@@ -1,8 +1,8 @@
 // The jco-transpiled component (generated/, built by `cargo xtask build`): its core modules are
 // compiled once per JavaScript realm, then every instance is made synchronously from them, in
-// under a millisecond. By default each live cu unit has an instance of its own, so that a trap in
-// one leaves the others running; units made with `isolation: 'shared'` share instances, each in a
-// Lua state of its own, for a fraction of the memory, and a trap resets every unit of its instance.
+// under a millisecond. By default each live cu unit has an instance of its own, which a trap in it
+// discards; units made with `isolation: 'shared'` share instances, each in a Lua state of its own,
+// for a fraction of the memory, and a trap resets only the unit that trapped (Instance#trap).
 
 import { bucketClass } from './kv.js';
 import { wasiImports } from './wasi.js';
@@ -70,7 +70,7 @@ const MAX_IDLE_MEMORY = 128 * 1024 * 1024;
 
 /** Units that share one instance at most: what a trap resets, and what one 4 GiB memory holds. */
 const SHARED_UNITS = 32;
-/** Instances of units made with `isolation: 'shared'`, while they have units and did not trap. */
+/** Instances of units made with `isolation: 'shared'` that take new units: none has trapped. */
 const shared = new Set();
 
 /**
@@ -82,10 +82,17 @@ const shared = new Set();
 class Instance {
   #context = { store: undefined, sinks: undefined, modules: undefined };
   #memory;
+  /** The guest's stack pointer (exported by `cargo xtask build`), and its value between calls. */
+  #stackPointer;
+  #stackTop;
   /** Whether a call is running in it: a store or print callback may not enter it again. */
   busy = false;
-  /** What trapped in it: jco refuses every later call into it. */
+  /** What trapped in it, when it is a unit's own: it is not entered again. */
   trapped;
+  /** Whether units made with `isolation: 'shared'` had it. */
+  shares = false;
+  /** Whether a trapped unit's Lua state is left in its memory: it takes no more units. */
+  holdsTrapped = false;
   /** Live units whose Lua states are in it. */
   units = 0;
 
@@ -96,6 +103,10 @@ class Instance {
   constructor(compile) {
     const noted = (instance) => {
       if (instance.exports.memory instanceof WebAssembly.Memory) this.#memory = instance.exports.memory;
+      if (instance.exports.cu_stack_pointer instanceof WebAssembly.Global) {
+        this.#stackPointer = instance.exports.cu_stack_pointer;
+        this.#stackTop = this.#stackPointer.value;
+      }
       return instance;
     };
     // Compiled modules instantiate at once, even while loading: jco's glue goes on without
@@ -117,10 +128,23 @@ class Instance {
     this.#context.modules = modules;
   }
 
-  /** Notes that a call trapped: the instance cannot be entered again, nor given to a unit. */
+  /**
+   * Notes that a call trapped. A unit's own instance is let go. A shared one goes on for its other
+   * units, whose Lua states the trap did not reach: every trap the guest can raise leaves its
+   * allocator whole (an abort on a panic or a failed allocation, an error thrown by a host
+   * function, the engine's stack check when a function is entered). The trap skipped the
+   * epilogues that give the shadow stack back, so the stack pointer is put back where every call
+   * starts; the trapped unit's Lua state stays in the memory, unreachable (guest/src/unit.rs), so
+   * the instance takes no new units and is let go when its last one closes.
+   */
   trap(error) {
-    this.trapped = error;
     shared.delete(this);
+    if (this.shares) {
+      this.#stackPointer.value = this.#stackTop;
+      this.holdsTrapped = true;
+    } else {
+      this.trapped = error;
+    }
   }
 
   /** Bytes of linear memory the instance holds. */
@@ -131,14 +155,29 @@ class Instance {
 
 function imports(context) {
   const sinks = {
-    stdout: (bytes) => context.sinks.stdout(bytes),
-    stderr: (bytes) => context.sinks.stderr(bytes),
+    stdout: (bytes) => hostCall(() => context.sinks.stdout(bytes)),
+    stderr: (bytes) => hostCall(() => context.sinks.stderr(bytes)),
   };
   return {
     'cu:unit/kv': { Bucket: bucketClass(() => context.store) },
     'cu:unit/modules': { find: (name) => context.modules.find(name) },
     ...wasiImports(sinks),
   };
+}
+
+/**
+ * Runs a host function that calls the unit's printer. jco marks an instance as trapped for good
+ * when a host function throws a WebAssembly.RuntimeError, which would end every unit that shares
+ * it; the printer's is thrown on as a plain Error, which resets only the printer's unit. (Stores'
+ * errors reach the guest as kv errors: src/common/kv.js.)
+ */
+function hostCall(call) {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof WebAssembly.RuntimeError) throw new Error(error.message, { cause: error });
+    throw error;
+  }
 }
 
 /**
@@ -163,22 +202,25 @@ export function acquireInstance(holder, share) {
     }
   }
   instance ??= idle.pop() ?? new Instance();
-  if (share) shared.add(instance);
+  if (share) {
+    shared.add(instance);
+    instance.shares = true;
+  }
   instance.units += 1;
   forgotten.register(holder, instance, holder);
   return instance;
 }
 
 /**
- * Takes back the instance of `holder`, a unit that was closed, or reset by a trap in another unit
- * of its instance (the unit holds no Lua state there any more). An instance no unit holds is kept
- * for the next unit unless it trapped.
+ * Takes back the instance of `holder`, a unit that was closed or trapped. An instance no unit
+ * holds is kept for the next unit unless a unit trapped in it.
  */
 export function releaseInstance(instance, holder) {
   if (holder !== undefined) forgotten.unregister(holder);
   instance.units -= 1;
-  if (instance.units > 0 || instance.trapped !== undefined) return;
+  if (instance.units > 0 || instance.trapped !== undefined || instance.holdsTrapped) return;
   shared.delete(instance);
+  instance.shares = false;
   instance.use(undefined, undefined, undefined);
   if (idle.length < MAX_IDLE && instance.memoryBytes <= MAX_IDLE_MEMORY) idle.push(instance);
 }

@@ -128,8 +128,9 @@ export class Cu {
    *   whole debug library (docs/MODULES.md, "The debug library")
    * @param {'instance' | 'shared'} [options.isolation] `'instance'` (the default): the unit has an
    *   instance of the component of its own, and a trap resets only this unit; `'shared'`: up to 32
-   *   such units share an instance, each in a Lua state of its own, for a fraction of the memory,
-   *   and a trap resets every unit of the instance (README, "Many units")
+   *   such units share an instance, each in a Lua state of its own, for a fraction of the memory;
+   *   a trap resets only this unit too, but a memory the unit grew stays its siblings' (README,
+   *   "Many units")
    * @param {string | string[]} [options.modulePath] Node: where `require` finds module files, each
    *   a directory (`DIR/NAME.lua`, `DIR/NAME/init.lua`) or a template with `?` (`lib/?.lua`)
    * @param {string} [options.moduleBaseUrl] browsers: the URL `require` fetches modules under
@@ -243,17 +244,12 @@ export class Cu {
 
   /**
    * Runs `operation(exports, unit)`: one call into the component at a time, errors as CuErrors,
-   * and a trap restarts the unit (and every unit that shares its instance, at its next call).
+   * and a trap restarts the unit (alone: see Instance#trap).
    */
   #call(operation) {
     this.#refuseWhileBusy();
     if (this.#unit === undefined) this.init();
     const instance = this.#instance;
-    if (instance.trapped !== undefined) {
-      this.#leave();
-      this.#start();
-      throw new ResetError(`a unit that shares its instance trapped: ${instance.trapped?.message ?? instance.trapped}`);
-    }
     instance.use(this.store, this.#sinks, this.#modules);
     instance.busy = true;
     try {
@@ -261,7 +257,7 @@ export class Cu {
     } catch (error) {
       if (error?.payload?.tag !== undefined) throw fromWitError(error.payload, fromWit, luaText);
       if (error instanceof CuError) throw error;
-      // A trap: the instance cannot be entered again, so the unit starts afresh.
+      // A trap: the unit starts afresh, on another instance.
       const stderr = this.#stderr.splice(0).join('').trim();
       instance.trap(error);
       this.#leave();
@@ -281,7 +277,10 @@ export class Cu {
     }
   }
 
-  /** Lets go of the unit's Lua state and instance; a trapped instance is not entered to free it. */
+  /**
+   * Lets go of the unit's Lua state and instance; an instance of its own that trapped is not
+   * entered to free it.
+   */
   #leave() {
     const [instance, unit] = [this.#instance, this.#unit];
     this.#instance = undefined;

@@ -132,7 +132,7 @@ test('pcall, error and the deadline work in the page, which stays responsive', a
   await page.close();
 });
 
-test("units made with isolation: 'shared' share an instance in the page, each with its own globals and IndexedDB _home", async () => {
+test("units made with isolation: 'shared' share an instance in the page, each with its own globals, IndexedDB _home and traps", async () => {
   const page = await openPage();
   const result = await page.evaluate(async () => {
     const { Cu } = window.cuTest;
@@ -148,11 +148,24 @@ test("units made with isolation: 'shared' share an instance in the page, each wi
     const seen = [];
     for (const unit of units) seen.push(await unit.compute('return x, _home.name'));
     const [a, b] = units.map((unit) => unit.getMemoryStats().linear);
+    // A trap in the first (a store answer jco cannot lower) resets it alone.
+    const { store } = units[0];
+    const getMany = store.getMany;
+    store.getMany = () => [42];
+    const trapped = await units[0].compute('return _home.other').then(
+      () => 'no error',
+      (error) => error.name,
+    );
+    store.getMany = getMany;
+    const after = [];
+    for (const unit of units) after.push(await unit.compute('return x, _home.name'));
     for (const unit of units) await unit.flush();
-    return { seen, sameMemory: a === b && a > 16 * 1024 * 1024 };
+    return { seen, sameMemory: a === b && a > 16 * 1024 * 1024, trapped, after };
   });
   assert.deepEqual(result.seen, [['shared-a', 'shared-a'], ['shared-b', 'shared-b']]);
   assert.ok(result.sameMemory, 'the two units report the memory of one instance');
+  assert.equal(result.trapped, 'ResetError');
+  assert.deepEqual(result.after, [[undefined, 'shared-a'], ['shared-b', 'shared-b']]);
   await page.close();
 });
 
