@@ -440,7 +440,8 @@ async function startup(runs) {
   console.log("converted (by default wasmoon gives Lua a proxy of the object, which `pairs` cannot walk).");
   console.log('Memory: a new Node process per engine and run makes one state, then the rest, all kept live (bench/units.js);');
   console.log("cu's units each have an instance of the component, or share one 32 to an instance with `isolation: 'shared'`");
-  console.log("(a trap then resets every unit of the instance); wasmoon's states share one factory's module.");
+  console.log("(a trap still resets only the unit that trapped; they share the instance's memory); wasmoon's states share");
+  console.log("one factory's module.");
 }
 
 /**

@@ -68,7 +68,10 @@ const MAX_IDLE = 1;
 /** An instance whose memory has grown past this is let go rather than kept while idle. */
 const MAX_IDLE_MEMORY = 128 * 1024 * 1024;
 
-/** Units that share one instance at most: what a trap resets, and what one 4 GiB memory holds. */
+/**
+ * Units that share one instance at most: what one 4 GiB memory holds, and what an instance a unit
+ * trapped in goes on with until its last unit closes.
+ */
 const SHARED_UNITS = 32;
 /** Instances of units made with `isolation: 'shared'` that take new units: none has trapped. */
 const shared = new Set();
@@ -135,7 +138,10 @@ class Instance {
    * function, the engine's stack check when a function is entered). The trap skipped the
    * epilogues that give the shadow stack back, so the stack pointer is put back where every call
    * starts; the trapped unit's Lua state stays in the memory, unreachable (guest/src/unit.rs), so
-   * the instance takes no new units and is let go when its last one closes.
+   * the instance takes no new units and is let go when its last one closes. (jco itself refuses
+   * an instance for good only after a host function threw a WebAssembly.RuntimeError, which the
+   * package's never do: stores' errors reach the guest as kv errors, and the printer is called
+   * after the call returns.)
    */
   trap(error) {
     shared.delete(this);
@@ -155,29 +161,14 @@ class Instance {
 
 function imports(context) {
   const sinks = {
-    stdout: (bytes) => hostCall(() => context.sinks.stdout(bytes)),
-    stderr: (bytes) => hostCall(() => context.sinks.stderr(bytes)),
+    stdout: (bytes) => context.sinks.stdout(bytes),
+    stderr: (bytes) => context.sinks.stderr(bytes),
   };
   return {
     'cu:unit/kv': { Bucket: bucketClass(() => context.store) },
     'cu:unit/modules': { find: (name) => context.modules.find(name) },
     ...wasiImports(sinks),
   };
-}
-
-/**
- * Runs a host function that calls the unit's printer. jco marks an instance as trapped for good
- * when a host function throws a WebAssembly.RuntimeError, which would end every unit that shares
- * it; the printer's is thrown on as a plain Error, which resets only the printer's unit. (Stores'
- * errors reach the guest as kv errors: src/common/kv.js.)
- */
-function hostCall(call) {
-  try {
-    return call();
-  } catch (error) {
-    if (error instanceof WebAssembly.RuntimeError) throw new Error(error.message, { cause: error });
-    throw error;
-  }
 }
 
 /**
