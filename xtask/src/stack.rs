@@ -14,7 +14,7 @@ use wasm_encoder::{ExportKind, ExportSection, RawSection};
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef, ValType};
 
 /// The name the package reads the stack pointer by.
-pub const EXPORT: &str = "cu_stack_pointer";
+const EXPORT: &str = "cu_stack_pointer";
 
 /// Adds to the core module at `path` an export of its stack pointer, named [`EXPORT`].
 pub fn export_stack_pointer(path: &Path) -> Result<()> {

@@ -74,7 +74,7 @@ const MAX_IDLE_MEMORY = 128 * 1024 * 1024;
  */
 const SHARED_UNITS = 32;
 /** Instances of units made with `isolation: 'shared'` that take new units: none has trapped. */
-const shared = new Set();
+const sharedInstances = new Set();
 
 /**
  * An instance of the component: `exports` are the component's exports; `use(store, sinks,
@@ -92,8 +92,6 @@ class Instance {
   busy = false;
   /** What trapped in it, when it is a unit's own: it is not entered again. */
   trapped;
-  /** Whether units made with `isolation: 'shared'` had it. */
-  shares = false;
   /** Whether a trapped unit's Lua state is left in its memory: it takes no more units. */
   holdsTrapped = false;
   /** Live units whose Lua states are in it. */
@@ -132,8 +130,9 @@ class Instance {
   }
 
   /**
-   * Notes that a call trapped. A unit's own instance is let go. A shared one goes on for its other
-   * units, whose Lua states the trap did not reach: every trap the guest can raise leaves its
+   * Notes that a unit's call trapped; `shared`: the unit was made with `isolation: 'shared'`. A
+   * unit's own instance is let go. A shared one goes on for its other units, whose Lua states the
+   * trap did not reach: every trap the guest can raise leaves its
    * allocator whole (an abort on a panic or a failed allocation, an error thrown by a host
    * function, the engine's stack check when a function is entered). The trap skipped the
    * epilogues that give the shadow stack back, so the stack pointer is put back where every call
@@ -143,9 +142,9 @@ class Instance {
    * package's never do: stores' errors reach the guest as kv errors, and the printer is called
    * after the call returns.)
    */
-  trap(error) {
-    shared.delete(this);
-    if (this.shares) {
+  trap(error, shared) {
+    sharedInstances.delete(this);
+    if (shared) {
       this.#stackPointer.value = this.#stackTop;
       this.holdsTrapped = true;
     } else {
@@ -185,7 +184,7 @@ const forgotten = new FinalizationRegistry((instance) => releaseInstance(instanc
 export function acquireInstance(holder, share) {
   let instance;
   if (share) {
-    for (const candidate of shared) {
+    for (const candidate of sharedInstances) {
       if (candidate.units < SHARED_UNITS && !candidate.busy) {
         instance = candidate;
         break;
@@ -193,10 +192,7 @@ export function acquireInstance(holder, share) {
     }
   }
   instance ??= idle.pop() ?? new Instance();
-  if (share) {
-    shared.add(instance);
-    instance.shares = true;
-  }
+  if (share) sharedInstances.add(instance);
   instance.units += 1;
   forgotten.register(holder, instance, holder);
   return instance;
@@ -210,8 +206,7 @@ export function releaseInstance(instance, holder) {
   if (holder !== undefined) forgotten.unregister(holder);
   instance.units -= 1;
   if (instance.units > 0 || instance.trapped !== undefined || instance.holdsTrapped) return;
-  shared.delete(instance);
-  instance.shares = false;
+  sharedInstances.delete(instance);
   instance.use(undefined, undefined, undefined);
   if (idle.length < MAX_IDLE && instance.memoryBytes <= MAX_IDLE_MEMORY) idle.push(instance);
 }

@@ -259,7 +259,7 @@ export class Cu {
       if (error instanceof CuError) throw error;
       // A trap: the unit starts afresh, on another instance.
       const stderr = this.#stderr.splice(0).join('').trim();
-      instance.trap(error);
+      instance.trap(error, this.options.isolation === 'shared');
       this.#leave();
       this.#start();
       throw new ResetError(stderr ? `${error?.message ?? error}; ${stderr}` : error);
